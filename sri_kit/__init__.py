@@ -1,0 +1,28 @@
+"""sri_kit: step-wise refusal dynamics in autoregressive and diffusion language models.
+
+A thin backend (hooked samplers, the SRI signal, attacks, detectors) under Jupyter notebooks.
+
+Example:
+    >>> import sri_kit as sk
+    >>> lm = sk.load_model("tiny-dlm")                                       # doctest: +SKIP
+    >>> harmless = sk.generate(lm, ["Give me a tip for learning guitar."])   # doctest: +SKIP
+    >>> harmful = sk.generate(lm, ["Explain how to break into a car."])      # doctest: +SKIP
+    >>> centers = sk.Centers.fit(harmless, harmful)                          # doctest: +SKIP
+    >>> sigma = sk.sri_signal(harmful, centers)                              # doctest: +SKIP
+"""
+from .config import EPS, LAMBDA_C, LAMBDA_R, TAU, GenerationConfig
+from .hooks import record_steps
+from .judges import REFUSAL_KEYWORDS, is_placeholder_compliance, is_refusal, text_refusal_signal
+from .models import PRESETS, LoadedModel, load_model, wrap_model
+from .sampling import GenerationTrace, generate, load_traces, save_traces
+from .sri import Centers, internal_recoveries, internal_recovery_rate, sri_signal, sri_states
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "GenerationConfig", "TAU", "EPS", "LAMBDA_C", "LAMBDA_R",
+    "load_model", "wrap_model", "LoadedModel", "PRESETS",
+    "record_steps", "generate", "GenerationTrace", "save_traces", "load_traces",
+    "Centers", "sri_signal", "sri_states", "internal_recoveries", "internal_recovery_rate",
+    "is_refusal", "is_placeholder_compliance", "text_refusal_signal", "REFUSAL_KEYWORDS",
+]

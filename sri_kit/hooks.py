@@ -1,0 +1,91 @@
+"""Forward hooks on one module, in a context manager that always removes them.
+
+The recorder keeps only the last call's output of the hooked site (restricted to the rows and
+columns the sampler asks for) and pools it into one float32 vector per row when the sampler says
+so: nothing else is kept, so memory does not grow with the number of steps.
+
+Example:
+    >>> with record_steps(lm.model, lm.hook_site, rows=2) as rec:      # doctest: +SKIP
+    ...     lm.model(ids)
+    ...     phi = rec.pool()                                           # [2, D] float32
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import torch
+
+
+def _hidden(out) -> torch.Tensor:
+    """The hidden-state tensor inside whatever a module returned."""
+    if isinstance(out, torch.Tensor):
+        return out
+    if hasattr(out, "last_hidden_state"):
+        return out.last_hidden_state
+    if isinstance(out, (tuple, list)) and out and isinstance(out[0], torch.Tensor):
+        return out[0]
+    raise TypeError(f"cannot find a hidden-state tensor in the hooked module's output ({type(out).__name__})")
+
+
+def resolve_module(model: torch.nn.Module, site: str | None, layer: int = -1) -> tuple[str, torch.nn.Module]:
+    """The module to hook: ``site`` (a dotted path) when layer == -1, else decoder layer ``layer``."""
+    from .models import find_hook_site, find_layers
+
+    if layer == -1:
+        site = site or find_hook_site(model)
+        try:
+            return site, model.get_submodule(site)
+        except AttributeError:
+            raise ValueError(f"the model has no module {site!r}; pick one of its named_modules()") from None
+    layers = find_layers(model)
+    if not -len(layers) <= layer < len(layers):
+        raise ValueError(f"layer {layer} out of range: this model has {len(layers)} layers (use -1 for the final norm)")
+    idx = layer % len(layers)
+    return f"layers[{idx}]", layers[idx]
+
+
+class Recorder:
+    """Holds the last output of the hooked site and pools it on request."""
+
+    def __init__(self, rows: int | None = None, cols: slice | None = None):
+        self.rows = rows          # keep only the first `rows` rows (the conditional half under CFG)
+        self.cols = cols          # keep only these sequence positions
+        self.last: torch.Tensor | None = None
+        self.calls = 0
+
+    def _hook(self, module, args, out) -> None:
+        h = _hidden(out)
+        if self.rows is not None:
+            h = h[: self.rows]
+        if self.cols is not None:
+            h = h[:, self.cols]
+        self.last = h.detach()
+        self.calls += 1
+
+    def pool(self, weights: torch.Tensor | None = None) -> torch.Tensor:
+        """Mean over positions of the last captured output -> float32 [B, D] (on the model's device).
+
+        ``weights`` [B, L] (bool or float) restricts the mean to some positions; rows whose weights sum
+        to zero give zeros.
+        """
+        if self.last is None:
+            raise RuntimeError("the hooked module has not run yet")
+        h = self.last.float()
+        if weights is None:
+            return h.mean(dim=1)
+        w = weights.to(h.dtype)
+        return (h * w.unsqueeze(-1)).sum(1) / w.sum(1, keepdim=True).clamp_min(1.0)
+
+
+@contextmanager
+def record_steps(model: torch.nn.Module, site: str | None = None, *, layer: int = -1,
+                 rows: int | None = None, cols: slice | None = None):
+    """Hook one module of ``model`` for the duration of the block; the hook is removed in ``finally``."""
+    _, module = resolve_module(model, site, layer)
+    rec = Recorder(rows=rows, cols=cols)
+    handle = module.register_forward_hook(rec._hook)
+    try:
+        yield rec
+    finally:
+        handle.remove()
+        rec.last = None

@@ -1,0 +1,356 @@
+"""Loading models: presets, local Hugging Face directories, hook sites.
+
+Example:
+    >>> import sri_kit
+    >>> lm = sri_kit.load_model("tiny-dlm")            # doctest: +SKIP
+    >>> lm.family, lm.hook_site                        # doctest: +SKIP
+    ('diffusion', 'model.final_norm')
+"""
+from __future__ import annotations
+
+import inspect
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .config import GenerationConfig
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+MODELS_DIR = REPO_ROOT / "data" / "models"
+
+#: Tokens that end a response in common chat vocabularies (used when present in the vocabulary).
+_END_TOKEN_STRINGS = ("<|end|>", "<|eot_id|>", "<|endoftext|>", "<|im_end|>", "<end_of_turn>", "<eos>", "</s>")
+
+
+@dataclass(frozen=True)
+class Preset:
+    """What the kit needs to know about a model beyond its config.json."""
+
+    hub_id: str
+    family: str                     # "ar" | "diffusion"
+    hook_site: str                  # dotted path of the final norm
+    mask_token_id: int | None = None
+    shift_logits: bool = False      # Dream-style: logits at i predict token i (from position i-1)
+    dtype: str = "bfloat16"         # on a GPU
+    remote_code: bool = False
+    local: bool = False             # hub_id is a folder name under data/models
+    default_config: dict = field(default_factory=dict)
+    note: str = ""
+
+
+_PAPER = dict(steps=32, gen_length=128, block_length=None, system_prompt="You are a helpful assistant")
+PRESETS: dict[str, Preset] = {
+    "tiny-ar": Preset("tiny-ar", "ar", "model.norm", local=True, dtype="float32",
+                      note="the kit's embedded causal model organism (Llama architecture)"),
+    "tiny-dlm": Preset("tiny-dlm", "diffusion", "model.final_norm", local=True, dtype="float32",
+                       note="the kit's embedded masked-diffusion model organism (ModernBERT, LLaDA SFT objective)"),
+    "llada-8b-instruct": Preset("GSAI-ML/LLaDA-8B-Instruct", "diffusion", "model.transformer.ln_f",
+                                mask_token_id=126336, remote_code=True, default_config=_PAPER),
+    "llada-1.5": Preset("GSAI-ML/LLaDA-1.5", "diffusion", "model.transformer.ln_f",
+                        mask_token_id=126336, remote_code=True, default_config=_PAPER),
+    "dream-7b-instruct": Preset("Dream-org/Dream-v0-Instruct-7B", "diffusion", "model.norm",
+                                mask_token_id=151666, shift_logits=True, remote_code=True,
+                                default_config=dict(_PAPER, remasking="entropy"),
+                                note="Dream's own sampler defaults to alg='entropy'"),
+    "llama-3.1-8b-instruct": Preset("meta-llama/Llama-3.1-8B-Instruct", "ar", "model.norm", default_config=_PAPER),
+    "qwen2.5-7b-instruct": Preset("Qwen/Qwen2.5-7B-Instruct", "ar", "model.norm", default_config=_PAPER),
+    "gemma-7b-it": Preset("google/gemma-7b-it", "ar", "model.norm",
+                          default_config=dict(_PAPER, system_prompt=None),
+                          note="the paper's exact Gemma checkpoint is unknown (PAPER.md §3.1); Gemma has no system role"),
+    "qwen3-0.6b-diffusion-mdlm": Preset("dllm-hub/Qwen3-0.6B-diffusion-mdlm-v0.1", "diffusion", "model.norm",
+                                        default_config=dict(steps=32, gen_length=128, block_length=None),
+                                        note="small masked-diffusion model adapted from Qwen3-0.6B (dLLM)"),
+    "qwen3-0.6b-diffusion-bd3lm": Preset("dllm-hub/Qwen3-0.6B-diffusion-bd3lm-v0.1", "diffusion", "model.norm",
+                                         default_config=dict(steps=32, gen_length=128, block_length=32),
+                                         note="block-diffusion variant adapted from Qwen3-0.6B (dLLM); run with blocks"),
+}
+# hub ids resolve to the same presets
+for _k, _p in list(PRESETS.items()):
+    if not _p.local:
+        PRESETS.setdefault(_p.hub_id, _p)
+        PRESETS.setdefault(_p.hub_id.lower(), _p)
+
+
+@dataclass
+class LoadedModel:
+    """A model ready for the kit's samplers (see DESIGN.md §3)."""
+
+    model: Any
+    tokenizer: Any
+    family: str
+    name: str
+    hook_site: str
+    mask_token_id: int | None
+    shift_logits: bool
+    device: torch.device
+    default_config: GenerationConfig
+    end_token_ids: tuple[int, ...] = ()
+
+    @property
+    def pad_token_id(self) -> int:
+        tok = self.tokenizer
+        if tok.pad_token_id is not None:
+            return int(tok.pad_token_id)
+        return int(self.end_token_ids[0]) if self.end_token_ids else 0
+
+    def encode_chat(self, prompts: list[str], system_prompt: str | None = None,
+                    prefill: str | list[str] | None = None) -> list[list[int]]:
+        """Token ids of each prompt as one user turn, chat template applied with the generation prompt.
+
+        ``prefill`` (one string or one per prompt) is appended after the generation prompt.
+        """
+        prompts = check_prompts(prompts)
+        prefills = _per_prompt(prefill, len(prompts), "prefill")
+        tok = self.tokenizer
+        out = []
+        for p, pre in zip(prompts, prefills):
+            msgs = ([{"role": "system", "content": system_prompt}] if system_prompt else []) + [
+                {"role": "user", "content": p}]
+            if getattr(tok, "chat_template", None):
+                ids = list(tok.apply_chat_template(msgs, add_generation_prompt=True, tokenize=True, return_dict=False))
+            else:  # a tokenizer without a chat template: a plain, documented fallback
+                text = (f"{system_prompt}\n\n" if system_prompt else "") + f"User: {p}\nAssistant:"
+                ids = tok(text, add_special_tokens=True)["input_ids"]
+            if pre:
+                ids += tok(pre, add_special_tokens=False)["input_ids"]
+            out.append([int(i) for i in ids])
+        return out
+
+    def max_positions(self) -> int | None:
+        cfg = getattr(self.model, "config", None)
+        for name in ("max_position_embeddings", "max_sequence_length", "n_positions"):
+            v = getattr(cfg, name, None)
+            if isinstance(v, int) and v > 0:
+                return v
+        return None
+
+
+def check_prompts(prompts) -> list[str]:
+    """Validate a prompt list: a non-empty list of non-empty strings."""
+    if isinstance(prompts, str):
+        raise TypeError("prompts must be a list of strings, not one string: wrap it as [prompt]")
+    try:
+        prompts = list(prompts)
+    except TypeError:
+        raise TypeError(f"prompts must be a list of strings, got {type(prompts).__name__}") from None
+    if not prompts:
+        raise ValueError("prompts is empty: pass at least one prompt string")
+    for i, p in enumerate(prompts):
+        if not isinstance(p, str):
+            raise TypeError(f"prompts[{i}] is {type(p).__name__}, not str: every prompt must be a string")
+        if not p.strip():
+            raise ValueError(f"prompts[{i}] is empty: every prompt needs some text")
+    return prompts
+
+
+def _per_prompt(value, n: int, what: str) -> list:
+    if value is None or isinstance(value, str):
+        return [value] * n
+    value = list(value)
+    if len(value) != n:
+        raise ValueError(f"{what} has {len(value)} entries for {n} prompts: give one string or one per prompt")
+    return value
+
+
+def auto_device(device=None) -> torch.device:
+    """cuda > mps > cpu unless ``device`` is given."""
+    if device is not None:
+        return torch.device(device)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def _read_json(path: Path) -> dict:
+    with open(path) as f:
+        return json.load(f)
+
+
+def _detect(cfg: dict) -> tuple[str, bool]:
+    """(family, shift_logits) from a config.json."""
+    archs = [a.lower() for a in cfg.get("architectures") or []]
+    mtype = str(cfg.get("model_type", "")).lower()
+    if "dream" in mtype or any("dream" in a for a in archs):
+        return "diffusion", True
+    if "llada" in mtype or any("llada" in a for a in archs):
+        return "diffusion", False
+    if any(a.endswith("formaskedlm") for a in archs):
+        return "diffusion", False
+    if any(a.endswith("forcausallm") or a.endswith("lmheadmodel") or a.endswith("forconditionalgeneration")
+           for a in archs):
+        return "ar", False
+    raise ValueError(f"cannot tell whether this model is causal or masked (architectures={cfg.get('architectures')}, "
+                     f"model_type={cfg.get('model_type')!r}); load it yourself and wrap it with sri_kit.wrap_model(...)")
+
+
+_SITE_CANDIDATES = ("model.norm", "model.final_norm", "model.transformer.ln_f", "transformer.ln_f",
+                    "model.model.norm", "bert.encoder", "roberta.encoder", "model.encoder")
+
+
+def find_hook_site(model) -> str:
+    """The dotted path of the final norm (or, for post-norm encoders, the encoder's output)."""
+    names = dict(model.named_modules())
+    for c in _SITE_CANDIDATES:
+        if c in names:
+            return c
+    norms = [n for n in names if n and n.split(".")[-1] in ("norm", "final_norm", "ln_f", "final_layer_norm")
+             and ".layers." not in n and ".layer." not in n and ".blocks." not in n and ".h." not in n]
+    if norms:
+        return norms[-1]
+    raise ValueError("could not find the final norm of this model; pass hook_site=... to wrap_model")
+
+
+def find_layers(model) -> torch.nn.ModuleList:
+    """The list of decoder/encoder blocks (the largest ModuleList whose length is the layer count)."""
+    n = getattr(getattr(model, "config", None), "num_hidden_layers", None) or getattr(
+        getattr(model, "config", None), "n_layers", None)
+    best = None
+    for _, mod in model.named_modules():
+        if isinstance(mod, torch.nn.ModuleList) and (n is None or len(mod) == n):
+            if best is None or len(mod) > len(best):
+                best = mod
+    if best is None:
+        raise ValueError("could not find this model's layer list; use layer=-1 (the final norm)")
+    return best
+
+
+def _end_ids(tok, model) -> tuple[int, ...]:
+    ids: list[int] = []
+    gen = getattr(model, "generation_config", None)
+    for src in (getattr(gen, "eos_token_id", None), tok.eos_token_id):
+        for i in (src if isinstance(src, (list, tuple)) else [src]):
+            if i is not None and int(i) not in ids:
+                ids.append(int(i))
+    vocab = tok.get_vocab()
+    for s in _END_TOKEN_STRINGS:
+        if s in vocab and vocab[s] not in ids:
+            ids.append(int(vocab[s]))
+    if tok.pad_token_id is not None and int(tok.pad_token_id) not in ids:
+        ids.append(int(tok.pad_token_id))
+    return tuple(ids)
+
+
+def wrap_model(model, tokenizer, *, family: str, name: str = "custom", hook_site: str | None = None,
+               mask_token_id: int | None = None, shift_logits: bool = False,
+               default_config: GenerationConfig | dict | None = None) -> LoadedModel:
+    """Wrap an already-loaded model (any architecture) for the kit's samplers."""
+    if family not in ("ar", "diffusion"):
+        raise ValueError(f"family must be 'ar' or 'diffusion', got {family!r}")
+    if family == "diffusion":
+        mask_token_id = mask_token_id if mask_token_id is not None else tokenizer.mask_token_id
+        if mask_token_id is None:
+            raise ValueError(f"{name}: a diffusion model needs a mask token; the tokenizer has none, pass mask_token_id=")
+    if isinstance(default_config, dict):
+        default_config = GenerationConfig.from_dict(default_config)
+    device = next(model.parameters()).device
+    model.eval()
+    return LoadedModel(model=model, tokenizer=tokenizer, family=family, name=name,
+                       hook_site=hook_site or find_hook_site(model), mask_token_id=mask_token_id,
+                       shift_logits=shift_logits, device=device,
+                       default_config=default_config or GenerationConfig(),
+                       end_token_ids=_end_ids(tokenizer, model))
+
+
+_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16,
+           "fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+
+
+def _dtype(dtype, preset_dtype: str, device: torch.device):
+    if dtype is None:
+        return _DTYPES[preset_dtype] if device.type == "cuda" else torch.float32
+    if isinstance(dtype, str):
+        if dtype not in _DTYPES:
+            raise ValueError(f"unknown dtype {dtype!r}; choose one of {sorted(_DTYPES)}")
+        return _DTYPES[dtype]
+    return dtype
+
+
+def load_model(name_or_path: str | os.PathLike, *, device=None, dtype=None,
+               trust_remote_code: bool = False) -> LoadedModel:
+    """Load a preset (``"tiny-ar"``, ``"tiny-dlm"``, ``"llada-8b-instruct"``, a hub id …) or a local HF folder.
+
+    Masked LMs, LLaDA and Dream load as ``"diffusion"``, causal LMs as ``"ar"``. Remote code runs only
+    with ``trust_remote_code=True``. A folder may carry ``sri_kit.json`` with the kit's settings
+    (family, hook_site, default_config, ...).
+    """
+    from transformers import AutoConfig, AutoModel, AutoModelForCausalLM, AutoModelForMaskedLM, AutoTokenizer
+
+    key = str(name_or_path)
+    preset = PRESETS.get(key) or PRESETS.get(key.lower())
+    path = Path(key).expanduser()
+    if preset is not None and preset.local:
+        path = MODELS_DIR / preset.hub_id
+        if not (path / "config.json").exists():
+            raise FileNotFoundError(f"{key}: the embedded weights are missing at {path}; "
+                                    f"rebuild them with `sri-kit organism train` (or reinstall the repository)")
+        source, name = str(path), preset.hub_id
+    elif path.is_dir():
+        if not (path / "config.json").exists():
+            raise FileNotFoundError(f"{path} has no config.json: pass a folder saved with save_pretrained()")
+        source, name = str(path), path.name
+    elif preset is not None:
+        source, name = preset.hub_id, preset.hub_id
+    elif "/" in key and not path.exists():
+        source, name = key, key            # an arbitrary hub id
+    else:
+        raise ValueError(f"unknown model {key!r}: not a preset ({', '.join(k for k in PRESETS if '/' not in k)}) "
+                         f"and not a local folder")
+
+    kit = {}
+    if Path(source).is_dir() and (Path(source) / "sri_kit.json").exists():
+        kit = _read_json(Path(source) / "sri_kit.json")
+    needs_remote = (preset.remote_code if preset else False) or bool(kit.get("remote_code"))
+    if needs_remote and not trust_remote_code:
+        raise ValueError(f"{name} runs code from its repository; pass trust_remote_code=True if you trust it")
+    dev = auto_device(device)
+    torch_dtype = _dtype(dtype, preset.dtype if preset else "bfloat16", dev)
+    try:
+        cfg = AutoConfig.from_pretrained(source, trust_remote_code=trust_remote_code)
+        tok = AutoTokenizer.from_pretrained(source, trust_remote_code=trust_remote_code)
+    except OSError as e:
+        if Path(source).is_dir():
+            raise
+        raise OSError(f"{name} is not on this machine and the Hugging Face hub cannot be reached ({e.__class__.__name__}). "
+                      f"On a machine with internet run `huggingface-cli download {source}` (or set HF_HOME to a "
+                      f"cache that has it), then load it again or pass its local folder") from None
+    cfg_dict = cfg.to_dict()
+    family, shift = _detect(cfg_dict)
+    family = kit.get("family", preset.family if preset else family)
+    shift = bool(kit.get("shift_logits", preset.shift_logits if preset else shift))
+    if family == "diffusion":
+        classes = (AutoModelForMaskedLM, AutoModel) if needs_remote or "masked" not in str(cfg_dict.get("architectures")).lower() else (AutoModelForMaskedLM,)
+    else:
+        classes = (AutoModelForCausalLM,)
+    last_err = None
+    for cls in classes:
+        try:
+            model = cls.from_pretrained(source, dtype=torch_dtype, trust_remote_code=trust_remote_code)
+            break
+        except (ValueError, KeyError) as e:   # class not registered for this config
+            last_err = e
+    else:
+        raise ValueError(f"could not load {name} as a {family} model: {last_err}")
+    model.to(dev)
+    dc = dict(preset.default_config) if preset else {}
+    dc.update(kit.get("default_config", {}))
+    if "system_prompt" in kit:
+        dc["system_prompt"] = kit["system_prompt"]
+    lm = wrap_model(model, tok, family=family, name=name,
+                    hook_site=kit.get("hook_site") or (preset.hook_site if preset else None),
+                    mask_token_id=kit.get("mask_token_id", preset.mask_token_id if preset else None),
+                    shift_logits=shift, default_config=GenerationConfig.from_dict(dc))
+    return lm
+
+
+def accepts(model, arg: str) -> bool:
+    """Whether ``model.forward`` takes a keyword argument ``arg``."""
+    try:
+        return arg in inspect.signature(model.forward).parameters
+    except (TypeError, ValueError):
+        return False

@@ -1,0 +1,146 @@
+"""The masked-diffusion sampler (LLaDA's algorithm, with Dream-style options).
+
+Canvas ``[prompt | mask × gen_length]``, split into blocks of ``block_length``; the steps are split
+evenly over the blocks and, inside a block, the masked positions are committed on LLaDA's uniform
+schedule (``get_num_transfer_tokens``). At every step: one forward pass; x̂0 = argmax of the logits
+(Gumbel-max in float64 when temperature > 0); rank the masked positions of the current block by the
+remasking score and commit the top k; committed tokens never change, the rest are re-predicted next
+step. ``order="left_to_right"`` instead commits exactly the leftmost masked position per step (a DLM
+decoded AR-style, nothing revised). Mask tokens inside the prompt (DIJA-style prompts) are filled
+during the first block, competing with the block's response positions.
+
+φ_t with ``pooling="reference"`` is the mean of the hooked state over all response positions (masked
+ones included) on step t's forward pass, as the official code; with ``pooling="generated"`` the mean
+over the response positions committed after step t (the paper's §3.1 wording).
+"""
+from __future__ import annotations
+
+import torch
+
+from ..config import GenerationConfig
+from ..hooks import record_steps
+from ..models import accepts
+from .common import filter_logits, generators, left_pad
+
+
+def num_transfer_tokens(n_masked: torch.Tensor, steps: int) -> torch.Tensor:
+    """LLaDA's uniform schedule: [B] masked counts -> [B, steps] tokens to commit per step."""
+    base = n_masked // steps
+    rem = n_masked % steps
+    out = base[:, None].expand(-1, steps).clone()
+    out += (torch.arange(steps, device=n_masked.device)[None] < rem[:, None]).long()
+    return out
+
+
+def _score(logits: torch.Tensor, x0: torch.Tensor, remasking: str, rand: torch.Tensor | None):
+    """(confidence used for ranking, probability of x0) per position. logits float64 [B, A, V]."""
+    p = torch.softmax(logits, dim=-1)
+    p_x0 = p.gather(-1, x0[..., None])[..., 0]
+    if remasking == "low_confidence":
+        return p_x0, p_x0
+    if remasking == "random":
+        return rand, p_x0
+    if remasking == "entropy":          # negative entropy: higher = more certain (Dream)
+        return torch.special.xlogy(p, p).sum(-1), p_x0
+    top2 = p.topk(2, dim=-1).values     # margin (Dream's topk_margin)
+    return top2[..., 0] - top2[..., 1], p_x0
+
+
+@torch.no_grad()
+def sample_diffusion_batch(lm, rows: list[list[int]], cfg: GenerationConfig) -> dict:
+    model, dev, mask_id = lm.model, lm.device, lm.mask_token_id
+    L, B = cfg.gen_length, len(rows)
+    x, attn, pos, P = left_pad(rows, lm.pad_token_id, dev, extra=L, fill_id=mask_id)
+    real_prompt = (attn[:, :P] == 1) & (x[:, :P] != mask_id)
+    prompt_fill = x[:, :P] == mask_id
+    if cfg.order == "left_to_right" and prompt_fill.any():
+        raise ValueError("order='left_to_right' does not fill mask tokens inside the prompt; use order='confidence'")
+    # active region: the response, plus prompt columns holding masks (DIJA)
+    c0 = int(prompt_fill.any(0).nonzero()[0]) if prompt_fill.any() else P
+    kwargs = {}
+    if (attn == 0).any():
+        kwargs["attention_mask"] = attn
+        if accepts(model, "position_ids"):
+            kwargs["position_ids"] = pos
+    cfg_on = cfg.cfg_scale > 0
+    if cfg_on:
+        kwargs = {k: torch.cat([v, v]) for k, v in kwargs.items()}
+    gens = generators(cfg.seed, rows, dev) if (cfg.temperature > 0 or cfg.remasking == "random") else None
+    n_fill = prompt_fill.sum(1)
+
+    def draw(shape_tail, dtype):
+        """Per-row random draws, response positions first, then this row's prompt masks."""
+        out = torch.full((B, P + L - c0) + shape_tail, 0.5, dtype=dtype, device=dev)
+        for i, g in enumerate(gens):
+            out[i, P - c0:] = torch.rand((L,) + shape_tail, generator=g, dtype=dtype, device=dev)
+            if n_fill[i]:
+                cols = prompt_fill[i, c0:].nonzero()[:, 0]
+                out[i, cols] = torch.rand((int(n_fill[i]),) + shape_tail, generator=g, dtype=dtype, device=dev)
+        return out
+
+    l2r = cfg.order == "left_to_right"
+    T = cfg.steps
+    if l2r and T != L:
+        raise ValueError(f"order='left_to_right' commits one token per step: set steps == gen_length (got {T} and {L})")
+    bl = L if l2r else cfg.block_len
+    n_blocks = L // bl
+    spb = T // n_blocks
+    predicted = torch.empty((T, B, L), dtype=torch.long, device=dev)
+    committed = torch.empty((T, B, L), dtype=torch.bool, device=dev)
+    confidence = torch.empty((T, B, L), dtype=torch.float32, device=dev)
+    col = torch.arange(P + L - c0, device=dev) + c0          # canvas column of each active position
+    with record_steps(model, lm.hook_site, layer=cfg.layer, rows=B, cols=slice(P, None)) as rec:
+        D = None
+        for b in range(n_blocks):
+            end = P + (b + 1) * bl
+            if not l2r:
+                n_masked = (x[:, P + b * bl:end] == mask_id).sum(1) + (n_fill if b == 0 else 0)
+                schedule = num_transfer_tokens(n_masked, spb)
+            for s in range(spb):
+                t = b * spb + s
+                masked = x == mask_id
+                inp = x
+                if cfg_on:
+                    un = x.clone()
+                    un[:, :P][real_prompt] = mask_id
+                    inp = torch.cat([x, un])
+                logits = model(input_ids=inp, **kwargs).logits
+                if cfg_on:
+                    cond, uncond = logits[:B], logits[B:]
+                    logits = uncond + (cfg.cfg_scale + 1) * (cond - uncond)
+                if lm.shift_logits:
+                    logits = torch.cat([logits[:, :1], logits[:, :-1]], dim=1)
+                la = filter_logits(logits[:, c0:].to(torch.float64), cfg.top_k, cfg.top_p)
+                if cfg.temperature > 0:     # Gumbel-max in float64, as LLaDA's add_gumbel_noise
+                    x0 = (la.exp() / (-torch.log(draw((la.shape[-1],), torch.float64))) ** cfg.temperature).argmax(-1)
+                else:
+                    x0 = la.argmax(-1)
+                rand = draw((), torch.float64) if cfg.remasking == "random" else None
+                score, p_x0 = _score(la, x0, cfg.remasking, rand)
+                m = masked[:, c0:]
+                x0 = torch.where(m, x0, x[:, c0:])
+                if l2r:
+                    transfer = torch.zeros_like(m)
+                    transfer[:, P - c0 + t] = True
+                else:
+                    score = score.masked_fill(~m | (col >= end)[None], float("-inf"))
+                    k = schedule[:, s]
+                    rank = score.argsort(dim=-1, descending=True, stable=True).argsort(dim=-1, stable=True)
+                    transfer = rank < k[:, None]
+                xa = x[:, c0:]                  # a view: commits write into the canvas
+                xa[transfer] = x0[transfer]
+                resp = x[:, P:] != mask_id
+                phi = rec.pool(resp if cfg.pooling == "generated" else None)
+                if D is None:
+                    D = phi.shape[-1]
+                    acts = torch.empty((T, B, D), dtype=torch.float32, device=dev)
+                acts[t] = phi
+                predicted[t] = x0[:, P - c0:]
+                committed[t] = resp
+                confidence[t] = p_x0[:, P - c0:].float()
+    out = {"activations": acts.transpose(0, 1).cpu(), "predicted": predicted.transpose(0, 1).cpu(),
+           "committed": committed.transpose(0, 1).cpu(), "confidence": confidence.transpose(0, 1).cpu(),
+           "response_ids": x[:, P:].cpu()}
+    if prompt_fill.any():
+        out["filled_prompt_ids"] = [x[i, P - len(r):P].tolist() for i, r in enumerate(rows)]
+    return out

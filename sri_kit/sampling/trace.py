@@ -1,0 +1,145 @@
+"""GenerationTrace: everything one generation recorded, step by step.
+
+Example:
+    >>> tr = sri_kit.generate(lm, ["Write a haiku about rain."])[0]      # doctest: +SKIP
+    >>> tr.activations.shape, tr.step_texts()[-1] == tr.text             # doctest: +SKIP
+    ((32, 256), True)
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+_ARRAYS = ("activations", "predicted", "committed", "confidence")
+
+
+@dataclass
+class GenerationTrace:
+    """One generation.
+
+    activations: φ_t, float32 [T, D] (pooled at the hook site, see DESIGN.md §4).
+    predicted: int64 [T, L], the full current prediction of the response canvas after step t
+        (diffusion: committed tokens plus the current argmax/sample at masked positions; AR: the
+        tokens generated so far, later positions hold the end token).
+    committed: bool [T, L], which positions are fixed after step t.
+    confidence: float32 [T, L], the model's probability of ``predicted`` at step t.
+    refused: the paper's keyword judge on ``text``.
+    """
+
+    prompt: str
+    text: str
+    activations: np.ndarray
+    predicted: np.ndarray
+    committed: np.ndarray
+    confidence: np.ndarray
+    refused: bool
+    model_name: str
+    config_key: str
+    family: str = ""
+    prefill: str | None = None
+    meta: dict = field(default_factory=dict)
+    _decode: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def steps(self) -> int:
+        return int(self.activations.shape[0])
+
+    @property
+    def response(self) -> str:
+        """What a user sees: the forced prefill (if any) followed by the generated text."""
+        return (self.prefill or "") + self.text
+
+    def step_texts(self, tokenizer=None) -> list[str]:
+        """Decode ``predicted`` at every step (the text-level view of each intermediate state)."""
+        decode = _decoder(tokenizer) if tokenizer is not None else self._decode
+        if decode is None:
+            raise ValueError("this trace has no tokenizer attached (it was loaded from disk): "
+                             "call step_texts(lm.tokenizer)")
+        return [decode(row) for row in self.predicted]
+
+    # ---- persistence: safetensors for arrays, JSON for the rest (no pickle) ----
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write ``path`` (a .safetensors file; a JSON sidecar holds the text fields). Atomic."""
+        save_traces([self], path)
+        return Path(path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "GenerationTrace":
+        traces = load_traces(path)
+        if len(traces) != 1:
+            raise ValueError(f"{path} holds {len(traces)} traces; use sri_kit.load_traces()")
+        return traces[0]
+
+
+def _decoder(tokenizer, end_ids: Sequence[int] = ()):
+    end = set(int(i) for i in end_ids) | {i for i in (tokenizer.eos_token_id, tokenizer.pad_token_id) if i is not None}
+    mask = tokenizer.mask_token_id if getattr(tokenizer, "mask_token", None) else None
+
+    def decode(ids) -> str:
+        out = []
+        for i in np.asarray(ids).tolist():
+            if i in end:
+                break
+            if i == mask or i < 0:
+                continue
+            out.append(i)
+        return tokenizer.decode(out, skip_special_tokens=True).strip()
+
+    return decode
+
+
+def _atomic_write(path: Path, write) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name, suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def save_traces(traces: Sequence[GenerationTrace], path: str | os.PathLike) -> Path:
+    """Save many traces into one ``.safetensors`` file plus ``.json`` sidecar (atomic, no pickle)."""
+    from safetensors.numpy import save_file
+
+    path = Path(path)
+    if path.suffix != ".safetensors":
+        path = path.with_suffix(path.suffix + ".safetensors") if path.suffix else path.with_suffix(".safetensors")
+    tensors, records = {}, []
+    for i, tr in enumerate(traces):
+        for name in _ARRAYS:
+            tensors[f"{i}.{name}"] = np.ascontiguousarray(getattr(tr, name))
+        records.append({k: getattr(tr, k) for k in ("prompt", "text", "refused", "model_name", "config_key",
+                                                     "family", "prefill", "meta")})
+    side = path.with_suffix(".json")
+    _atomic_write(path, lambda tmp: save_file(tensors, tmp))
+    _atomic_write(side, lambda tmp: Path(tmp).write_text(json.dumps({"format": "sri_kit.traces/1", "traces": records})))
+    return path
+
+
+def load_traces(path: str | os.PathLike) -> list[GenerationTrace]:
+    from safetensors.numpy import load_file
+
+    path = Path(path)
+    if path.suffix != ".safetensors":
+        path = path.with_suffix(".safetensors")
+    side = path.with_suffix(".json")
+    if not path.exists() or not side.exists():
+        raise FileNotFoundError(f"need both {path} and {side} (written by save_traces)")
+    meta = json.loads(side.read_text())
+    if meta.get("format") != "sri_kit.traces/1":
+        raise ValueError(f"{side} is not a sri_kit trace file")
+    arrays = load_file(str(path))
+    out = []
+    for i, rec in enumerate(meta["traces"]):
+        out.append(GenerationTrace(**rec, **{n: arrays[f"{i}.{n}"] for n in _ARRAYS}))
+    return out
