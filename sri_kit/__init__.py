@@ -10,6 +10,7 @@ Example:
     >>> centers = sk.Centers.fit(harmless, harmful)                          # doctest: +SKIP
     >>> sigma = sk.sri_signal(harmful, centers)                              # doctest: +SKIP
 """
+from . import plots
 from .config import EPS, LAMBDA_C, LAMBDA_R, TAU, GenerationConfig
 from .hooks import record_steps
 from .judges import REFUSAL_KEYWORDS, is_placeholder_compliance, is_refusal, text_refusal_signal

@@ -88,6 +88,9 @@ class GenerationConfig:
             bad(f"gen_length ({self.gen_length}) must be divisible by block_length ({bl}); "
                 f"pick a block_length that divides it, or None for one block")
         n_blocks = self.gen_length // bl
+        if self.order == "left_to_right" and self.steps != self.gen_length:
+            bad(f"order='left_to_right' commits one token per step: set steps == gen_length "
+                f"(got steps={self.steps}, gen_length={self.gen_length})")
         if self.order == "confidence" and self.steps % n_blocks:
             bad(f"steps ({self.steps}) must be divisible by the number of blocks ({n_blocks}); "
                 f"choose steps as a multiple of gen_length // block_length")
