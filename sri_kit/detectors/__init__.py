@@ -1,0 +1,56 @@
+"""Detectors over SRI signals, text/model-based baseline defenses, and the evaluation protocol.
+
+* :class:`SRIGuard` — the paper's benign-only autoencoder over σ vectors (PAPER.md §5).
+* One-class alternatives with the same API and percentile threshold: :class:`IsolationForestDetector`,
+  :class:`OneClassSVMDetector`, :class:`MahalanobisDetector`; and :class:`SupervisedUpperBound`
+  (``benign_only = False``: trained on labelled attacks, a reference only).
+* Baselines over prompts/responses: :class:`PerplexityFilter`, :class:`SelfExamine`,
+  :class:`KeywordRefusalJudge`, :class:`GuardClassifier`.
+* Evaluation: :func:`detection_metrics`, :func:`detection_table`, :func:`blocking_table`, :func:`defense_summary`,
+  :func:`measure_overhead`, :func:`roc_figure`, :func:`overhead_figure`.
+
+>>> from sri_kit.detectors import SRIGuard
+>>> SRIGuard().percentile
+99.0
+"""
+
+from .baselines import GuardClassifier, KeywordRefusalJudge, PerplexityFilter, SelfExamine
+from .evaluate import (
+    OverheadResult,
+    blocking_table,
+    defense_summary,
+    detection_metrics,
+    detection_table,
+    measure_overhead,
+    overhead_figure,
+    roc_figure,
+)
+from .one_class import (
+    IsolationForestDetector,
+    MahalanobisDetector,
+    OneClassSVMDetector,
+    PercentileNoveltyDetector,
+    SupervisedUpperBound,
+)
+from .sri_guard import SRIGuard
+
+__all__ = [
+    "SRIGuard",
+    "PercentileNoveltyDetector",
+    "IsolationForestDetector",
+    "OneClassSVMDetector",
+    "MahalanobisDetector",
+    "SupervisedUpperBound",
+    "PerplexityFilter",
+    "SelfExamine",
+    "KeywordRefusalJudge",
+    "GuardClassifier",
+    "detection_metrics",
+    "detection_table",
+    "blocking_table",
+    "defense_summary",
+    "measure_overhead",
+    "OverheadResult",
+    "roc_figure",
+    "overhead_figure",
+]
