@@ -236,12 +236,17 @@ def _end_ids(tok, model) -> tuple[int, ...]:
     return tuple(ids)
 
 
+_FAMILY_ALIASES = {"ar": "ar", "causal": "ar", "autoregressive": "ar",
+                   "diffusion": "diffusion", "dlm": "diffusion", "masked": "diffusion", "mdm": "diffusion"}
+
+
 def wrap_model(model, tokenizer, *, family: str, name: str = "custom", hook_site: str | None = None,
                mask_token_id: int | None = None, shift_logits: bool = False,
                default_config: GenerationConfig | dict | None = None) -> LoadedModel:
     """Wrap an already-loaded model (any architecture) for the kit's samplers."""
-    if family not in ("ar", "diffusion"):
+    if family not in _FAMILY_ALIASES:
         raise ValueError(f"family must be 'ar' or 'diffusion', got {family!r}")
+    family = _FAMILY_ALIASES[family]
     if family == "diffusion":
         mask_token_id = mask_token_id if mask_token_id is not None else tokenizer.mask_token_id
         if mask_token_id is None:
@@ -321,7 +326,7 @@ def load_model(name_or_path: str | os.PathLike, *, device=None, dtype=None,
                       f"cache that has it), then load it again or pass its local folder") from None
     cfg_dict = cfg.to_dict()
     family, shift = _detect(cfg_dict)
-    family = kit.get("family", preset.family if preset else family)
+    family = _FAMILY_ALIASES.get(kit.get("family"), preset.family if preset else family)
     shift = bool(kit.get("shift_logits", preset.shift_logits if preset else shift))
     if family == "diffusion":
         classes = (AutoModelForMaskedLM, AutoModel) if needs_remote or "masked" not in str(cfg_dict.get("architectures")).lower() else (AutoModelForMaskedLM,)
