@@ -1,0 +1,122 @@
+"""ipywidgets panels: thin shells over pure functions the notebooks also call directly.
+
+Every panel has explicit controls (``continuous_update=False``), a Run button where work is expensive,
+and an ``Output`` that shows errors. Results are cached by config key in the functions underneath.
+
+Example:
+    >>> TracePlayer(trace, lm.tokenizer, sigma=sigma[0])                  # doctest: +SKIP
+    >>> SweepPanel(lm, {"harmful": harmful, "jailbreak": jail})          # doctest: +SKIP
+"""
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from .canvas import trace_view
+
+
+def _show(out, fig) -> None:
+    from IPython.display import display
+
+    out.clear_output(wait=True)
+    with out:
+        display(fig)
+
+
+class TracePlayer:
+    """A step slider and play button over one trace's token canvas, with σ_t and the text signal."""
+
+    def __init__(self, trace, tokenizer, sigma: np.ndarray | None = None, interval_ms: int = 400):
+        import ipywidgets as W
+
+        self.trace, self.tokenizer, self.sigma = trace, tokenizer, sigma
+        T = trace.predicted.shape[0]
+        self.slider = W.IntSlider(value=0, min=0, max=T - 1, description="step", continuous_update=False)
+        self.play = W.Play(value=0, min=0, max=T - 1, interval=interval_ms, description="play")
+        W.jslink((self.play, "value"), (self.slider, "value"))
+        self.out = W.Output()
+        self.slider.observe(lambda ch: self.render(ch["new"]), names="value")
+        self.widget = W.VBox([W.HBox([self.play, self.slider]), self.out])
+        self.render(0)
+
+    def render(self, step: int) -> None:
+        try:
+            _show(self.out, trace_view(self.trace, step, self.tokenizer, self.sigma))
+        except Exception as e:      # visible in the Output, never swallowed
+            self.out.clear_output()
+            with self.out:
+                print(f"error: {type(e).__name__}: {e}")
+
+    def _ipython_display_(self):
+        from IPython.display import display
+
+        display(self.widget)
+
+
+class SweepPanel:
+    """Controls for diffusion steps, remasking, block length, AR temperature and top-p; Run redraws
+    refusal rate, attack success, IRR and σ curves via :func:`sri_kit.sweeps.sweep` (cached)."""
+
+    PARAMS = {"steps": "8, 16, 32", "remasking": "low_confidence, random, entropy, margin",
+              "block_length": "None, 32, 16, 8", "temperature": "0, 0.7, 1.0", "top_p": "1.0, 0.9, 0.5"}
+
+    def __init__(self, lm, prompts_by_group: Mapping[str, Sequence[str]], base_cfg=None, **sweep_kw):
+        import ipywidgets as W
+
+        from .sweeps import DIFFUSION_ONLY
+
+        self.lm, self.groups, self.base, self.kw = lm, dict(prompts_by_group), base_cfg or lm.default_config, sweep_kw
+        params = [p for p in self.PARAMS if not (lm.family == "ar" and p in DIFFUSION_ONLY)]
+        self.param = W.Dropdown(options=params, value=params[0], description="sweep")
+        self.values = W.Text(value=self.PARAMS[params[0]], description="values", continuous_update=False)
+        self.group = W.Dropdown(options=list(self.groups), description="σ curves of")
+        self.run_button = W.Button(description="Run", button_style="primary")
+        self.out = W.Output()
+        self.param.observe(lambda ch: setattr(self.values, "value", self.PARAMS[ch["new"]]), names="value")
+        self.run_button.on_click(lambda _: self.run())
+        self.widget = W.VBox([W.HBox([self.param, self.values]), W.HBox([self.group, self.run_button]), self.out])
+        self.table = None
+
+    @staticmethod
+    def parse_values(param: str, text: str) -> list:
+        """'8, 16, 32' -> [8, 16, 32]; 'None' -> None; names stay strings."""
+        out = []
+        for tok in (t.strip() for t in text.split(",")):
+            if not tok:
+                continue
+            if tok == "None":
+                out.append(None)
+            elif param in ("steps", "block_length", "top_k", "gen_length"):
+                out.append(int(tok))
+            elif param in ("temperature", "top_p", "cfg_scale"):
+                out.append(float(tok))
+            else:
+                out.append(tok)
+        if not out:
+            raise ValueError("no values: type a comma-separated list")
+        return out
+
+    def run(self):
+        from .plots import plot_sweep, plot_sweep_curves
+        from .sweeps import sweep
+
+        self.out.clear_output()
+        with self.out:
+            try:
+                vals = self.parse_values(self.param.value, self.values.value)
+                self.table, curves = sweep(self.lm, self.groups, self.base, self.param.value, vals,
+                                           return_curves=True, **self.kw)
+                from IPython.display import display
+
+                display(plot_sweep(self.table, title=f"{self.lm.name}: sweep of {self.param.value}"))
+                display(plot_sweep_curves(curves, group=self.group.value))
+                display(self.table[["value", "group", "n", "refusal_rate", "attack_success", "irr", "mean_sigma"]])
+            except Exception as e:
+                print(f"error: {type(e).__name__}: {e}")
+        return self.table
+
+    def _ipython_display_(self):
+        from IPython.display import display
+
+        display(self.widget)
