@@ -18,6 +18,11 @@ from .models import PRESETS, LoadedModel, load_model, wrap_model
 from .sampling import GenerationTrace, generate, load_traces, save_traces
 from .sri import Centers, internal_recoveries, internal_recovery_rate, sri_signal, sri_states
 
+from . import analysis, attacks, canvas, data, detectors, sweeps  # noqa: E402  (submodules on import)
+from .analysis import (HeuristicHarmJudge, LLMJudge, find_incomplete_recovery, fixed_weights_table,  # noqa: E402
+                       irr_table, lda_projection, recovery_rates, signal_comparison_auroc, step_judgements)
+from .sweeps import sweep  # noqa: E402
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -26,4 +31,7 @@ __all__ = [
     "record_steps", "generate", "GenerationTrace", "save_traces", "load_traces",
     "Centers", "sri_signal", "sri_states", "internal_recoveries", "internal_recovery_rate",
     "is_refusal", "is_placeholder_compliance", "text_refusal_signal", "REFUSAL_KEYWORDS",
+    "analysis", "attacks", "canvas", "data", "detectors", "plots", "sweeps",
+    "HeuristicHarmJudge", "LLMJudge", "step_judgements", "recovery_rates", "fixed_weights_table", "irr_table",
+    "find_incomplete_recovery", "lda_projection", "signal_comparison_auroc", "sweep",
 ]

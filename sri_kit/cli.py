@@ -4,10 +4,24 @@
     sri-kit organism train [...]     retrain tiny-ar and tiny-dlm from scratch (``--smoke`` for a quick check)
     sri-kit generate MODEL PROMPTS.txt OUT [--steps N ...]   traces for one prompt per line
     sri-kit presets                  list the model presets
+
+Headless runs (one TOML/YAML config describes the run; see examples/run_tiny.toml, docs/SCALE_OUT.md):
+
+    sri-kit collect CONFIG           prompts -> trace shards (resumable; under torchrun: data parallel)
+    sri-kit merge CONFIG             join complete shards into per-set trace files (collect does it)
+    sri-kit centers CONFIG           per-step SRI centers from the anchor sets
+    sri-kit signal CONFIG            σ for every set
+    sri-kit guard fit CONFIG         SRI Guard on the benign signals
+    sri-kit guard eval CONFIG        detection metrics and the blocking table
+    sri-kit report CONFIG            report.md
+    sri-kit run CONFIG               all of the above in order
+
+    torchrun --nproc-per-node N -m sri_kit.cli collect CONFIG
 """
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -25,6 +39,77 @@ def _generate(a) -> int:
     path = sk.save_traces(traces, a.out)
     print(f"{len(traces)} traces ({lm.name}, config {cfg.key()}) -> {path}")
     return 0
+
+
+_STEPS = ("collect", "merge", "centers", "signal", "report", "run")
+
+
+def _pipeline(a) -> int:
+    from . import distributed, pipeline
+
+    cmd = a.cmd if a.cmd != "guard" else f"guard {a.gcmd}"
+    try:
+        if cmd in ("collect", "run"):
+            stop = a.stop_after if a.stop_after is not None else (
+                int(os.environ["SRI_KIT_STOP_AFTER_SHARDS"]) if os.environ.get("SRI_KIT_STOP_AFTER_SHARDS") else None)
+            d = distributed.init(a.rank, a.world_size, use_group=False if a.no_group else None)
+            try:
+                if a.update_config:
+                    pipeline.prepare(a.config, dist=d, allow_update=True)
+                s = pipeline.collect(a.config, dist=d, stop_after=stop, do_merge=not a.no_merge,
+                                     progress=not a.quiet)
+            finally:
+                distributed.shutdown(d)
+            if not d.is_main:
+                return 0
+            print(f"collect: {s['written']} shard(s) written, {s['skipped']} already complete (rank 0)")
+            if cmd == "collect":
+                return 0
+        if a.update_config and cmd not in ("collect", "run"):
+            pipeline.prepare(a.config, allow_update=True)
+        if cmd == "merge":
+            out = pipeline.merge(a.config, progress=not a.quiet)
+            print(f"merged {len(out)} set(s) into {next(iter(out.values())).parent}")
+        if cmd in ("centers", "run"):
+            c = pipeline.fit_centers(a.config)
+            print(f"centers: T={c.shape[0]}, D={c.shape[1]}, {c.n_harmless} harmless / {c.n_harmful} harmful anchors")
+        if cmd in ("signal", "run"):
+            sig = pipeline.compute_signals(a.config)
+            print("signal: " + ", ".join(f"{k} {v.shape[0]}x{v.shape[1]}" for k, v in sig.items()))
+        if cmd in ("guard fit", "run"):
+            g = pipeline.fit_guard(a.config)
+            print(f"guard: {g.n_params_} parameters, threshold {g.threshold_:.4g} "
+                  f"({g.n_train_} train / {g.n_calib_} calibration signals)")
+        if cmd in ("guard eval", "run"):
+            r = pipeline.eval_guard(a.config)
+            for k, v in r["detection"].items():
+                print(f"guard eval: {k:28s} AUROC {v['auroc']:.3f}  TPR@5%FPR {v['tpr_at_5fpr']:.3f}")
+            print(r["blocking"].round(1).to_string())
+        if cmd in ("report", "run"):
+            print(f"report: {pipeline.write_report(a.config)}")
+    except (pipeline.ConfigError, pipeline.IncompleteRunError, pipeline.DiskFullError, FileNotFoundError) as e:
+        print(f"sri-kit {cmd}: error: {e}", file=sys.stderr)
+        return 2
+    except pipeline.StopAfterShards as e:
+        print(f"sri-kit {cmd}: {e}", file=sys.stderr)
+        return 75
+    return 0
+
+
+def _add_run_args(p, collect: bool = False) -> None:
+    p.add_argument("config", help="run config (.toml or .yaml)")
+    p.add_argument("--update-config", action="store_true",
+                   help="accept a config whose [guard]/[report] sections changed since the run started")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    if collect:
+        p.add_argument("--rank", type=int, default=None, help="this process's rank (default: $RANK / $SLURM_PROCID)")
+        p.add_argument("--world-size", type=int, default=None, help="number of ranks (default: $WORLD_SIZE)")
+        p.add_argument("--no-group", action="store_true",
+                       help="do not join a process group (independent array jobs; run `sri-kit merge` after)")
+        p.add_argument("--no-merge", action="store_true", help="leave the shards unmerged")
+        p.add_argument("--stop-after", type=int, default=None,
+                       help="stop this rank after K new shards (exit 75; for resume tests; "
+                            "also $SRI_KIT_STOP_AFTER_SHARDS)")
 
 
 def main(argv=None) -> int:
@@ -47,7 +132,19 @@ def main(argv=None) -> int:
         g.add_argument(name, type=typ, default=None)
     g.add_argument("--batch-size", type=int, default=32)
     sub.add_parser("presets", help="list model presets")
+    helps = {"collect": "prompts -> trace shards (resumable, data parallel under torchrun)",
+             "merge": "join complete shards into per-set trace files", "centers": "fit per-step SRI centers",
+             "signal": "σ for every prompt set", "report": "write report.md",
+             "run": "collect, centers, signal, guard fit, guard eval and report in order"}
+    for name in _STEPS:
+        _add_run_args(sub.add_parser(name, help=helps[name]), collect=name in ("collect", "run"))
+    gd = sub.add_parser("guard", help="SRI Guard: fit / eval")
+    gsub = gd.add_subparsers(dest="gcmd", required=True)
+    _add_run_args(gsub.add_parser("fit", help="train the guard on benign signals"))
+    _add_run_args(gsub.add_parser("eval", help="detection metrics and the blocking table"))
     a = ap.parse_args(argv)
+    if a.cmd in _STEPS or a.cmd == "guard":
+        return _pipeline(a)
     if a.cmd == "demo":
         from .demo import main as demo_main
         return demo_main(a.rest)

@@ -31,6 +31,11 @@ def test_ar_prefill_equals_hf_generate(ar_lm):
     tr = sk.generate(ar_lm, [PROMPTS[0]], sk.GenerationConfig(steps=6), prefill="sure here is", progress=False)[0]
     assert tr.predicted[-1].tolist() == hf_greedy(ar_lm, PROMPTS[0], 6, prefill="sure here is")
     assert tr.response.startswith("sure here is")
+    # prefill + text joins exactly as the tokens decode together
+    pre = ar_lm.tokenizer("sure here is", add_special_tokens=False)["input_ids"]
+    gen = tr.predicted[-1].tolist()
+    gen = gen[: next((i for i, t in enumerate(gen) if t in ar_lm.end_token_ids), len(gen))]
+    assert tr.response == ar_lm.tokenizer.decode(pre + gen, skip_special_tokens=True).rstrip()
 
 
 @pytest.mark.parametrize("temperature,top_p,top_k", [(0.0, 1.0, 0), (0.9, 0.9, 0), (1.3, 1.0, 20)])

@@ -66,7 +66,7 @@ def generate(lm: LoadedModel, prompts: Sequence[str], config: GenerationConfig |
         out = sample(lm, batch, cfg)
         for j in range(len(batch)):
             i = start + j
-            text = decode(out["response_ids"][j])
+            text = decode(out["response_ids"][j], lstrip=not prefills[i])
             meta = {"pooling": cfg.pooling, "layer": cfg.layer, "steps": cfg.steps}
             if "filled_prompt_ids" in out:
                 meta["filled_prompt"] = lm.tokenizer.decode(out["filled_prompt_ids"][j], skip_special_tokens=False)

@@ -52,7 +52,8 @@ class GenerationTrace:
 
     @property
     def response(self) -> str:
-        """What a user sees: the forced prefill (if any) followed by the generated text."""
+        """What a user sees: the forced prefill (if any) followed by the generated text (which then
+        keeps its leading space, so the two join as the tokens did)."""
         return (self.prefill or "") + self.text
 
     def step_texts(self, tokenizer=None) -> list[str]:
@@ -61,7 +62,7 @@ class GenerationTrace:
         if decode is None:
             raise ValueError("this trace has no tokenizer attached (it was loaded from disk): "
                              "call step_texts(lm.tokenizer)")
-        return [decode(row) for row in self.predicted]
+        return [decode(row, lstrip=not self.prefill) for row in self.predicted]
 
     # ---- persistence: safetensors for arrays, JSON for the rest (no pickle) ----
     def save(self, path: str | os.PathLike) -> Path:
@@ -81,7 +82,7 @@ def _decoder(tokenizer, end_ids: Sequence[int] = ()):
     end = set(int(i) for i in end_ids) | {i for i in (tokenizer.eos_token_id, tokenizer.pad_token_id) if i is not None}
     mask = tokenizer.mask_token_id if getattr(tokenizer, "mask_token", None) else None
 
-    def decode(ids) -> str:
+    def decode(ids, lstrip: bool = True) -> str:
         out = []
         for i in np.asarray(ids).tolist():
             if i in end:
@@ -89,7 +90,8 @@ def _decoder(tokenizer, end_ids: Sequence[int] = ()):
             if i == mask or i < 0:
                 continue
             out.append(i)
-        return tokenizer.decode(out, skip_special_tokens=True).strip()
+        text = tokenizer.decode(out, skip_special_tokens=True).rstrip()
+        return text.lstrip() if lstrip else text
 
     return decode
 

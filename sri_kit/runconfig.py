@@ -1,0 +1,339 @@
+"""Run configs: one TOML (or YAML) file describes a whole headless run.
+
+A run = a model, generation settings, named prompt sets (each with a role and optionally an attack),
+shard/batch sizes and an output folder. :func:`load_run_config` parses and validates the file and
+:func:`resolve_sets` turns the set descriptions into concrete prompt lists (with their hashes). The
+pipeline (:mod:`sri_kit.pipeline`) and the CLI (``sri-kit collect CONFIG`` ...) take the result.
+
+Example (``examples/run_tiny.toml`` is a complete one)::
+
+    [run]
+    out_dir = "runs/tiny"          # relative to the config file
+    shard_size = 16                # prompts per shard (fixed: independent of the number of ranks)
+    batch_size = 16
+
+    [model]
+    name = "tiny-dlm"              # a preset or a local HF folder (relative to the config file)
+
+    [generation]                   # GenerationConfig fields over the model's recommended config
+    steps = 32
+
+    [splits]                       # the paper's disjoint splits (sri_kit.data.make_splits)
+    harmless = { source = "tiny_benign" }
+    harmful = { source = "tiny_harmful" }
+    n_anchor = 32
+    attacks = ["none", "refusal_suppression", "prefill"]
+
+    [sets.extra]                   # any number of explicit sets
+    role = "attack"
+    file = "my_prompts.txt"
+    attack = "flip"
+
+>>> cfg = RunConfig.from_dict({"model": {"name": "tiny-ar"}, "sets": {"a": {"role": "benign_test",
+...                            "prompts": ["hi there"]}}}, base_dir=".")
+>>> cfg.shard_size, sorted(cfg.sets)
+(16, ['a'])
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["RunConfig", "SetSpec", "ResolvedSet", "load_run_config", "resolve_sets", "ROLES",
+           "ConfigError", "read_config_file"]
+
+#: What each prompt set is used for downstream.
+ROLES = ("harmless_anchor", "harmful_anchor", "benign_train", "benign_calib", "benign_test", "attack", "other")
+_SPLIT_ROLES = ("harmless_anchor", "harmful_anchor", "benign_train", "benign_calib", "benign_test")
+
+#: Fields that do not change results: they may differ between a run and its resume.
+RUNTIME_FIELDS = {("run", "batch_size"), ("model", "device"), ("run", "progress")}
+_SECTIONS = {"run", "model", "generation", "splits", "sets", "guard", "report"}
+
+
+class ConfigError(ValueError):
+    """A run config that cannot be used (bad field, mismatched run folder ...)."""
+
+
+def _toml_loads(text: str) -> dict:
+    try:
+        import tomllib  # Python >= 3.11
+    except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+        try:
+            import tomli as tomllib
+        except ModuleNotFoundError:
+            raise ConfigError("reading TOML on Python 3.10 needs the 'tomli' package: pip install tomli") from None
+    return tomllib.loads(text)
+
+
+def read_config_file(path: str | os.PathLike) -> tuple[dict, str]:
+    """(parsed dict, raw text) of a ``.toml``, ``.yaml`` or ``.yml`` file."""
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"run config {p} does not exist")
+    text = p.read_text(encoding="utf-8")
+    suf = p.suffix.lower()
+    try:
+        if suf == ".toml":
+            data = _toml_loads(text)
+        elif suf in (".yaml", ".yml"):
+            try:
+                import yaml
+            except ModuleNotFoundError:
+                raise ConfigError("YAML configs need pyyaml: pip install pyyaml (or use TOML)") from None
+            data = yaml.safe_load(text) or {}
+        else:
+            raise ConfigError(f"{p}: a run config is a .toml or .yaml file, got {suf!r}")
+    except ConfigError:
+        raise
+    except Exception as e:  # parse errors of either library
+        raise ConfigError(f"{p}: cannot parse ({e})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{p}: the top level must be a table/mapping")
+    return data, text
+
+
+@dataclass(frozen=True)
+class SetSpec:
+    """One prompt set: where its prompts come from, its role, and an optional attack wrapper."""
+
+    name: str
+    role: str = "other"
+    source: str | None = None       # a name for sri_kit.data.load_prompts
+    path: str | None = None         # a file/folder passed as load_prompts(path=...)
+    prompts: tuple[str, ...] | None = None   # inline prompts
+    n: int | None = None
+    seed: int | None = 0
+    skip: int = 0                   # drop the first `skip` prompts (after sub-sampling)
+    attack: str = "none"
+    attack_seed: int = 0
+    attack_kwargs: dict = field(default_factory=dict)
+    family: str | None = None       # label in the blocking table (default: the attack name)
+    from_split: str | None = None   # take prompts from a [splits] split (e.g. "harmful_test")
+
+    def to_dict(self) -> dict:
+        d = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        d["prompts"] = list(self.prompts) if self.prompts is not None else None
+        return d
+
+
+@dataclass
+class RunConfig:
+    """A parsed, validated run config. ``raw`` is the file's mapping; paths are resolved against ``base_dir``."""
+
+    raw: dict
+    base_dir: Path
+    out_dir: Path
+    shard_size: int
+    batch_size: int
+    model: dict
+    generation: dict
+    splits: dict | None
+    sets: dict[str, SetSpec]
+    guard: dict
+    report: dict
+    source_text: str | None = None
+    source_suffix: str = ".toml"
+
+    # ------------------------------------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, data: dict, base_dir: str | os.PathLike = ".", *, source_text: str | None = None,
+                  source_suffix: str = ".toml") -> "RunConfig":
+        data = copy.deepcopy(data)
+        base = Path(base_dir).resolve()
+        unknown = set(data) - _SECTIONS
+        if unknown:
+            raise ConfigError(f"unknown config sections {sorted(unknown)}; known: {sorted(_SECTIONS)}")
+        run = dict(data.get("run") or {})
+        bad = set(run) - {"out_dir", "shard_size", "batch_size", "name", "progress"}
+        if bad:
+            raise ConfigError(f"[run]: unknown fields {sorted(bad)} (out_dir, shard_size, batch_size, name, progress)")
+        out_dir = Path(os.path.expanduser(str(run.get("out_dir", "sri_kit_run"))))
+        out_dir = out_dir if out_dir.is_absolute() else base / out_dir
+        shard_size, batch_size = run.get("shard_size", 16), run.get("batch_size", 16)
+        for k, v in (("shard_size", shard_size), ("batch_size", batch_size)):
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                raise ConfigError(f"[run] {k} must be a positive integer, got {v!r}")
+        model = dict(data.get("model") or {})
+        if not model.get("name"):
+            raise ConfigError("[model] name is required: a preset (e.g. 'tiny-dlm', 'llada-8b-instruct') or a local folder")
+        bad = set(model) - {"name", "device", "dtype", "trust_remote_code"}
+        if bad:
+            raise ConfigError(f"[model]: unknown fields {sorted(bad)} (name, device, dtype, trust_remote_code)")
+        name = str(model["name"])
+        local = Path(os.path.expanduser(name))
+        if not local.is_absolute() and (name.startswith(".") or (base / local).is_dir()):
+            local = base / local
+        if local.is_absolute() or local.is_dir():
+            model["name"] = str(local.resolve())
+        generation = dict(data.get("generation") or {})
+        from .config import GenerationConfig
+
+        known = set(GenerationConfig.__dataclass_fields__)
+        bad = set(generation) - known
+        if bad:
+            raise ConfigError(f"[generation]: unknown GenerationConfig fields {sorted(bad)}; known: {sorted(known)}")
+        splits = data.get("splits")
+        sets: dict[str, SetSpec] = {}
+        if splits is not None:
+            splits = dict(splits)
+            for side in ("harmless", "harmful"):
+                if not isinstance(splits.get(side), dict):
+                    raise ConfigError(f"[splits] needs `{side} = {{ source = ... }}` (or path = ...)")
+            attacks = splits.get("attacks", ["none"])
+            if isinstance(attacks, str) or not all(isinstance(a, str) for a in attacks):
+                raise ConfigError("[splits] attacks must be a list of attack names")
+            for role in _SPLIT_ROLES:
+                sets[role] = SetSpec(name=role, role=role, from_split=role)
+            for a in attacks:
+                sets[f"attack_{a}"] = SetSpec(name=f"attack_{a}", role="attack", from_split="harmful_test",
+                                              attack=a, attack_seed=int(splits.get("attack_seed", 0)),
+                                              attack_kwargs=dict((splits.get("attack_kwargs") or {}).get(a, {})))
+        for sname, spec in (data.get("sets") or {}).items():
+            if not isinstance(spec, dict):
+                raise ConfigError(f"[sets.{sname}] must be a table")
+            if sname in sets:
+                raise ConfigError(f"set {sname!r} is defined twice (by [splits] and [sets.{sname}])")
+            if not sname.replace("_", "").replace("-", "").isalnum():
+                raise ConfigError(f"set name {sname!r}: use letters, digits, '_' and '-' only (it names files)")
+            spec = dict(spec)
+            if "file" in spec:
+                spec["path"] = spec.pop("file")
+            bad = set(spec) - set(SetSpec.__dataclass_fields__) - {"name"}
+            if bad:
+                raise ConfigError(f"[sets.{sname}]: unknown fields {sorted(bad)}")
+            if spec.get("path"):
+                p = Path(os.path.expanduser(str(spec["path"])))
+                spec["path"] = str(p if p.is_absolute() else base / p)
+            if spec.get("prompts") is not None:
+                spec["prompts"] = tuple(spec["prompts"])
+            if not (spec.get("source") or spec.get("path") or spec.get("prompts") or spec.get("from_split")):
+                raise ConfigError(f"[sets.{sname}] needs source = <prompt-set name>, file = <path>, prompts = [...] "
+                                  "or from_split = <split>")
+            if spec.get("from_split") and splits is None:
+                raise ConfigError(f"[sets.{sname}] from_split needs a [splits] section")
+            spec.setdefault("name", sname)
+            sets[sname] = SetSpec(**spec)
+        if not sets:
+            raise ConfigError("the config defines no prompt sets: add [splits] and/or [sets.<name>] tables")
+        for s in sets.values():
+            if s.role not in ROLES:
+                raise ConfigError(f"set {s.name!r}: unknown role {s.role!r}; choose one of {ROLES}")
+        return cls(raw=data, base_dir=base, out_dir=out_dir.resolve(), shard_size=shard_size,
+                   batch_size=batch_size, model=model, generation=generation, splits=splits, sets=sets,
+                   guard=dict(data.get("guard") or {}), report=dict(data.get("report") or {}),
+                   source_text=source_text, source_suffix=source_suffix)
+
+    # ------------------------------------------------------------------------------------------
+    def generation_config(self, lm) -> "Any":
+        """The model's recommended GenerationConfig with this config's ``[generation]`` fields on top."""
+        return lm.default_config.replace(**self.generation) if self.generation else lm.default_config
+
+    def semantic(self) -> dict:
+        """Everything that determines the results (no runtime-only fields), JSON-able."""
+        run = {"shard_size": self.shard_size}
+        model = {k: v for k, v in self.model.items() if k != "device"}
+        return {"run": run, "model": model, "generation": self.generation, "splits": self.splits,
+                "sets": {k: v.to_dict() for k, v in sorted(self.sets.items())},
+                "guard": self.guard, "report": self.report}
+
+    def key(self) -> str:
+        blob = json.dumps(self.semantic(), sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def load_run_config(path: str | os.PathLike | dict | RunConfig, base_dir: str | os.PathLike | None = None) -> RunConfig:
+    """Parse a config file (or a mapping, or pass a RunConfig through). Relative paths in the file are
+    resolved against the file's folder."""
+    if isinstance(path, RunConfig):
+        return path
+    if isinstance(path, dict):
+        return RunConfig.from_dict(path, base_dir or ".")
+    data, text = read_config_file(path)
+    p = Path(path)
+    return RunConfig.from_dict(data, base_dir or p.resolve().parent, source_text=text, source_suffix=p.suffix.lower())
+
+
+@dataclass
+class ResolvedSet:
+    """A set's concrete prompts (after attacks), per-prompt prefills and the original requests."""
+
+    name: str
+    role: str
+    prompts: list[str]
+    prefill: str | None
+    requests: list[str]
+    family: str
+    attack: str
+
+    @property
+    def hash(self) -> str:
+        from .data import prompts_hash
+
+        return prompts_hash(self.prompts + ([f"\0prefill:{self.prefill}"] if self.prefill else []))
+
+
+def _load_side(spec: dict, what: str) -> list[str]:
+    from .data import load_prompts
+
+    if spec.get("prompts") is not None:
+        return list(spec["prompts"])
+    name, path = spec.get("source"), spec.get("path") or spec.get("file")
+    if not name and not path:
+        raise ConfigError(f"[splits] {what} needs source = <prompt-set name> or path = <file>")
+    return load_prompts(name or what, path=path, n=spec.get("n"), seed=spec.get("seed", 0))
+
+
+def resolve_sets(cfg: RunConfig) -> dict[str, ResolvedSet]:
+    """Load every set's prompts and apply its attack (deterministic; no model needed)."""
+    from . import attacks as atk
+    from .data import load_prompts, make_splits
+
+    split_prompts: dict[str, list[str]] = {}
+    if cfg.splits is not None:
+        s = cfg.splits
+        base = cfg.base_dir
+
+        def side(d):
+            d = dict(d)
+            for k in ("path", "file"):
+                if d.get(k):
+                    p = Path(os.path.expanduser(str(d[k])))
+                    d[k] = str(p if p.is_absolute() else base / p)
+            return d
+
+        sizes = {k: s[k] for k in ("n_anchor", "n_harmful_anchor", "n_train", "n_calib", "n_test_benign",
+                                   "n_test_harmful") if k in s}
+        sp = make_splits(_load_side(side(s["harmless"]), "harmless"), _load_side(side(s["harmful"]), "harmful"),
+                         seed=int(s.get("seed", 0)), **sizes)
+        split_prompts = sp.as_dict()
+    out: dict[str, ResolvedSet] = {}
+    for name, spec in cfg.sets.items():
+        if spec.from_split:
+            if spec.from_split not in split_prompts:
+                raise ConfigError(f"set {name!r}: unknown split {spec.from_split!r}; known: {sorted(split_prompts)}")
+            reqs = list(split_prompts[spec.from_split])
+        elif spec.prompts is not None:
+            reqs = list(spec.prompts)
+        else:
+            reqs = load_prompts(spec.source or name, path=spec.path, n=spec.n, seed=spec.seed)
+        if spec.skip:
+            reqs = reqs[spec.skip:]
+        if spec.n is not None and (spec.from_split or spec.prompts is not None):
+            reqs = reqs[:spec.n]
+        if not reqs:
+            raise ConfigError(f"set {name!r} has no prompts (check n / skip / the source)")
+        a = atk.get(spec.attack)
+        if a.kind == "model":
+            raise ConfigError(f"set {name!r}: attack {spec.attack!r} optimises against the model; run it in Python "
+                              "(sri_kit.attacks.random_search) and give the resulting prompts as a file")
+        prompts = [atk.apply(spec.attack, p, seed=spec.attack_seed + i, **spec.attack_kwargs) for i, p in enumerate(reqs)]
+        prefill = atk.prefill_for(spec.attack) if a.kind == "prefill" else None
+        out[name] = ResolvedSet(name=name, role=spec.role, prompts=prompts, prefill=prefill, requests=reqs,
+                                family=spec.family or spec.attack, attack=spec.attack)
+    return out
