@@ -13,8 +13,8 @@ import numpy as np
 #: The official code's colours and labels (PAPER.md §1.4, §6).
 COMPLIANCE = "#C8E6C9"
 REFUSAL = "#FFCDD2"
-CLASS_COLORS = {"harmless": "#2e7d32", "refused": "#c62828", "harmful": "#c62828", "jailbreak": "#1565c0",
-                "jailbroken": "#1565c0"}
+CLASS_COLORS = {"harmless": "#2e7d32", "benign": "#2e7d32", "refused": "#c62828", "refusal": "#c62828",
+                "harmful": "#c62828", "jailbreak": "#1565c0", "jailbroken": "#1565c0", "attack": "#1565c0"}
 
 
 def _figure(figsize=(8, 4)):
@@ -33,27 +33,78 @@ def add_regions(ax, threshold: float = 0.5) -> None:
 
 
 def plot_sri_trajectories(curves: Mapping[str, np.ndarray], text_signal: np.ndarray | None = None,
-                          title: str = "", band: bool = True):
+                          title: str = "", band: bool = True, colors: Mapping[str, str] | None = None,
+                          text_label: str = "Text-based refusal signal"):
     """σ_t per class: each value is [T] (one generation) or [N, T] (mean ± std band drawn).
 
-    ``text_signal`` [T] is drawn dashed black (the paper's text-based refusal signal).
+    ``text_signal`` [T] is drawn dashed black (the paper's text-based refusal signal). ``colors`` maps a
+    curve name to a colour (default: by the name's first word, see ``CLASS_COLORS``).
     """
     fig, ax = _figure()
     add_regions(ax)
     for name, s in curves.items():
         s = np.atleast_2d(np.asarray(s, dtype=float))
         steps = np.arange(s.shape[1])
-        color = CLASS_COLORS.get(name.split()[0].lower())
+        color = (colors or {}).get(name) or CLASS_COLORS.get(name.split()[0].lower())
         mean = s.mean(0)
         ax.plot(steps, mean, lw=2, color=color, label=f"{name} (SRI, n={s.shape[0]})" if s.shape[0] > 1 else f"{name} (SRI)")
         if band and s.shape[0] > 1:
             sd = s.std(0)
             ax.fill_between(steps, np.clip(mean - sd, 0, 1), np.clip(mean + sd, 0, 1), color=color, alpha=0.15, lw=0)
     if text_signal is not None:
-        ax.plot(np.arange(len(text_signal)), text_signal, "k--", lw=1.5, label="Text-based refusal signal")
+        ax.plot(np.arange(len(text_signal)), text_signal, "k--", lw=1.5, label=text_label)
     ax.set_xlabel("Generation Step")
     ax.set_ylabel("SRI σ_t (1 = compliant)")
     if title:
         ax.set_title(title)
     ax.legend(loc="lower left", fontsize=7, framealpha=0.8)
+    return fig
+
+
+# ---- sweeps (sri_kit.sweeps) ----------------------------------------------------------------------
+
+_SWEEP_LABELS = {"refusal_rate": "Refusal rate", "attack_success": "Attack success", "irr": "IRR",
+                 "mean_sigma": "Mean σ", "final_sigma": "Final σ"}
+
+
+def plot_sweep(table, metrics=("refusal_rate", "attack_success", "irr", "mean_sigma"), title: str = ""):
+    """One panel per metric of a :func:`sri_kit.sweeps.sweep` table: the metric against the swept
+    value, one line per prompt group (categorical values such as remasking names are spaced evenly)."""
+    from matplotlib.figure import Figure
+
+    metrics = list(metrics)
+    fig = Figure(figsize=(3.2 * len(metrics), 3.2), layout="constrained")
+    axes = fig.subplots(1, len(metrics), squeeze=False)[0]
+    param = str(table["param"].iloc[0]) if len(table) else "value"
+    labels = list(dict.fromkeys(str(v) for v in table["value"]))
+    pos = {lab: i for i, lab in enumerate(labels)}
+    for ax, m in zip(axes, metrics):
+        for g, sub in table.groupby("group", sort=False):
+            ax.plot([pos[str(v)] for v in sub["value"]], sub[m], marker="o", lw=1.6, label=str(g))
+        ax.set_xticks(range(len(labels)), labels, rotation=30 if max(map(len, labels), default=0) > 5 else 0)
+        ax.set_xlabel(param)
+        ax.set_ylabel(_SWEEP_LABELS.get(m, m))
+        ax.set_ylim(-0.03, 1.03)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=7)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def plot_sweep_curves(curves, group: str | None = None, title: str = "", what: str = "sigma_mean"):
+    """σ_t (or ``what="text_refusing"``) per step for every swept value of one group, over the regions."""
+    fig, ax = _figure()
+    groups = list(dict.fromkeys(curves["group"]))
+    group = group if group is not None else groups[0]
+    sub = curves[curves["group"] == group]
+    if what == "sigma_mean":
+        add_regions(ax)
+    for v, s in sub.groupby(sub["value"].astype(str), sort=False):
+        ax.plot(s["step"], s[what], lw=1.8, label=f"{s['param'].iloc[0]} = {v}")
+    ax.set_xlabel("Generation Step")
+    ax.set_ylabel("SRI σ_t (1 = compliant)" if what == "sigma_mean" else "Share refusing (text)")
+    ax.set_ylim(-0.05, 1.05)
+    ax.set_title(title or f"{group}")
+    ax.legend(fontsize=7, loc="lower left")
     return fig
