@@ -142,7 +142,13 @@ def main(argv=None) -> int:
     gsub = gd.add_subparsers(dest="gcmd", required=True)
     _add_run_args(gsub.add_parser("fit", help="train the guard on benign signals"))
     _add_run_args(gsub.add_parser("eval", help="detection metrics and the blocking table"))
-    a = ap.parse_args(argv)
+    # demo / organism train / organism evaluate pass their own options through to their own parsers
+    a, extra = ap.parse_known_args(argv)
+    passthrough = a.cmd == "demo" or a.cmd == "organism"
+    if extra and not passthrough:
+        ap.error(f"unrecognized arguments: {' '.join(extra)}")
+    if passthrough:
+        a.rest = extra + list(a.rest)
     if a.cmd in _STEPS or a.cmd == "guard":
         return _pipeline(a)
     if a.cmd == "demo":

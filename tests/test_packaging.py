@@ -34,3 +34,14 @@ def test_public_api():
         assert hasattr(sk, name), name
     assert sk.GenerationConfig().key() == sk.GenerationConfig().key()
     assert sk.GenerationConfig(steps=16).key() != sk.GenerationConfig().key()
+
+
+def test_cli_passes_options_through(monkeypatch):
+    """`sri-kit demo --out DIR` reaches the demo's own parser (argparse REMAINDER alone drops leading options)."""
+    import sri_kit.cli as cli
+    import sri_kit.demo as demo
+
+    seen = []
+    monkeypatch.setattr(demo, "main", lambda argv: seen.append(list(argv)) or 0)
+    assert cli.main(["demo", "--out", "somewhere", "--n-anchor", "8"]) == 0
+    assert seen == [["--out", "somewhere", "--n-anchor", "8"]]
