@@ -25,6 +25,10 @@ from .sweeps import sweep  # noqa: E402
 
 __version__ = "0.1.0"
 
+from ._display import register_png_formatter  # noqa: E402
+
+register_png_formatter()     # Figures display as pictures in Jupyter (no pyplot state is used)
+
 __all__ = [
     "GenerationConfig", "TAU", "EPS", "LAMBDA_C", "LAMBDA_R",
     "load_model", "wrap_model", "LoadedModel", "PRESETS",

@@ -32,7 +32,8 @@ ATTACKS_QUICK = ("none", "organism_refusal_suppression", "roleplay", "fiction", 
                  "organism_flip", "prefill")
 
 
-def _md(df: pd.DataFrame, floatfmt: str = ".2f") -> str:
+def markdown_table(df: pd.DataFrame, floatfmt: str = ".2f") -> str:
+    """A DataFrame as a GitHub Markdown table (no extra dependency)."""
     if df is None or not len(df):
         return "_(empty)_"
     d = df.copy()
@@ -44,6 +45,9 @@ def _md(df: pd.DataFrame, floatfmt: str = ".2f") -> str:
     for row in d.itertuples(index=False):
         lines.append("| " + " | ".join(str(v).replace("|", "\\|").replace("\n", " ") for v in row) + " |")
     return "\n".join(lines)
+
+
+_md = markdown_table
 
 
 def _ci(v, lo, hi, pct=True) -> str:

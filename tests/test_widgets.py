@@ -62,3 +62,17 @@ def test_sweep_panel_values_and_run(bert_lm):
         assert any("error" in str(o) for o in panel.out.outputs)
     else:
         assert len(table) == 4
+
+
+def test_figures_display_as_png_in_ipython():
+    """The kit's pyplot-free Figures must render as images in Jupyter, not as '<Figure …>' text."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from sri_kit._display import register_png_formatter
+
+    shell = InteractiveShell.instance()
+    assert register_png_formatter(shell)
+    fig = sk.plots.plot_sri_trajectories({"harmless": np.full((2, 4), 0.9)})
+    data, _ = shell.display_formatter.format(fig)
+    assert "image/png" in data and len(data["image/png"]) > 1000
+    assert register_png_formatter(object()) is False          # not an IPython shell: nothing to do
