@@ -43,8 +43,10 @@ def sample_ar_batch(lm, rows: list[list[int]], cfg: GenerationConfig) -> dict:
     generated = cfg.pooling == "generated"
     # transformers >= 5.2x names the KV cache `cache`; older releases `past_key_values`
     cache_arg = "cache" if accepts(model, "cache") else "past_key_values"
+    # only the last prompt position's logits are needed (HF generate does the same)
+    keep = {"logits_to_keep": 1} if accepts(model, "logits_to_keep") else {}
     with record_steps(model, lm.hook_site, layer=cfg.layer, cols=slice(-1, None)) as rec:
-        out = model(input_ids=x, attention_mask=attn, position_ids=pos, use_cache=True)
+        out = model(input_ids=x, attention_mask=attn, position_ids=pos, use_cache=True, **keep)
         logits, cache = out.logits[:, -1].float(), out[cache_arg]
         D = rec.last.shape[-1]
         frozen = torch.zeros((B, D), device=dev)     # state that predicted the current token (frozen after the end)

@@ -110,9 +110,12 @@ def sample_diffusion_batch(lm, rows: list[list[int]], cfg: GenerationConfig) -> 
                     logits = uncond + (cfg.cfg_scale + 1) * (cond - uncond)
                 if lm.shift_logits:
                     logits = torch.cat([logits[:, :1], logits[:, :-1]], dim=1)
-                la = filter_logits(logits[:, c0:].to(torch.float64), cfg.top_k, cfg.top_p)
+                la32 = logits[:, c0:]
+                la = filter_logits(la32.to(torch.float64), cfg.top_k, cfg.top_p)
                 if cfg.temperature > 0:     # Gumbel-max in float64, as LLaDA's add_gumbel_noise
                     x0 = (la.exp() / (-torch.log(draw((la.shape[-1],), torch.float64))) ** cfg.temperature).argmax(-1)
+                elif cfg.top_k == 0 and cfg.top_p >= 1.0:
+                    x0 = la32.argmax(-1)    # identical: float32 -> float64 is exact; 2x cheaper than on float64
                 else:
                     x0 = la.argmax(-1)
                 rand = draw((), torch.float64) if cfg.remasking == "random" else None
