@@ -8,6 +8,7 @@ Example:
 """
 from __future__ import annotations
 
+import functools
 from typing import Sequence
 
 import numpy as np
@@ -77,5 +78,6 @@ def generate(lm: LoadedModel, prompts: Sequence[str], config: GenerationConfig |
                 committed=out["committed"][j].numpy().astype(bool),
                 confidence=out["confidence"][j].numpy(),
                 refused=is_refusal((prefills[i] or "") + text), model_name=lm.name, config_key=key,
-                family=lm.family, prefill=prefills[i], meta=meta, _decode=decode))
+                family=lm.family, prefill=prefills[i], meta=meta,
+                _decode=functools.partial(decode, lstrip=not prefills[i])))
     return traces

@@ -7,6 +7,7 @@ Example:
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import tempfile
@@ -58,11 +59,14 @@ class GenerationTrace:
 
     def step_texts(self, tokenizer=None) -> list[str]:
         """Decode ``predicted`` at every step (the text-level view of each intermediate state)."""
-        decode = _decoder(tokenizer) if tokenizer is not None else self._decode
-        if decode is None:
+        if tokenizer is not None:
+            decode = functools.partial(_decoder(tokenizer), lstrip=not self.prefill)
+        elif self._decode is not None:
+            decode = self._decode
+        else:
             raise ValueError("this trace has no tokenizer attached (it was loaded from disk): "
                              "call step_texts(lm.tokenizer)")
-        return [decode(row, lstrip=not self.prefill) for row in self.predicted]
+        return [decode(row) for row in self.predicted]
 
     # ---- persistence: safetensors for arrays, JSON for the rest (no pickle) ----
     def save(self, path: str | os.PathLike) -> Path:
