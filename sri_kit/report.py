@@ -451,7 +451,7 @@ def _verdicts(f: dict) -> str:
         r = inc.set_index("sampler")
         ar = r.loc["AR", "share"] if "AR" in r.index else np.nan
         di = r.loc["diffusion", "share"] if "diffusion" in r.index else np.nan
-        say(None if np.isnan(ar) or np.isnan(di) else bool(ar >= di),
+        say(None if np.isnan(ar) or np.isnan(di) else bool(ar > di),
             "Incomplete internal recovery appears mostly under AR sampling (abstract v3)",
             f"share of jailbreak generations: AR {ar:.2f}, diffusion {di:.2f}.")
     au = f.get("auroc")
@@ -460,7 +460,7 @@ def _verdicts(f: dict) -> str:
             a = au[(au["model"] == model) & (au["scorer"] == "logistic")].set_index("signal")["auroc"]
             if "SRI (last layer)" in a and "text-based signal" in a:
                 last, first, text = a.get("SRI (last layer)"), a.get("SRI (first layer)", np.nan), a["text-based signal"]
-                say(bool(last > text and last >= first - 0.02),
+                say(bool(last > text and last > first),     # strict: a tie (e.g. both saturated at 1.00) shows nothing
                     f"{model}: last-layer SRI beats the text signal and the first layer (Table 4)",
                     f"AUROC last {last:.2f}, middle {a.get('SRI (middle layer)', np.nan):.2f}, first {first:.2f}, "
                     f"static {a.get('static activations (first step)', np.nan):.2f}, text {text:.2f} "
