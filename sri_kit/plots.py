@@ -69,7 +69,8 @@ _SWEEP_LABELS = {"refusal_rate": "Refusal rate", "attack_success": "Attack succe
 
 def plot_sweep(table, metrics=("refusal_rate", "attack_success", "irr", "mean_sigma"), title: str = ""):
     """One panel per metric of a :func:`sri_kit.sweeps.sweep` table: the metric against the swept
-    value, one line per prompt group (categorical values such as remasking names are spaced evenly)."""
+    value, one line per prompt group (categorical values such as remasking names are spaced evenly).
+    The IRR axis names the table's ``lambda_r`` when there is one."""
     from matplotlib.figure import Figure
 
     metrics = list(metrics)
@@ -83,7 +84,10 @@ def plot_sweep(table, metrics=("refusal_rate", "attack_success", "irr", "mean_si
             ax.plot([pos[str(v)] for v in sub["value"]], sub[m], marker="o", lw=1.6, label=str(g))
         ax.set_xticks(range(len(labels)), labels, rotation=30 if max(map(len, labels), default=0) > 5 else 0)
         ax.set_xlabel(param)
-        ax.set_ylabel(_SWEEP_LABELS.get(m, m))
+        label = _SWEEP_LABELS.get(m, m)
+        if m == "irr" and "lambda_r" in table and table["lambda_r"].nunique() == 1:
+            label = f"IRR (λ_r = {float(table['lambda_r'].iloc[0]):.2f})"
+        ax.set_ylabel(label)
         ax.set_ylim(-0.03, 1.03)
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=7)

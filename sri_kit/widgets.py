@@ -56,7 +56,15 @@ class TracePlayer:
 
 class SweepPanel:
     """Controls for diffusion steps, remasking, block length, AR temperature and top-p; Run redraws
-    refusal rate, attack success, IRR and σ curves via :func:`sri_kit.sweeps.sweep` (cached)."""
+    refusal rate, attack success, IRR and σ curves via :func:`sri_kit.sweeps.sweep` (cached).
+
+    Controls: ``param`` (Dropdown ``sweep``), ``values`` (Text, comma-separated settings), ``group``
+    (Dropdown, the group whose σ curves are drawn), ``lambda_r`` (FloatSlider, the IRR threshold λ_r
+    passed to ``sweep(lambda_r=…)``; starts at ``sweep_kw["lambda_r"]`` or 0.3) and ``run_button``.
+    Nothing runs until Run is pressed (``continuous_update=False``). Each setting is cached by
+    :func:`sri_kit.sweeps.setting_key` (model, config, prompts, anchors, judge, λ_r, λ_c), so revisiting
+    a slider position or a setting is instant. After a Run, ``table`` and ``figures`` hold the results.
+    """
 
     PARAMS = {"steps": "8, 16, 32", "remasking": "low_confidence, random, entropy, margin",
               "block_length": "None, 32, 16, 8", "temperature": "0, 0.7, 1.0", "top_p": "1.0, 0.9, 0.5"}
@@ -64,19 +72,26 @@ class SweepPanel:
     def __init__(self, lm, prompts_by_group: Mapping[str, Sequence[str]], base_cfg=None, **sweep_kw):
         import ipywidgets as W
 
+        from .config import LAMBDA_C
         from .sweeps import DIFFUSION_ONLY
 
+        lambda_r = float(sweep_kw.pop("lambda_r", 0.3))
+        lambda_c = float(sweep_kw.get("lambda_c", LAMBDA_C))
         self.lm, self.groups, self.base, self.kw = lm, dict(prompts_by_group), base_cfg or lm.default_config, sweep_kw
         params = [p for p in self.PARAMS if not (lm.family == "ar" and p in DIFFUSION_ONLY)]
         self.param = W.Dropdown(options=params, value=params[0], description="sweep")
         self.values = W.Text(value=self.PARAMS[params[0]], description="values", continuous_update=False)
         self.group = W.Dropdown(options=list(self.groups), description="σ curves of")
+        self.lambda_r = W.FloatSlider(value=lambda_r, min=min(0.05, lambda_r), max=max(lambda_c, lambda_r),
+                                      step=0.05, description="λ_r (IRR)", readout_format=".2f",
+                                      continuous_update=False, style={"description_width": "initial"})
         self.run_button = W.Button(description="Run", button_style="primary")
         self.out = W.Output()
         self.param.observe(lambda ch: setattr(self.values, "value", self.PARAMS[ch["new"]]), names="value")
         self.run_button.on_click(lambda _: self.run())
-        self.widget = W.VBox([W.HBox([self.param, self.values]), W.HBox([self.group, self.run_button]), self.out])
-        self.table = None
+        self.widget = W.VBox([W.HBox([self.param, self.values]),
+                              W.HBox([self.group, self.lambda_r, self.run_button]), self.out])
+        self.table, self.figures = None, []
 
     @staticmethod
     def parse_values(param: str, text: str) -> list:
@@ -106,12 +121,15 @@ class SweepPanel:
             try:
                 vals = self.parse_values(self.param.value, self.values.value)
                 self.table, curves = sweep(self.lm, self.groups, self.base, self.param.value, vals,
-                                           return_curves=True, **self.kw)
+                                           lambda_r=round(float(self.lambda_r.value), 6), return_curves=True, **self.kw)
                 from IPython.display import display
 
-                display(plot_sweep(self.table, title=f"{self.lm.name}: sweep of {self.param.value}"))
-                display(plot_sweep_curves(curves, group=self.group.value))
-                display(self.table[["value", "group", "n", "refusal_rate", "attack_success", "irr", "mean_sigma"]])
+                self.figures = [plot_sweep(self.table, title=f"{self.lm.name}: sweep of {self.param.value}"),
+                                plot_sweep_curves(curves, group=self.group.value)]
+                for fig in self.figures:
+                    display(fig)
+                display(self.table[["value", "group", "n", "refusal_rate", "attack_success", "irr", "lambda_r",
+                                    "mean_sigma"]])
             except Exception as e:
                 print(f"error: {type(e).__name__}: {e}")
         return self.table
