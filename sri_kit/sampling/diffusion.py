@@ -32,6 +32,31 @@ def num_transfer_tokens(n_masked: torch.Tensor, steps: int) -> torch.Tensor:
     return out
 
 
+def _predict(la32: torch.Tensor, cfg: GenerationConfig, noise: torch.Tensor | None, rand: torch.Tensor | None):
+    """x̂0, ranking score and p(x̂0) from float32 logits [B, A, V], in float64 as LLaDA.
+
+    Rows are processed in chunks of about 8 MB of float64 so the upcast logits stay in cache; every row's
+    arithmetic is exactly what one call on the whole batch would do (softmax and filtering are per row).
+    """
+    B, A, V = la32.shape
+    chunk = max(1, (1 << 20) // max(1, A * V))
+    x0s, scores, ps = [], [], []
+    for i in range(0, B, chunk):
+        l32 = la32[i:i + chunk]
+        la = filter_logits(l32.to(torch.float64), cfg.top_k, cfg.top_p)
+        if noise is not None:       # Gumbel-max in float64, as LLaDA's add_gumbel_noise
+            x0 = (la.exp() / (-torch.log(noise[i:i + chunk])) ** cfg.temperature).argmax(-1)
+        elif cfg.top_k == 0 and cfg.top_p >= 1.0:
+            x0 = l32.argmax(-1)     # identical: float32 -> float64 is exact; cheaper than on float64
+        else:
+            x0 = la.argmax(-1)
+        sc, p = _score(la, x0, cfg.remasking, None if rand is None else rand[i:i + chunk])
+        x0s.append(x0), scores.append(sc), ps.append(p)
+    if len(x0s) == 1:
+        return x0s[0], scores[0], ps[0]
+    return torch.cat(x0s), torch.cat(scores), torch.cat(ps)
+
+
 def _score(logits: torch.Tensor, x0: torch.Tensor, remasking: str, rand: torch.Tensor | None):
     """(confidence used for ranking, probability of x0) per position. logits float64 [B, A, V]."""
     p = torch.softmax(logits, dim=-1)
@@ -111,15 +136,9 @@ def sample_diffusion_batch(lm, rows: list[list[int]], cfg: GenerationConfig) -> 
                 if lm.shift_logits:
                     logits = torch.cat([logits[:, :1], logits[:, :-1]], dim=1)
                 la32 = logits[:, c0:]
-                la = filter_logits(la32.to(torch.float64), cfg.top_k, cfg.top_p)
-                if cfg.temperature > 0:     # Gumbel-max in float64, as LLaDA's add_gumbel_noise
-                    x0 = (la.exp() / (-torch.log(draw((la.shape[-1],), torch.float64))) ** cfg.temperature).argmax(-1)
-                elif cfg.top_k == 0 and cfg.top_p >= 1.0:
-                    x0 = la32.argmax(-1)    # identical: float32 -> float64 is exact; 2x cheaper than on float64
-                else:
-                    x0 = la.argmax(-1)
+                noise = draw((la32.shape[-1],), torch.float64) if cfg.temperature > 0 else None
                 rand = draw((), torch.float64) if cfg.remasking == "random" else None
-                score, p_x0 = _score(la, x0, cfg.remasking, rand)
+                x0, score, p_x0 = _predict(la32, cfg, noise, rand)
                 m = masked[:, c0:]
                 x0 = torch.where(m, x0, x[:, c0:])
                 if l2r:
