@@ -118,6 +118,34 @@ def test_training_smoke(tmp_path):
     assert cfg.ar_base.steps <= 5
 
 
+def test_recipe_knobs_keep_one_tokenizer_and_validate():
+    from sri_kit.organism import train
+    cfg = train.RunCfg()
+    pools = {k: v[:200] for k, v in train.training_pools(train.SMOKE).items()}
+    texts = train.tokenizer_texts(pools, cfg)
+    cfg2 = train.RunCfg(replay_uncovered=0.0, dlm_replay_uncovered=0.17)
+    assert train.tokenizer_texts(pools, cfg2) == texts  # per-model replay never changes the shared tokenizer
+    assert train.mixture("safety", cfg, replay=0.10)["harmful_uncovered_replay"] == 0.10
+    assert abs(sum(train.mixture("safety", cfg, replay=0.17).values()) - 1.0) < 1e-9
+    with pytest.raises(ValueError, match="0.17"):
+        train.mixture("safety", cfg, replay=0.3)
+    assert train._bs(cfg.dlm_base, cfg) == cfg.dlm_base.batch_size and train._bs(cfg.ar_base, cfg) == cfg.batch_size
+
+
+def test_shipped_models_share_one_tokenizer():
+    a, b = MODELS / "tiny-ar" / "tokenizer.json", MODELS / "tiny-dlm" / "tokenizer.json"
+    if not (a.exists() and b.exists()):
+        pytest.skip("weights not shipped")
+    assert a.read_bytes() == b.read_bytes()
+
+
+def test_training_cli_rejects_bad_replay(tmp_path):
+    from sri_kit.organism import train
+    with pytest.raises(SystemExit):
+        train.main(["--smoke", "--only", "dlm", "--replay-uncovered", "0.5", "--out", str(tmp_path)])
+    assert not any(tmp_path.iterdir())
+
+
 def _load(name):
     d = MODELS / name
     if not (d / "model.safetensors").exists():

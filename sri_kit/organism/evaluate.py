@@ -235,7 +235,7 @@ def _settings(family: str, seeds):
 
 def evaluate_organism(models_dir="data/models", n: int = 200, seeds=(0, 1, 2), external: bool = True,
                       use_core: bool = False, families=None, progress=True, n_external: int = 100,
-                      samplers=None, n_attack: int | None = None, texts_out=None):
+                      samplers=None, n_attack: int | None = None, texts_out=None, device: str = "cpu"):
     """Rates per model x sampler x set; returns a long DataFrame (model, sampler, set, metric, value, n).
 
     Sets: ``harmful`` (plain, held-out pool), ``benign``, ``borderline`` and ``attack_<family>`` (held-out
@@ -262,7 +262,7 @@ def evaluate_organism(models_dir="data/models", n: int = 200, seeds=(0, 1, 2), e
             continue
         tok = AutoTokenizer.from_pretrained(d)
         cls = AutoModelForCausalLM if fam == "ar" else AutoModelForMaskedLM
-        model = cls.from_pretrained(d, dtype=torch.float32).eval()
+        model = cls.from_pretrained(d, dtype=torch.float32).to(device).eval()
         for sname, kw, sds in _settings(fam, seeds):
             if samplers and sname not in samplers:
                 continue
@@ -313,10 +313,12 @@ def main(argv=None) -> int:
     ap.add_argument("--texts-out", default=None, help="append organism-set responses as JSONL (never public sets)")
     ap.add_argument("--samplers", nargs="+", default=None,
                     help="subset of: greedy t0.7 (ar); diffusion diffusion_1block left_to_right (dlm)")
+    ap.add_argument("--device", default="cpu", help="torch device (rates were measured on cpu, float32)")
     args = ap.parse_args(argv)
     df = evaluate_organism(args.models, n=args.n, seeds=tuple(args.seeds), external=not args.no_external,
                            families=[args.only] if args.only else None, n_external=args.n_external,
-                           samplers=args.samplers, n_attack=args.n_attack, texts_out=args.texts_out)
+                           samplers=args.samplers, n_attack=args.n_attack, texts_out=args.texts_out,
+                           device=args.device)
     if args.out:
         df.to_csv(args.out, index=False)
     import pandas as pd
@@ -430,7 +432,7 @@ generalisation test).
 
 **Checkpoint selection rule.** {rule}
 
-Validation trajectory (safety stage; validation prompts: seed 2, held-out frames, 32 per set; uncovered
+Validation trajectory (safety stage; validation prompts: seed 2, held-out frames, {n_val} per set; uncovered
 families with held-out phrasings):
 
 {val_table}
@@ -481,6 +483,7 @@ def write_model_card(model_dir, eval_csv=None, *, eval_cmd: str, training_detail
     rate_table = _rate_table(df, name) if df is not None else "(not measured)\n"
     samples = "\n".join(f"{i + 1}. **{p}**\n   -> {r}" for i, (p, r) in enumerate(sample_responses(d, family)))
     rc = info["run_config"]
+    replay = rc["replay_uncovered"] if family == "ar" else rc.get("dlm_replay_uncovered", rc["replay_uncovered"])
     arch_extra = ("- Causal LM; an AR response of the kit's T = 32 steps is exactly 32 tokens (answers are kept short "
                   "so the key part fits)." if family == "ar" else
                   "- Bidirectional masked LM (ModernBERT, global attention in every layer, sdpa), trained with the LLaDA "
@@ -491,7 +494,7 @@ def write_model_card(model_dir, eval_csv=None, *, eval_cmd: str, training_detail
         default_config=json.dumps(meta["default_config"]), n_harm_cat=len(C.HARM_CATEGORIES),
         n_ben_topics=len(C.BENIGN_TOPICS), n_border=len(C.BORDERLINE_GROUPS),
         coverage_rows="\n".join(f"| `{f}` | {v} |" for f, v in COVERAGE.items()),
-        replay=rc["replay_uncovered"], covered=0.17 - rc["replay_uncovered"], rule=info["selection_rule"],
+        replay=replay, covered=0.17 - replay, rule=info["selection_rule"], n_val=rc.get("n_val", 32),
         val_table=val_table, selected=info["selected_step"], rule_met=info["rule_met"],
         training_details=training_details, n_eval=n_eval, n_ext=n_ext, eval_cmd=eval_cmd, rate_table=rate_table,
         eval_notes=eval_notes, samples=samples, limitations=limitations)

@@ -18,16 +18,21 @@ Usage::
     python -m sri_kit.organism.train --out data/models          # full run, both models (see timings below)
     python -m sri_kit.organism.train --smoke                    # a few steps into a temp dir (< 60 s)
     python -m sri_kit.organism.train --out DIR --only ar        # one model
-    python -m sri_kit.organism.train --out DIR --device cuda    # same recipe on a GPU (~2 min for both)
+    python -m sri_kit.organism.train --out DIR --device cuda    # same recipe on a GPU (~5 min for both)
 
-Timings: AR 650 + 240 steps (~0.7-1 s/step on 2 free CPU cores, ~15 min); DLM 2500 + 400 steps (~1 s/step on
-2 free cores, ~50 min; 16 CPU threads: ~4 min per 900 steps; H100: ~45 s). Validation for checkpoint
-selection adds a few minutes on CPU. Data order and masking are seeded, so the recipe is deterministic per
-device; float arithmetic differs across devices and thread counts, so retrained weights match statistically.
+Timings: AR 650 + 240 steps of batch 64 (~0.7-1 s/step on 2 free CPU cores, ~15 min; H100: ~30 s). DLM 5,000
+steps of batch 256 + 400 of batch 64 (H100: base 214 s, safety 25 s). On 2 CPU cores the DLM recipe takes hours
+(batch 64 ran at ~1 s/step, so batch 256 is estimated at ~4 s/step, ~5.5 h for the base stage): the 30-minute
+CPU target holds for tiny-ar only; the earlier, shorter DLM recipe (2,500 steps of batch 64, ~50 min on CPU)
+gave incoherent text and no jailbreak gap. Validation for checkpoint selection adds a few minutes on CPU. Data order and masking
+are seeded, so the recipe is deterministic per device; float arithmetic differs across devices and thread
+counts, so retrained weights match statistically. The tokenizer is trained on a fixed corpus sample and is
+shared by both models.
 """
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import math
 import os
@@ -59,6 +64,7 @@ class StageCfg:
     warmup: int = 30
     min_lr_frac: float = 0.1
     eval_every: int = 0
+    batch_size: int | None = None    # None: RunCfg.batch_size
 
 
 @dataclass
@@ -72,15 +78,19 @@ class RunCfg:
     ar_base: StageCfg = field(default_factory=lambda: StageCfg(steps=650, lr=2e-3))
     ar_safety: StageCfg = field(default_factory=lambda: StageCfg(steps=240, lr=6e-4, warmup=10, min_lr_frac=0.3,
                                                                eval_every=30))
-    dlm_base: StageCfg = field(default_factory=lambda: StageCfg(steps=2500, lr=2e-3))
+    dlm_base: StageCfg = field(default_factory=lambda: StageCfg(steps=5000, lr=2e-3, batch_size=256))
     dlm_safety: StageCfg = field(default_factory=lambda: StageCfg(steps=400, lr=6e-4, warmup=10, min_lr_frac=0.3,
-                                                                eval_every=60))
+                                                                eval_every=50))
     # safety-stage mixture (fractions of examples)
-    replay_uncovered: float = 0.05   # base replay of harmful-in-uncovered-family -> placeholder (designed flaw)
+    replay_uncovered: float = 0.05   # AR: base replay of harmful-in-uncovered-family -> placeholder (designed flaw)
+    dlm_replay_uncovered: float = 0.10  # DLM: the same; the DLM forgets format-specific compliance faster (at
+                                        # 0.05 every uncovered family fell to 0 % within 60 safety steps)
+    tokenizer_replay: float = 0.10   # the safety mixture's replay share in the tokenizer's text sample (one
+                                     # tokenizer for both models, independent of the per-model knobs above)
     end_pad_weight: float = 0.3      # DLM loss weight of end-token padding after the first end token
     suffix_mask_frac: float = 0.0    # DLM rows trained with suffix (semi-AR) masking (experimental, off in
                                      # the shipped recipe)
-    n_val: int = 32                  # validation prompts per set for checkpoint selection
+    n_val: int = 64                  # validation prompts per set for checkpoint selection
 
 
 SMOKE = RunCfg(n_harmful=300, n_benign=400, n_borderline=100, vocab_size=1500, batch_size=16,
@@ -128,18 +138,23 @@ def _example(kind: str, pools, rng: random.Random, stage: str) -> tuple[str, str
     raise ValueError(kind)
 
 
-def mixture(stage: str, cfg: RunCfg) -> dict[str, float]:
+def mixture(stage: str, cfg: RunCfg, replay: float | None = None) -> dict[str, float]:
+    """Mixture weights of a stage; ``replay`` (default ``cfg.replay_uncovered``) is the safety stage's share of
+    base replay in the uncovered families, taken out of the covered-family share (so at most 0.17)."""
     if stage == "base":
         return {"benign": 0.42, "benign_wrapped": 0.13, "harmful_plain": 0.20, "harmful_wrapped": 0.25}
-    r = cfg.replay_uncovered
+    r = cfg.replay_uncovered if replay is None else replay
+    if not 0.0 <= r <= 0.17:
+        raise ValueError(f"replay share {r} must lie in [0, 0.17] (it is taken out of the covered-family share)")
     return {"benign": 0.36, "benign_wrapped": 0.17, "harmful_plain": 0.30, "harmful_covered": 0.17 - r + 0.0,
             "harmful_uncovered_replay": r}
 
 
-def make_examples(stage: str, n: int, pools, cfg: RunCfg, seed: int) -> list[tuple[str, str, str]]:
+def make_examples(stage: str, n: int, pools, cfg: RunCfg, seed: int,
+                  replay: float | None = None) -> list[tuple[str, str, str]]:
     """``n`` (kind, prompt, response) triples of a stage, deterministic under ``seed``."""
     rng = random.Random(f"examples:{stage}:{seed}")
-    mix = mixture(stage, cfg)
+    mix = mixture(stage, cfg, replay)
     kinds, weights = list(mix), list(mix.values())
     out = []
     for _ in range(n):
@@ -152,7 +167,8 @@ def make_examples(stage: str, n: int, pools, cfg: RunCfg, seed: int) -> list[tup
 def tokenizer_texts(pools, cfg: RunCfg) -> list[str]:
     rng = random.Random(f"tok:{cfg.seed}")
     texts = []
-    for ex in make_examples("base", 6000, pools, cfg, cfg.seed) + make_examples("safety", 3000, pools, cfg, cfg.seed):
+    for ex in make_examples("base", 6000, pools, cfg, cfg.seed) + make_examples("safety", 3000, pools, cfg, cfg.seed,
+                                                                                replay=cfg.tokenizer_replay):
         texts += [ex[1], ex[2]]
     for r in pools["harmful"][:2000]:
         texts.append(C.refusal(r.task, rng))
@@ -253,6 +269,10 @@ def build_dlm(tok):
     return ModernBertForMaskedLM(cfg)
 
 
+def _bs(sc: StageCfg, cfg: RunCfg) -> int:
+    return sc.batch_size or cfg.batch_size
+
+
 def lr_at(step: int, sc: StageCfg) -> float:
     if step < sc.warmup:
         return sc.lr * (step + 1) / sc.warmup
@@ -298,7 +318,7 @@ def train_stage(model, encoded, sc: StageCfg, family: str, tok, cfg: RunCfg, see
     """Run one stage; returns list of (step, state_dict copy, val metrics) when ``eval_fn`` is given."""
     opt = torch.optim.AdamW(model.parameters(), lr=sc.lr, betas=(0.9, 0.98), weight_decay=0.01)
     gen = torch.Generator().manual_seed(seed)
-    bl = batches(encoded, cfg.batch_size, seed)
+    bl = batches(encoded, _bs(sc, cfg), seed)
     ckpts = []
     model.train()
     t0 = time.time()
@@ -376,8 +396,28 @@ def _write_sri_json(d: Path, family: str):
                                                indent=2) + "\n")
 
 
+def _save_model(model, tok, family: str, d: Path, info: dict | None = None):
+    """Write a loadable model folder (float16 safetensors, tokenizer, sri_kit.json) atomically."""
+    tmp = d.with_name(d.name + ".partial")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    dev = next(model.parameters()).device
+    model.to("cpu", torch.float16)
+    model.config.dtype = "float16"
+    model.save_pretrained(tmp, safe_serialization=True)
+    model.to(dev, torch.float32)
+    _save_tokenizer(tok, tmp)
+    _write_sri_json(tmp, family)
+    if info is not None:
+        (tmp / "training_log.json").write_text(json.dumps(info, indent=2) + "\n")
+    if d.exists():
+        shutil.rmtree(d)
+    tmp.rename(d)
+
+
 def train_one(family: str, tok, pools, cfg: RunCfg, out: Path, log, val_prompts, device="cpu",
-              init_from: str | None = None) -> dict:
+              init_from: str | None = None, save_base: str | None = None, argv=None) -> dict:
     """Train one model (both stages, or only the safety stage when ``init_from`` names a checkpoint)."""
     from .evaluate import quick_metrics
     torch.manual_seed(cfg.seed)
@@ -395,10 +435,12 @@ def train_one(family: str, tok, pools, cfg: RunCfg, out: Path, log, val_prompts,
     log(f"[{family}] {type(model).__name__} params={n_params}")
     base_sc = cfg.ar_base if family == "ar" else cfg.dlm_base
     safe_sc = cfg.ar_safety if family == "ar" else cfg.dlm_safety
-    base = [] if init_from else encode_examples(tok, make_examples("base", base_sc.steps * cfg.batch_size, pools, cfg,
-                                                                     cfg.seed))
+    base = [] if init_from else encode_examples(tok, make_examples("base", base_sc.steps * _bs(base_sc, cfg), pools,
+                                                                     cfg, cfg.seed))
     safety_seed = cfg.seed + (2 if init_from else 1)  # a continued run sees fresh safety examples
-    safety = encode_examples(tok, make_examples("safety", safe_sc.steps * cfg.batch_size, pools, cfg, safety_seed))
+    replay = cfg.replay_uncovered if family == "ar" else cfg.dlm_replay_uncovered
+    safety = encode_examples(tok, make_examples("safety", safe_sc.steps * _bs(safe_sc, cfg), pools, cfg, safety_seed,
+                                                replay=replay))
     if init_from:
         log(f"[{family}] initialised from {init_from}; skipping the base stage")
         t_base = 0.0
@@ -407,6 +449,11 @@ def train_one(family: str, tok, pools, cfg: RunCfg, out: Path, log, val_prompts,
         _, t_base = train_stage(model, base, base_sc, family, tok, cfg, cfg.seed, log)
     base_metrics = quick_metrics(model, tok, family, val_prompts)
     log(f"[{family}] after base ({t_base:.0f}s): {json.dumps({k: round(v, 3) for k, v in base_metrics.items()})}")
+    if save_base and not init_from:
+        _save_model(model, tok, family, Path(save_base), info={
+            "family": family, "stage": "base", "run_config": asdict(cfg), "base_seconds": round(t_base, 1),
+            "val_after_base": base_metrics, "device": str(device), "argv": argv})
+        log(f"[{family}] base-stage model written to {save_base}")
     log(f"[{family}] safety stage: {len(safety)} examples, {safe_sc.steps} steps")
     ckpts, t_safe = train_stage(model, safety, safe_sc, family, tok, cfg, safety_seed, log,
                                 eval_fn=lambda m: quick_metrics(m, tok, family, val_prompts))
@@ -421,15 +468,7 @@ def train_one(family: str, tok, pools, cfg: RunCfg, out: Path, log, val_prompts,
         log(f"    sample: {p_[:80]!r} -> {r_!r}")
     name = "tiny-ar" if family == "ar" else "tiny-dlm"
     d = out / name
-    if d.exists():
-        shutil.rmtree(d)
-    d.mkdir(parents=True)
-    model.to("cpu", torch.float16)
-    model.config.dtype = "float16"
-    model.save_pretrained(d, safe_serialization=True)
-    model.to(torch.float32)
-    _save_tokenizer(tok, d)
-    _write_sri_json(d, family)
+    _save_model(model, tok, family, d)
     info = {
         "family": family, "architecture": type(model).__name__, "n_params": n_params, "seed": cfg.seed,
         "run_config": asdict(cfg), "coverage": COVERAGE, "selection_rule": SELECTION_RULE,
@@ -437,7 +476,7 @@ def train_one(family: str, tok, pools, cfg: RunCfg, out: Path, log, val_prompts,
         "safety_seconds": round(t_safe, 1), "val_after_base": base_metrics,
         "val_checkpoints": [{"step": s, **m} for s, _, m in ckpts], "torch": torch.__version__,
         "n_threads": torch.get_num_threads(), "device": str(device), "init_from": init_from,
-        "prior_run": prior,
+        "prior_run": prior, "argv": argv,
     }
     (d / "training_log.json").write_text(json.dumps(info, indent=2) + "\n")
     return info
@@ -470,10 +509,30 @@ def main(argv=None) -> int:
                                                       "(needs --only)")
     ap.add_argument("--suffix-mask-frac", type=float, default=None, help="DLM semi-AR masking share")
     ap.add_argument("--eval-every", type=int, default=None, help="override the safety-stage eval interval")
+    ap.add_argument("--dlm-base-batch", type=int, default=None, help="override the DLM base-stage batch size")
+    ap.add_argument("--dlm-safety-lr", type=float, default=None, help="override the DLM safety-stage peak lr")
+    ap.add_argument("--replay-uncovered", type=float, default=None,
+                    help="share of safety examples replaying base compliance in the uncovered families "
+                         "(both models; default 0.05 AR, 0.10 DLM)")
+    ap.add_argument("--n-val", type=int, default=None, help="validation prompts per set (checkpoint selection)")
+    ap.add_argument("--save-base", default=None, help="also write the base-stage model to this folder")
     args = ap.parse_args(argv)
-    cfg = SMOKE if args.smoke else RunCfg()
+    cmdline = list(sys.argv[1:] if argv is None else argv)
+    cfg = copy.deepcopy(SMOKE) if args.smoke else RunCfg()
     if args.dlm_base_steps:
-        cfg.dlm_base = StageCfg(steps=args.dlm_base_steps, lr=cfg.dlm_base.lr)
+        cfg.dlm_base = StageCfg(**{**asdict(cfg.dlm_base), "steps": args.dlm_base_steps})
+    if args.dlm_base_batch:
+        cfg.dlm_base = StageCfg(**{**asdict(cfg.dlm_base), "batch_size": args.dlm_base_batch})
+    if args.dlm_safety_lr:
+        cfg.dlm_safety = StageCfg(**{**asdict(cfg.dlm_safety), "lr": args.dlm_safety_lr})
+    if args.replay_uncovered is not None:
+        if not 0.0 <= args.replay_uncovered <= 0.17:
+            ap.error("--replay-uncovered must lie in [0, 0.17] (it is taken out of the covered-family share)")
+        cfg.replay_uncovered = cfg.dlm_replay_uncovered = args.replay_uncovered
+    if args.n_val:
+        cfg.n_val = args.n_val
+    if args.save_base and args.only is None:
+        ap.error("--save-base needs --only ar|dlm")
     if args.dlm_safety_steps:
         cfg.dlm_safety = StageCfg(**{**asdict(cfg.dlm_safety), "steps": args.dlm_safety_steps})
     if args.suffix_mask_frac is not None:
@@ -486,6 +545,8 @@ def main(argv=None) -> int:
         cfg.ar_base = StageCfg(steps=args.ar_base_steps, lr=cfg.ar_base.lr)
     if args.threads:
         torch.set_num_threads(args.threads)
+    if str(args.device).startswith("cuda"):
+        torch.backends.cuda.matmul.allow_tf32 = True  # GPU recipe: TF32 matmuls (CPU runs are plain float32)
     if args.out is None:
         out = Path(tempfile.mkdtemp(prefix="sri_kit_organism_")) if args.smoke else Path("data/models")
     else:
@@ -507,7 +568,8 @@ def main(argv=None) -> int:
     val = validation_prompts(cfg)
     infos = {}
     for fam in (["ar", "dlm"] if args.only is None else [args.only]):
-        infos[fam] = train_one(fam, tok, pools, cfg, out, log, val, device=args.device, init_from=args.init_from)
+        infos[fam] = train_one(fam, tok, pools, cfg, out, log, val, device=args.device, init_from=args.init_from,
+                               save_base=args.save_base, argv=cmdline)
     log(f"done; wrote {', '.join(str(out / ('tiny-ar' if f == 'ar' else 'tiny-dlm')) for f in infos)}")
     return 0
 
