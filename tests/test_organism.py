@@ -188,3 +188,19 @@ def test_dlm_left_padding_invariance():
         a = model(input_ids=x).logits
         b = model(input_ids=pad, attention_mask=am).logits[:, 5:]
     assert torch.allclose(a, b, atol=1e-4)
+
+
+def test_training_save_base_then_continue(tmp_path):
+    """--save-base writes a loadable base-stage model; --init-from continues it with the same tokenizer."""
+    from sri_kit.organism import train
+    base = tmp_path / "base" / "tiny-ar"
+    assert train.main(["--smoke", "--only", "ar", "--n-val", "1", "--save-base", str(base),
+                       "--out", str(tmp_path / "a")]) == 0
+    assert json.loads((base / "training_log.json").read_text())["stage"] == "base"
+    assert not (tmp_path / "base" / "tiny-ar.partial").exists()
+    assert train.main(["--smoke", "--only", "ar", "--n-val", "1", "--init-from", str(base), "--replay-uncovered",
+                       "0.17", "--out", str(tmp_path / "b")]) == 0
+    out = tmp_path / "b" / "tiny-ar"
+    assert (out / "tokenizer.json").read_bytes() == (base / "tokenizer.json").read_bytes()
+    log = json.loads((out / "training_log.json").read_text())
+    assert log["init_from"] == str(base) and log["prior_run"]["stage"] == "base"

@@ -24,9 +24,9 @@ Timings: AR 650 + 240 steps of batch 64 (~0.7-1 s/step on 2 free CPU cores, ~15 
 steps of batch 256 + 400 of batch 64 (H100: base 214 s, safety 25 s). On 2 CPU cores the DLM recipe takes hours
 (batch 64 ran at ~1 s/step, so batch 256 is estimated at ~4 s/step, ~5.5 h for the base stage): the 30-minute
 CPU target holds for tiny-ar only; the earlier, shorter DLM recipe (2,500 steps of batch 64, ~50 min on CPU)
-gave incoherent text and no jailbreak gap. Validation for checkpoint selection adds a few minutes on CPU. Data order and masking
-are seeded, so the recipe is deterministic per device; float arithmetic differs across devices and thread
-counts, so retrained weights match statistically. The tokenizer is trained on a fixed corpus sample and is
+gave incoherent text and no jailbreak gap. Validation for checkpoint selection adds a few minutes on CPU.
+Data order and masking are seeded, so the recipe is deterministic per device; float arithmetic differs across
+devices and thread counts, so retrained weights match statistically. The tokenizer is trained on a fixed corpus sample and is
 shared by both models.
 """
 from __future__ import annotations
@@ -562,9 +562,14 @@ def main(argv=None) -> int:
     torch.use_deterministic_algorithms(True, warn_only=True)
     pools = training_pools(cfg)
     log(f"pools: " + ", ".join(f"{k}={len(v)}" for k, v in pools.items()))
-    from .tokenizer import train_tokenizer
-    tok = train_tokenizer(tokenizer_texts(pools, cfg), vocab_size=cfg.vocab_size)
-    log(f"tokenizer: vocab {len(tok)}")
+    if args.init_from:   # a continued run keeps the tokenizer its model was trained with
+        from transformers import AutoTokenizer
+        tok = AutoTokenizer.from_pretrained(args.init_from)
+        log(f"tokenizer: vocab {len(tok)} (from {args.init_from})")
+    else:
+        from .tokenizer import train_tokenizer
+        tok = train_tokenizer(tokenizer_texts(pools, cfg), vocab_size=cfg.vocab_size)
+        log(f"tokenizer: vocab {len(tok)}")
     val = validation_prompts(cfg)
     infos = {}
     for fam in (["ar", "dlm"] if args.only is None else [args.only]):
