@@ -7,18 +7,17 @@ Chromium driven by Playwright, runs all cells through the menu (Run → Run All 
 cell to finish and the kernel to go idle, then in the diffusion SweepPanel (the cell containing
 ``SweepPanel(dlm``):
 
-1. presses **Run** once with the panel's defaults (``steps``: a cache hit after the notebook's own
-   ``sk.sweep`` call) and records the figures in the panel's Output (PNG ``<img>`` ``src`` data);
-2. selects another parameter in the ``sweep`` dropdown (default ``remasking``), optionally types new
-   values into ``values`` (default ``low_confidence, random``: one new setting to compute), presses **Run**;
-3. asserts the Output again holds matplotlib PNG figures, no ``error:`` line, and that the figures differ
-   from step 1 (sha256 of the ``src`` data; a screenshot hash of the Output is reported too).
+1. presses **Run** with the panel's defaults (``steps`` 8, 16, 32 at λ_r = 0.30: a cache hit after the
+   notebook's own ``sk.sweep`` call) and records the figures in the panel's Output (PNG ``<img>`` ``src``);
+2. moves the ``λ_r (IRR)`` slider with the keyboard (focus on its handle, ArrowLeft 4 times: 0.30 → 0.10;
+   ``continuous_update=False``, so the value reaches the kernel on the slider's change event) and presses
+   **Run** (three new cached settings: λ_r is part of the sweep's cache key);
+3. asserts the Output again holds matplotlib PNG figures and the table, no ``error:`` line, that the
+   table's ``lambda_r`` column equals the slider's readout (the kernel got the value), and that the
+   figures differ from step 1 (sha256 of the ``src`` data, and the first figure on its own).
 
-The SweepPanel has no slider (Dropdown ``sweep``, Text ``values``, Dropdown ``σ curves of``, Run button),
-so the "move a slider" of the issue is done with the ``sweep`` dropdown and the ``values`` text.
-
-Exit 0 with one summary line on success; 1 with a ``FAIL:`` message (and a screenshot) otherwise; 2 when
-a prerequisite (Chromium, Playwright) is missing. Every wait is bounded; ``--budget`` (default 300 s)
+Prints one final line ``BROWSER CHECK: PASS …`` (exit 0) or ``BROWSER CHECK: FAIL <reason>`` (exit 1; a
+screenshot and the server log path go to stderr). Every wait is bounded; ``--budget`` (default 480 s)
 bounds the whole run. The server, its kernel and the browser are stopped in ``finally``; the notebook
 file is verified unchanged (restored and reported if it was not).
 
@@ -175,7 +174,24 @@ JS_OUTPUT_STATE = """(out) => ({
   tables: out.querySelectorAll('table').length,
   text: out.innerText.slice(0, 3000),
   stale: out.querySelectorAll('[data-bc-stale]').length,
+  table: (() => {
+    const t = out.querySelector('table');
+    if (!t) return null;
+    return {head: [...t.querySelectorAll('thead th')].map(th => th.innerText.trim()),
+            rows: [...t.querySelectorAll('tbody tr')].map(tr => [...tr.querySelectorAll('th, td')]
+                                                               .map(c => c.innerText.trim()))};
+  })(),
 })"""
+
+
+def column(state: dict, name: str) -> list[str]:
+    """The cells of column ``name`` in the Output's (pandas HTML) table."""
+    tab = state.get("table") or {}
+    head = tab.get("head") or []
+    if name not in head:
+        raise CheckFailed(f"the panel's table has no column {name!r} (columns: {head})")
+    i = head.index(name)
+    return [r[i] for r in tab.get("rows", []) if len(r) > i]
 
 
 def wait_until(fn, timeout: float, what: str, poll: float = 0.5):
@@ -266,19 +282,16 @@ def run_check(a, dl: Deadline, base: str, token: str, nb_rel: str, profile: Path
             except PWError:
                 raise CheckFailed("the SweepPanel widget did not render; the cell's output reads: "
                                   + cell.locator(".jp-OutputArea").inner_text()[:500]) from None
-            dropdown = widget.locator(".widget-dropdown").filter(
-                has=page.locator("label", has_text=re.compile(r"^sweep$"))).locator("select")
-            values = widget.locator(".widget-text").filter(
-                has=page.locator("label", has_text=re.compile(r"^values$"))).locator("input")
+            slider = widget.locator(".widget-slider").filter(
+                has=page.locator("label", has_text=re.compile(re.escape(a.slider))))
+            handle = slider.locator(".noUi-handle")
+            readout = slider.locator(".widget-readout")
             run_btn = widget.locator("button", has_text=re.compile(r"^Run$"))
             out = widget.locator(".widget-output").first
-            for loc, name in ((dropdown, "the 'sweep' dropdown"), (values, "the 'values' text"),
-                              (run_btn, "the Run button"), (out, "the Output")):
+            for loc, name in ((slider, f"the {a.slider!r} slider"), (handle, "the slider's handle"),
+                              (readout, "the slider's readout"), (run_btn, "the Run button"), (out, "the Output")):
                 if loc.count() != 1:
                     raise CheckFailed(f"{name} not found in the panel (found {loc.count()})")
-            options = [o.strip() for o in dropdown.locator("option").all_inner_texts()]
-            if a.param not in options:
-                raise CheckFailed(f"--param {a.param!r} is not offered by the panel (options: {options})")
 
             def press_run(label: str) -> dict:
                 out.evaluate("o => o.querySelectorAll('.jp-OutputArea-child').forEach(e => e.setAttribute('data-bc-stale', '1'))")
@@ -298,39 +311,48 @@ def run_check(a, dl: Deadline, base: str, token: str, nb_rel: str, profile: Path
                 if not s["imgs"]:
                     reprs = sorted(set(re.findall(r"<Figure size [^>]*>", s["text"])))
                     hint = (f" The figures were rendered as text {reprs}: the kernel has no image/png formatter for "
-                            "matplotlib Figures (sri_kit builds them without pyplot, so the inline backend "
-                            "never registers one; see docs/BROWSER_CHECK.md)." if reprs else "")
+                            "matplotlib Figures (see docs/BROWSER_CHECK.md)." if reprs else "")
                     raise CheckFailed(f"no <img> figure in the panel's Output after {label}.{hint}")
                 bad = [x[:40] for x in s["imgs"] if not x.startswith("data:image/png;base64,")]
                 if bad:
                     raise CheckFailed(f"the Output holds images that are not PNG data: {bad}")
                 s["sha"] = hashlib.sha256("\n".join(s["imgs"]).encode()).hexdigest()
                 s["shot_sha"] = hashlib.sha256(out.screenshot()).hexdigest()
+                s["lambda_r"], s["irr"] = column(s, "lambda_r"), column(s, "irr")
                 return s
 
-            before_param = dropdown.input_value()
-            before = press_run(f"Run with the default '{before_param}'")
-            log(f"baseline Run ({before_param}): {len(before['imgs'])} figures in {before['seconds']:.1f} s", q)
-            if a.param == before_param and not a.values:
-                raise CheckFailed(f"--param {a.param!r} is already selected and no --values given: nothing changes")
-            if a.param != before_param:
-                old_vals = values.input_value()
-                dropdown.select_option(a.param)
-                # the panel's observer (kernel side) refills 'values' with the parameter's default list
-                wait_until(lambda: values.input_value() != old_vals, dl.left(20),
-                           "the kernel to refill 'values' after the dropdown change")
-            if a.values:
-                values.fill(a.values)
-                values.press("Enter")        # continuous_update=False: Enter (or blur) syncs the value
-            vals = values.input_value()
-            after = press_run(f"selecting '{a.param}' = [{vals}] and Run")
-            log(f"Run ({a.param}): {len(after['imgs'])} figures in {after['seconds']:.1f} s", q)
+            # 1. baseline: Run with the panel's defaults (a cache hit after the notebook's own sk.sweep call)
+            slider_before = readout.inner_text().strip()
+            before = press_run(f"Run with the defaults ({a.slider} = {slider_before})")
+            log(f"baseline Run ({a.slider} = {slider_before}): {len(before['imgs'])} figures in "
+                f"{before['seconds']:.1f} s", q)
+            if set(before["lambda_r"]) != {str(float(slider_before))}:
+                raise CheckFailed(f"baseline table lambda_r {sorted(set(before['lambda_r']))} != slider {slider_before}")
+
+            # 2. move the slider with the keyboard on its handle (noUiSlider: one step per arrow key)
+            handle.scroll_into_view_if_needed()
+            handle.focus()
+            for _ in range(a.slider_presses):
+                handle.press(a.slider_key)
+            slider_after = readout.inner_text().strip()
+            if slider_after == slider_before:
+                raise CheckFailed(f"the slider did not move ({a.slider_presses} x {a.slider_key}: "
+                                  f"readout still {slider_after})")
+            log(f"slider {a.slider}: {slider_before} -> {slider_after} ({a.slider_presses} x {a.slider_key})", q)
+
+            # 3. press Run; the kernel must have received the slider's value (continuous_update=False:
+            #    the slider syncs on 'change', which the key press fires) and redraw the figures
+            after = press_run(f"moving {a.slider} to {slider_after} and Run")
+            log(f"Run ({a.slider} = {slider_after}): {len(after['imgs'])} figures in {after['seconds']:.1f} s", q)
+            if set(after["lambda_r"]) != {str(float(slider_after))}:
+                raise CheckFailed(f"the kernel did not get the slider's value: table lambda_r "
+                                  f"{sorted(set(after['lambda_r']))}, slider readout {slider_after}")
             if after["sha"] == before["sha"]:
-                raise CheckFailed("the panel's figures did not change after switching the sweep parameter "
-                                  f"(sha {after['sha'][:12]})")
+                raise CheckFailed(f"the panel's figures did not change after moving the slider (sha {after['sha'][:12]})")
             if after["imgs"][0] == before["imgs"][0]:
-                raise CheckFailed("the sweep plot (first figure) did not change")
-            result.update(before=before, after=after, param_before=before_param, values=vals)
+                raise CheckFailed("the sweep plot (first figure) did not change after moving the slider")
+            result.update(before=before, after=after, slider_before=slider_before, slider_after=slider_after,
+                          irr_changed=sum(x != y for x, y in zip(before["irr"], after["irr"])))
             widget.evaluate("e => e.scrollIntoView({block: 'start'})")
             page.screenshot(path=a.screenshot, full_page=False)
         finally:
@@ -351,16 +373,15 @@ def main(argv=None) -> int:
     ap.add_argument("--standin", action="store_true",
                     help="check a generated stand-in notebook (tiny random model) instead: no weights needed")
     ap.add_argument("--panel-cell", default="SweepPanel(dlm", help="text identifying the panel's code cell")
-    ap.add_argument("--param", default="remasking", help="parameter to select in the panel's 'sweep' dropdown")
-    ap.add_argument("--values", default="low_confidence",
-                    help="text typed into 'values' after selecting --param ('' keeps the panel's default list). "
-                         "The default is a cache hit after the notebook's own steps sweep (the organism's default "
-                         "config); 'low_confidence, random' also computes one new setting (slow on 2 busy cores)")
+    ap.add_argument("--slider", default="λ_r (IRR)", help="label of the panel's slider to move")
+    ap.add_argument("--slider-key", default="ArrowLeft", help="key pressed on the slider's handle")
+    ap.add_argument("--slider-presses", type=int, default=4,
+                    help="how many times (default 4: λ_r 0.30 -> 0.10; one new cached setting per swept value)")
     ap.add_argument("--screenshot", default="/tmp/sri_kit_browser_check.png")
     ap.add_argument("--chromium", default="/usr/bin/chromium")
-    ap.add_argument("--budget", type=float, default=300, help="seconds for the whole check")
+    ap.add_argument("--budget", type=float, default=480, help="seconds for the whole check")
     ap.add_argument("--run-all-timeout", type=float, default=240)
-    ap.add_argument("--panel-timeout", type=float, default=120, help="seconds per panel Run")
+    ap.add_argument("--panel-timeout", type=float, default=240, help="seconds per panel Run")
     ap.add_argument("--png-workaround", action="store_true",
                     help="register IPython's PNG formatter for matplotlib Figures in the kernel (an IPython "
                          "startup file in the throw-away IPYTHONDIR) until sri_kit does it itself")
@@ -371,13 +392,14 @@ def main(argv=None) -> int:
     stamp = _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
 
     if not (os.path.isfile(a.chromium) and os.access(a.chromium, os.X_OK)):
-        print(f"FAIL: no Chromium at {a.chromium} (apt-get install -y chromium; or --chromium PATH)")
-        return 2
+        print(f"BROWSER CHECK: FAIL no Chromium at {a.chromium} (apt-get install -y chromium; or --chromium PATH)")
+        return 1
     try:
         import playwright  # noqa: F401
     except ImportError:
-        print("FAIL: the Python package playwright is missing (pip install playwright; no `playwright install`)")
-        return 2
+        print("BROWSER CHECK: FAIL the Python package playwright is missing (pip install playwright; "
+              "no `playwright install`)")
+        return 1
 
     tmp = Path(tempfile.mkdtemp(prefix="sri_browser_check_"))
     if a.standin:
@@ -388,7 +410,7 @@ def main(argv=None) -> int:
         nb_path = Path(a.notebook)
         nb_path = (nb_path if nb_path.is_absolute() else ROOT / nb_path).resolve()
     if not nb_path.is_file():
-        print(f"FAIL: notebook {nb_path} not found")
+        print(f"BROWSER CHECK: FAIL notebook {nb_path} not found")
         return 1
     root = ROOT if nb_path.is_relative_to(ROOT) else nb_path.parent
     nb_rel = nb_path.relative_to(root).as_posix()
@@ -419,6 +441,7 @@ def main(argv=None) -> int:
     server_log = tmp / "jupyter.log"
     result: dict = {}
     proc = None
+    rc, final = 1, "BROWSER CHECK: FAIL (no result)"
     try:
         with open(server_log, "wb") as lf:
             proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=lf, stderr=subprocess.STDOUT,
@@ -437,24 +460,23 @@ def main(argv=None) -> int:
         log(f"server up after {dl.elapsed():.1f} s", a.quiet)
         run_check(a, dl, base, token, nb_rel, tmp / "profile", result)
         b, c = result["before"], result["after"]
-        print(f"PASS {stamp}: {nb_rel} in JupyterLab + headless Chromium: Run All {result['run_all_s']:.0f} s; "
-              f"SweepPanel sweep '{result['param_before']}' -> '{a.param}' [{result['values']}], Run -> "
-              f"{len(c['imgs'])} PNG figures changed (sha {b['sha'][:8]} -> {c['sha'][:8]}, "
-              f"Output screenshot {b['shot_sha'][:8]} -> {c['shot_sha'][:8]}) in {c['seconds']:.0f} s; "
-              f"total {dl.elapsed():.0f} s; screenshot {a.screenshot}")
-        return 0
-    except CheckFailed as e:
-        print(f"FAIL {stamp} after {dl.elapsed():.0f} s ({nb_rel}): {e}")
+        rc = 0
+        final = (f"BROWSER CHECK: PASS {stamp}: {nb_rel} in JupyterLab + headless Chromium: Run All "
+                 f"{result['run_all_s']:.0f} s; SweepPanel slider {a.slider} {result['slider_before']} -> "
+                 f"{result['slider_after']}, Run -> {len(c['imgs'])} PNG figures changed (sha {b['sha'][:8]} -> "
+                 f"{c['sha'][:8]}; {result['irr_changed']}/{len(c['irr'])} IRR cells changed) in "
+                 f"{c['seconds']:.0f} s; total {dl.elapsed():.0f} s")
+        log(f"screenshot {a.screenshot}", a.quiet)
+    except Exception as e:  # CheckFailed, Playwright timeouts and the unexpected: one clear line
+        reason = str(e) if isinstance(e, CheckFailed) else f"{type(e).__name__}: {(str(e) or ' ').splitlines()[0]}"
+        if "\n" in reason:      # e.g. a cell's traceback: in full on stderr, condensed on the final line
+            print(reason, file=sys.stderr)
+            reason = " | ".join(x.strip() for x in reason.splitlines() if x.strip())[:600]
+        final = f"BROWSER CHECK: FAIL {stamp} after {dl.elapsed():.0f} s ({nb_rel}): {reason}"
         if result.get("fail_shot"):
-            print(f"  screenshot of the failure: {a.screenshot}")
-        print(f"  server log: {server_log}")
+            print(f"  screenshot of the failure: {a.screenshot}", file=sys.stderr)
+        print(f"  server log: {server_log}", file=sys.stderr)
         a.keep_tmp = True
-        return 1
-    except Exception as e:  # Playwright timeouts and the unexpected: still a clear one-line cause
-        print(f"FAIL {stamp} after {dl.elapsed():.0f} s ({nb_rel}): {type(e).__name__}: {str(e).splitlines()[0]}")
-        print(f"  server log: {server_log}")
-        a.keep_tmp = True
-        return 1
     finally:
         if proc is not None:
             try:  # shut kernels down cleanly first (they run in their own sessions)
@@ -488,6 +510,8 @@ def main(argv=None) -> int:
             print(f"  kept {tmp}", file=sys.stderr)
         else:
             shutil.rmtree(tmp, ignore_errors=True)
+    print(final, flush=True)
+    return rc
 
 
 if __name__ == "__main__":
