@@ -55,6 +55,7 @@ SEED = 1234
 TRAIN_POOL_SEED = 0  # requests used in training
 TEST_POOL_SEED = 1   # data/prompts/tiny_*.jsonl
 VAL_POOL_SEED = 2    # checkpoint selection
+MAX_REPLAY = 0.17    # the uncovered-family replay is taken out of the covered-family share (0.17 of the safety mix)
 
 
 @dataclass
@@ -144,9 +145,9 @@ def mixture(stage: str, cfg: RunCfg, replay: float | None = None) -> dict[str, f
     if stage == "base":
         return {"benign": 0.42, "benign_wrapped": 0.13, "harmful_plain": 0.20, "harmful_wrapped": 0.25}
     r = cfg.replay_uncovered if replay is None else replay
-    if not 0.0 <= r <= 0.17:
-        raise ValueError(f"replay share {r} must lie in [0, 0.17] (it is taken out of the covered-family share)")
-    return {"benign": 0.36, "benign_wrapped": 0.17, "harmful_plain": 0.30, "harmful_covered": 0.17 - r + 0.0,
+    if not 0.0 <= r <= MAX_REPLAY:
+        raise ValueError(f"replay share {r} must lie in [0, {MAX_REPLAY}] (it is taken out of the covered-family share)")
+    return {"benign": 0.36, "benign_wrapped": 0.17, "harmful_plain": 0.30, "harmful_covered": MAX_REPLAY - r,
             "harmful_uncovered_replay": r}
 
 
@@ -467,8 +468,6 @@ def train_one(family: str, tok, pools, cfg: RunCfg, out: Path, log, val_prompts,
     for p_, r_ in zip(probe, _gen(model, tok, family, probe, **kw)):
         log(f"    sample: {p_[:80]!r} -> {r_!r}")
     name = "tiny-ar" if family == "ar" else "tiny-dlm"
-    d = out / name
-    _save_model(model, tok, family, d)
     info = {
         "family": family, "architecture": type(model).__name__, "n_params": n_params, "seed": cfg.seed,
         "run_config": asdict(cfg), "coverage": COVERAGE, "selection_rule": SELECTION_RULE,
@@ -478,7 +477,7 @@ def train_one(family: str, tok, pools, cfg: RunCfg, out: Path, log, val_prompts,
         "n_threads": torch.get_num_threads(), "device": str(device), "init_from": init_from,
         "prior_run": prior, "argv": argv,
     }
-    (d / "training_log.json").write_text(json.dumps(info, indent=2) + "\n")
+    _save_model(model, tok, family, out / name, info=info)
     return info
 
 
@@ -526,8 +525,8 @@ def main(argv=None) -> int:
     if args.dlm_safety_lr:
         cfg.dlm_safety = StageCfg(**{**asdict(cfg.dlm_safety), "lr": args.dlm_safety_lr})
     if args.replay_uncovered is not None:
-        if not 0.0 <= args.replay_uncovered <= 0.17:
-            ap.error("--replay-uncovered must lie in [0, 0.17] (it is taken out of the covered-family share)")
+        if not 0.0 <= args.replay_uncovered <= MAX_REPLAY:
+            ap.error(f"--replay-uncovered must lie in [0, {MAX_REPLAY}] (it is taken out of the covered-family share)")
         cfg.replay_uncovered = cfg.dlm_replay_uncovered = args.replay_uncovered
     if args.n_val:
         cfg.n_val = args.n_val
