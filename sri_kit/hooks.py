@@ -89,3 +89,30 @@ def record_steps(model: torch.nn.Module, site: str | None = None, *, layer: int 
     finally:
         handle.remove()
         rec.last = None
+
+
+@contextmanager
+def head_from(model: torch.nn.Module, start: int):
+    """Run the model's output projection only on sequence positions ``start:`` for the block.
+
+    A forward pre-hook on ``model.get_output_embeddings()`` slices its input when it is an
+    ``nn.Linear`` fed a [B, S, D] tensor; every other case (tied weights applied as a function, an
+    unpadded 2-D input, a model without output embeddings) is left untouched. Callers must therefore
+    accept logits of either length: ``S - start`` (sliced) or ``S`` (not). Nothing before the head
+    changes, so hooked hidden states are those of the full forward pass.
+    """
+    head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
+    if start <= 0 or not isinstance(head, torch.nn.Linear):
+        yield
+        return
+
+    def pre(module, args):
+        if args and isinstance(args[0], torch.Tensor) and args[0].dim() == 3 and args[0].shape[1] > start:
+            return (args[0][:, start:],) + tuple(args[1:])
+        return None
+
+    handle = head.register_forward_pre_hook(pre)
+    try:
+        yield
+    finally:
+        handle.remove()

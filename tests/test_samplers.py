@@ -108,7 +108,7 @@ def reference_diffusion(lm, prompt, cfg):
     bl = cfg.block_len
     nb = L // bl
     spb = cfg.steps // nb
-    committed = []
+    committed, probs = [], []
     for b in range(nb):
         n = int((x[0, P + b * bl:P + (b + 1) * bl] == mask).sum())
         sched = [n // spb + (1 if i < n % spb else 0) for i in range(spb)]
@@ -134,12 +134,14 @@ def reference_diffusion(lm, prompt, cfg):
             else:
                 top = p.topk(2, -1).values
                 conf = top[:, 0] - top[:, 1]
+            pred = torch.where(m[P:], x0, x[0, P:])             # the trace's current prediction
+            probs.append(p.gather(-1, pred[:, None])[:, 0])
             conf = torch.where(m[P:], conf, torch.tensor(-np.inf, dtype=torch.float64))
             conf[(b + 1) * bl:] = -np.inf
             sel = torch.topk(conf, sched[s]).indices
             x[0, P + sel] = x0[sel]
             committed.append((x[0, P:] != mask).clone())
-    return x[0, P:].tolist(), torch.stack(committed)
+    return x[0, P:].tolist(), torch.stack(committed), torch.stack(probs)
 
 
 @pytest.mark.parametrize("remasking", ["low_confidence", "random", "entropy", "margin"])
@@ -148,9 +150,11 @@ def test_diffusion_matches_reference_loop(bert_lm, remasking, block_length, temp
     cfg = sk.GenerationConfig(steps=8, gen_length=16, block_length=block_length, remasking=remasking,
                               temperature=temperature, seed=5)
     tr = sk.generate(bert_lm, [PROMPTS[0]], cfg, progress=False)[0]
-    ref_ids, ref_committed = reference_diffusion(bert_lm, PROMPTS[0], cfg)
+    ref_ids, ref_committed, ref_probs = reference_diffusion(bert_lm, PROMPTS[0], cfg)
     assert tr.predicted[-1].tolist() == ref_ids
     assert np.array_equal(tr.committed, ref_committed.numpy())
+    # confidence = p(current prediction) at every position, committed ones included (float32 record)
+    np.testing.assert_allclose(tr.confidence, ref_probs.numpy(), rtol=1e-5, atol=1e-7)
 
 
 def test_diffusion_shift_logits_matches_reference(tok, bert_lm):
@@ -248,7 +252,45 @@ def test_layer_selection(ar_lm, bert_lm):
 
 # ---------------------------------------------------------------- hooks and errors
 def _hook_count(model):
-    return sum(len(m._forward_hooks) for m in model.modules())
+    return sum(len(m._forward_hooks) + len(m._forward_pre_hooks) for m in model.modules())
+
+
+def test_head_from_slices_the_output_projection_only(bert_lm, mbert_lm):
+    """Logits only for positions start:, equal to the full forward's; hidden states untouched; removed."""
+    from sri_kit.hooks import head_from, record_steps
+
+    for lm in (bert_lm, mbert_lm):
+        ids = torch.tensor([lm.encode_chat([PROMPTS[0]])[0] + [lm.mask_token_id] * 6])
+        with torch.no_grad(), record_steps(lm.model, lm.hook_site) as rec:
+            full = lm.model(input_ids=ids).logits
+            h_full = rec.last.clone()
+            with head_from(lm.model, 4):
+                part = lm.model(input_ids=ids).logits
+            h_part = rec.last
+        assert part.shape[1] == ids.shape[1] - 4, lm.name
+        torch.testing.assert_close(part, full[:, 4:], rtol=1e-5, atol=1e-5)
+        assert torch.equal(h_full, h_part)
+        assert _hook_count(lm.model) == 0           # both hooks are gone
+
+
+def test_diffusion_without_a_linear_head(bert_lm):
+    """A model whose output embeddings are not an nn.Linear gets full logits, sliced afterwards."""
+    class NoHead(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids=None, attention_mask=None, position_ids=None):
+            return self.inner(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids)
+
+    wrapped = sk.wrap_model(NoHead(bert_lm.model), bert_lm.tokenizer, family="diffusion", name="nohead",
+                            hook_site="inner." + bert_lm.hook_site)
+    cfg = sk.GenerationConfig(steps=4, gen_length=8)
+    a = sk.generate(wrapped, PROMPTS[:2], cfg, progress=False)
+    b = sk.generate(bert_lm, PROMPTS[:2], cfg, progress=False)
+    for x, y in zip(a, b):
+        assert x.predicted.tolist() == y.predicted.tolist()
+        np.testing.assert_allclose(x.confidence, y.confidence, rtol=1e-5)
 
 
 @pytest.mark.parametrize("which", ["ar", "diffusion"])

@@ -18,7 +18,7 @@ from __future__ import annotations
 import torch
 
 from ..config import GenerationConfig
-from ..hooks import record_steps
+from ..hooks import head_from, record_steps
 from ..models import accepts
 from .common import filter_logits, generators, left_pad
 
@@ -32,33 +32,67 @@ def num_transfer_tokens(n_masked: torch.Tensor, steps: int) -> torch.Tensor:
     return out
 
 
-def _predict(la32: torch.Tensor, cfg: GenerationConfig, noise: torch.Tensor | None, rand: torch.Tensor | None):
-    """x̂0, ranking score and p(x̂0) from float32 logits [B, A, V], in float64 as LLaDA.
+def _rows_per_chunk(V: int, itemsize: int, device: torch.device) -> int:
+    """Rows of V entries per chunk: ~2 MB on a CPU (temporaries stay in cache), ~256 MB on a GPU."""
+    budget = (256 << 20) if device.type == "cuda" else (2 << 20)
+    return max(1, budget // (V * itemsize))
 
-    Rows are processed in chunks of about 8 MB of float64 so the upcast logits stay in cache; every row's
-    arithmetic is exactly what one call on the whole batch would do (softmax and filtering are per row).
+
+def _predict(la32: torch.Tensor, current: torch.Tensor, masked: torch.Tensor, compete: torch.Tensor,
+             cfg: GenerationConfig, noise: torch.Tensor | None, rand: torch.Tensor | None):
+    """x̂0 [B, A], ranking score [B, A] (float64, −inf off ``compete``) and p(x̂0) [B, A] (float32).
+
+    ``la32``: float32 logits [B, A, V]; ``current``: the canvas tokens [B, A]; ``masked``: which of them
+    are masks (x̂0 is the model's prediction there and the current token elsewhere, as LLaDA);
+    ``compete``: the masked positions inside the current block, which are ranked for a commit. The
+    ranking uses LLaDA's float64 softmax, computed only on the ``compete`` rows, with exactly the
+    per-row arithmetic of one call on the whole batch. At temperature 0 without top-k/top-p (the usual
+    config) x̂0 is the float32 argmax (the float64 upcast is exact, so it is the same token) and p(x̂0)
+    of the other rows, kept only for the trace, is exp(logit − logsumexp) in float32. With sampling or
+    filtering every row goes through float64 (Gumbel-max needs each row's noise anyway). Rows are
+    processed in cache-sized chunks (``_rows_per_chunk``).
     """
     B, A, V = la32.shape
-    chunk = max(1, (1 << 20) // max(1, A * V))
+    dev = la32.device
+    score = torch.full((B, A), float("-inf"), dtype=torch.float64, device=dev)
+    if noise is None and cfg.top_k == 0 and cfg.top_p >= 1.0:
+        flat, cur, msk = la32.flatten(0, 1), current.flatten(), masked.flatten()
+        x0 = torch.empty_like(cur)
+        p_x0 = torch.empty(cur.shape, dtype=torch.float32, device=dev)
+        n = _rows_per_chunk(V, 4, dev)
+        for i in range(0, len(flat), n):
+            c = flat[i:i + n]
+            tok = torch.where(msk[i:i + n], c.max(-1).indices, cur[i:i + n])   # first maximum, as argmax
+            x0[i:i + n] = tok
+            p_x0[i:i + n] = (c.gather(-1, tok[:, None])[:, 0] - torch.logsumexp(c, -1)).exp()
+        x0, p_x0 = x0.view(B, A), p_x0.view(B, A)
+        idx = compete.nonzero(as_tuple=True)
+        if idx[0].numel():
+            rows, x0r = la32[idx], x0[idx]                                  # [n, V], [n]
+            rr = None if rand is None else rand[idx]
+            n = _rows_per_chunk(V, 8, dev)
+            parts = [_score(rows[i:i + n].to(torch.float64), x0r[i:i + n], cfg.remasking,
+                            None if rr is None else rr[i:i + n]) for i in range(0, len(rows), n)]
+            score[idx] = torch.cat([sc for sc, _ in parts])
+            p_x0[idx] = torch.cat([p for _, p in parts]).float()
+        return x0, score, p_x0
+    n = max(1, _rows_per_chunk(V, 8, dev) // A)           # batch rows per float64 chunk
     x0s, scores, ps = [], [], []
-    for i in range(0, B, chunk):
-        l32 = la32[i:i + chunk]
-        la = filter_logits(l32.to(torch.float64), cfg.top_k, cfg.top_p)
+    for i in range(0, B, n):
+        la = filter_logits(la32[i:i + n].to(torch.float64), cfg.top_k, cfg.top_p)
         if noise is not None:       # Gumbel-max in float64, as LLaDA's add_gumbel_noise
-            x0 = (la.exp() / (-torch.log(noise[i:i + chunk])) ** cfg.temperature).argmax(-1)
-        elif cfg.top_k == 0 and cfg.top_p >= 1.0:
-            x0 = l32.argmax(-1)     # identical: float32 -> float64 is exact; cheaper than on float64
+            x0 = (la.exp() / (-torch.log(noise[i:i + n])) ** cfg.temperature).argmax(-1)
         else:
             x0 = la.argmax(-1)
-        sc, p = _score(la, x0, cfg.remasking, None if rand is None else rand[i:i + chunk])
-        x0s.append(x0), scores.append(sc), ps.append(p)
-    if len(x0s) == 1:
-        return x0s[0], scores[0], ps[0]
-    return torch.cat(x0s), torch.cat(scores), torch.cat(ps)
+        x0 = torch.where(masked[i:i + n], x0, current[i:i + n])
+        sc, p = _score(la, x0, cfg.remasking, None if rand is None else rand[i:i + n])
+        x0s.append(x0), scores.append(sc), ps.append(p.float())
+    score = torch.where(compete, torch.cat(scores), score)
+    return torch.cat(x0s), score, torch.cat(ps)
 
 
 def _score(logits: torch.Tensor, x0: torch.Tensor, remasking: str, rand: torch.Tensor | None):
-    """(confidence used for ranking, probability of x0) per position. logits float64 [B, A, V]."""
+    """(confidence used for ranking, probability of x0) per position. logits float64 [..., V]."""
     p = torch.softmax(logits, dim=-1)
     p_x0 = p.gather(-1, x0[..., None])[..., 0]
     if remasking == "low_confidence":
@@ -114,6 +148,8 @@ def sample_diffusion_batch(lm, rows: list[list[int]], cfg: GenerationConfig) -> 
     committed = torch.empty((T, B, L), dtype=torch.bool, device=dev)
     confidence = torch.empty((T, B, L), dtype=torch.float32, device=dev)
     col = torch.arange(P + L - c0, device=dev) + c0          # canvas column of each active position
+    A = P + L - c0                                          # active positions
+    start = c0 - 1 if lm.shift_logits else c0                # first canvas column whose logits are needed
     with record_steps(model, lm.hook_site, layer=cfg.layer, rows=B, cols=slice(P, None)) as rec:
         D = None
         for b in range(n_blocks):
@@ -129,23 +165,25 @@ def sample_diffusion_batch(lm, rows: list[list[int]], cfg: GenerationConfig) -> 
                     un = x.clone()
                     un[:, :P][real_prompt] = mask_id
                     inp = torch.cat([x, un])
-                logits = model(input_ids=inp, **kwargs).logits
+                with head_from(model, start):       # logits only where they are used
+                    logits = model(input_ids=inp, **kwargs).logits
+                if logits.shape[1] == P + L:            # the head was not sliced (see hooks.head_from)
+                    logits = logits[:, max(start, 0):]
+                if start < 0:                       # Dream shift with a mask in column 0: it keeps its own logits
+                    logits = torch.cat([logits[:, :1], logits], dim=1)
                 if cfg_on:
                     cond, uncond = logits[:B], logits[B:]
                     logits = uncond + (cfg.cfg_scale + 1) * (cond - uncond)
-                if lm.shift_logits:
-                    logits = torch.cat([logits[:, :1], logits[:, :-1]], dim=1)
-                la32 = logits[:, c0:]
+                la32 = logits[:, :A]                # with the Dream shift, position i reads logits i − 1
                 noise = draw((la32.shape[-1],), torch.float64) if cfg.temperature > 0 else None
                 rand = draw((), torch.float64) if cfg.remasking == "random" else None
-                x0, score, p_x0 = _predict(la32, cfg, noise, rand)
                 m = masked[:, c0:]
-                x0 = torch.where(m, x0, x[:, c0:])
+                compete = m & (col < end)[None] if not l2r else torch.zeros_like(m)
+                x0, score, p_x0 = _predict(la32, x[:, c0:], m, compete, cfg, noise, rand)
                 if l2r:
                     transfer = torch.zeros_like(m)
                     transfer[:, P - c0 + t] = True
                 else:
-                    score = score.masked_fill(~m | (col >= end)[None], float("-inf"))
                     k = schedule[:, s]
                     rank = score.argsort(dim=-1, descending=True, stable=True).argsort(dim=-1, stable=True)
                     transfer = rank < k[:, None]
@@ -159,7 +197,7 @@ def sample_diffusion_batch(lm, rows: list[list[int]], cfg: GenerationConfig) -> 
                 acts[t] = phi
                 predicted[t] = x0[:, P - c0:]
                 committed[t] = resp
-                confidence[t] = p_x0[:, P - c0:].float()
+                confidence[t] = p_x0[:, P - c0:]
     out = {"activations": acts.transpose(0, 1).cpu(), "predicted": predicted.transpose(0, 1).cpu(),
            "committed": committed.transpose(0, 1).cpu(), "confidence": confidence.transpose(0, 1).cpu(),
            "response_ids": x[:, P:].cpu()}
