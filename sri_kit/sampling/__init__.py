@@ -60,18 +60,20 @@ def generate(lm: LoadedModel, prompts: Sequence[str], config: GenerationConfig |
     sample = sample_diffusion_batch if lm.family == "diffusion" else sample_ar_batch
     decode = _decoder(lm.tokenizer, lm.end_token_ids)
     key = cfg.key()
-    traces: list[GenerationTrace] = []
+    traces: list[GenerationTrace | None] = [None] * len(rows)
+    # batches of similar prompt length waste less compute on padding; every row's result is independent
+    # of its batch (per-row seeds, attention masks), so only the order of work changes
+    order = sorted(range(len(rows)), key=lambda i: len(rows[i]))
     starts = range(0, len(rows), batch_size)
     for start in tqdm(starts, desc=f"generate ({lm.family})", disable=not progress or len(starts) < 2):
-        batch = rows[start:start + batch_size]
-        out = sample(lm, batch, cfg)
-        for j in range(len(batch)):
-            i = start + j
+        idx = order[start:start + batch_size]
+        out = sample(lm, [rows[i] for i in idx], cfg)
+        for j, i in enumerate(idx):
             text = decode(out["response_ids"][j], lstrip=not prefills[i])
             meta = {"pooling": cfg.pooling, "layer": cfg.layer, "steps": cfg.steps}
             if "filled_prompt_ids" in out:
                 meta["filled_prompt"] = lm.tokenizer.decode(out["filled_prompt_ids"][j], skip_special_tokens=False)
-            traces.append(GenerationTrace(
+            traces[i] = GenerationTrace(
                 prompt=prompts[i], text=text,
                 activations=out["activations"][j].numpy(),
                 predicted=out["predicted"][j].numpy().astype(np.int64),
@@ -79,5 +81,5 @@ def generate(lm: LoadedModel, prompts: Sequence[str], config: GenerationConfig |
                 confidence=out["confidence"][j].numpy(),
                 refused=is_refusal((prefills[i] or "") + text), model_name=lm.name, config_key=key,
                 family=lm.family, prefill=prefills[i], meta=meta,
-                _decode=functools.partial(decode, lstrip=not prefills[i])))
+                _decode=functools.partial(decode, lstrip=not prefills[i]))
     return traces
