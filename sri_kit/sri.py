@@ -18,6 +18,7 @@ import numpy as np
 from .config import EPS, LAMBDA_C, TAU
 
 COMPLIANT, TRANSITIONING, REFUSAL_ALIGNED = 1, 0, -1
+_CHUNK_VALUES = 1 << 16          # float64 values per chunk in sri_signal (512 KB: stays in a core's L2)
 
 
 def _np(x) -> np.ndarray:
@@ -145,35 +146,52 @@ def sri_signal(activations, centers, tau: float = TAU, eps: float = EPS) -> np.n
         except (TypeError, ValueError):
             raise TypeError("centers must be a Centers or a (harmless, harmful) pair of [T, D] arrays") from None
     mh, mb = _np(mh).astype(np.float64), _np(mb).astype(np.float64)
+    if mh.ndim != 2 or mh.shape != mb.shape:
+        raise ValueError(f"centers must be two [T, D] arrays of one shape, got {mh.shape} and {mb.shape}")
+    T, D = mh.shape
     if isinstance(activations, (list, tuple)) and activations and hasattr(activations[0], "activations"):
         if isinstance(centers, Centers):
             centers.check(activations)
-        a = np.stack([np.asarray(tr.activations) for tr in activations])
+        arrays = [np.asarray(tr.activations) for tr in activations]
+        bad = next((x.shape for x in arrays if x.shape != (T, D)), None)
+        if bad is not None:
+            raise ValueError(f"a trace has activations {bad} but the centers are {(T, D)} (T steps, D dims): "
+                             "use centers fitted with the same steps and model")
+        N, single = len(arrays), False
+
+        def fill(buf, i, n):                      # [T, n, D] float64 from n traces, one pass
+            np.stack(arrays[i:i + n], axis=1, out=buf)
     else:
         a = _np(activations)
-    single = a.ndim == 2
-    if single:
-        a = a[None]
-    if a.ndim != 3:
-        raise ValueError(f"activations must be [N, T, D] or [T, D], got shape {a.shape}")
-    if mh.shape != mb.shape or a.shape[1:] != mh.shape:
-        raise ValueError(f"activations {a.shape[1:]} do not match centers {mh.shape} (T steps, D dims): "
-                         "use centers fitted with the same steps and model")
+        single = a.ndim == 2
+        if single:
+            a = a[None]
+        if a.ndim != 3:
+            raise ValueError(f"activations must be [N, T, D] or [T, D], got shape {a.shape}")
+        if a.shape[1:] != (T, D):
+            raise ValueError(f"activations {a.shape[1:]} do not match centers {(T, D)} (T steps, D dims): "
+                             "use centers fitted with the same steps and model")
+        N = a.shape[0]
+
+        def fill(buf, i, n):
+            np.copyto(buf, a[i:i + n].transpose(1, 0, 2))
 
     def unit(v):
         return v / (np.linalg.norm(v, axis=-1, keepdims=True) + eps)
 
-    # cos(a, μ) = (a · μ/‖μ‖) / (‖a‖ + ε), all in float64. Traces are processed in chunks of about 512 KB of
-    # float64 so the upcast copy stays in cache; per step one batched matmul gives both centers' dot products.
+    # cos(a, μ) = (a · μ/‖μ‖) / (‖a‖ + ε), all in float64. Traces are upcast in chunks of about 512 KB, laid out
+    # [T, n, D] so that per step one matmul gives both centers' dot products; the chunk stays in cache.
     m = np.stack([unit(mh), unit(mb)], axis=-1)                          # [T, D, 2]
-    N, T, D = a.shape
     dots = np.empty((T, N, 2))
     sq = np.empty((T, N))
-    chunk = max(1, 65536 // max(1, T * D))
+    chunk = max(1, _CHUNK_VALUES // max(1, T * D))
+    buf = np.empty((T, min(chunk, max(N, 1)), D))
     for i in range(0, N, chunk):
-        x = np.asarray(a[i:i + chunk], dtype=np.float64).transpose(1, 0, 2)   # [T, n, D]
-        np.matmul(x, m, out=dots[:, i:i + chunk])
-        sq[:, i:i + chunk] = np.einsum("tnd,tnd->tn", x, x)
+        n = min(chunk, N - i)
+        x = buf[:, :n]
+        fill(x, i, n)
+        np.matmul(x, m, out=dots[:, i:i + n])
+        sq[:, i:i + n] = np.linalg.vecdot(x, x)
     if not np.isfinite(sq).all():      # a NaN or inf anywhere in a trace makes its squared norm non-finite
         raise ValueError("activations contain NaN or inf")
     d = 1.0 - dots / (np.sqrt(sq)[..., None] + eps)

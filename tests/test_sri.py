@@ -33,6 +33,27 @@ def test_sri_signal_equals_formula():
     assert np.allclose(sk.sri_signal(a[0], (mh, mb)), ref[0], atol=1e-6)        # one [T, D]
 
 
+def test_sri_signal_chunks_and_trace_lists(monkeypatch):
+    """Several chunks with a partial last one; traces whose activations are strided views (as generate()
+    returns them); the list path equals the array path bit for bit and the per-step loop to 1e-6."""
+    import sri_kit.sri as S
+
+    rng = np.random.default_rng(3)
+    N, T, D = 7, 5, 16
+    batch = torch.tensor(rng.normal(size=(T, N, D)), dtype=torch.float32).transpose(0, 1)   # [N, T, D] view
+    traces = [_trace(batch[i].numpy(), False) for i in range(N)]
+    assert not traces[0].activations.flags["C_CONTIGUOUS"]
+    a = batch.numpy().astype(np.float64)
+    mh, mb = rng.normal(size=(T, D)), rng.normal(size=(T, D))
+    ref = loop_sigma(a, mh, mb)
+    monkeypatch.setattr(S, "_CHUNK_VALUES", 3 * T * D)                                 # chunks of 3, 3, 1
+    from_list, from_array = sk.sri_signal(traces, (mh, mb)), sk.sri_signal(batch, (mh, mb))
+    assert np.array_equal(from_list, from_array)
+    assert np.max(np.abs(from_list - ref)) <= 1e-6
+    with pytest.raises(ValueError, match="T steps"):
+        sk.sri_signal(traces + [_trace(rng.normal(size=(T + 1, D)), False)], (mh, mb))
+
+
 def test_sri_direction():
     mh, mb = np.eye(4)[[0, 0]], np.eye(4)[[1, 1]]
     a = np.stack([mh + 0.01, mb + 0.01])       # near harmless, near harmful
@@ -52,7 +73,7 @@ def test_sri_signal_errors():
 
 def _trace(acts, refused, model="m", key="k"):
     T = acts.shape[0]
-    return GenerationTrace(prompt="p", text="t", activations=acts.astype(np.float32),
+    return GenerationTrace(prompt="p", text="t", activations=acts.astype(np.float32, copy=False),
                            predicted=np.zeros((T, 2), np.int64), committed=np.ones((T, 2), bool),
                            confidence=np.ones((T, 2), np.float32), refused=refused, model_name=model,
                            config_key=key, meta={"pooling": "reference"})

@@ -9,6 +9,11 @@ step. ``order="left_to_right"`` instead commits exactly the leftmost masked posi
 decoded AR-style, nothing revised). Mask tokens inside the prompt (DIJA-style prompts) are filled
 during the first block, competing with the block's response positions.
 
+Cost: the output projection runs only on the active positions (``hooks.head_from``; the prompt's
+logits are never used), and LLaDA's float64 softmax only on the positions that compete for a commit
+in this step, so no float64 [B, L, V] tensor is ever built; the results are those of the plain loop
+(tests/test_samplers.py compares tokens, commits and confidences).
+
 φ_t with ``pooling="reference"`` is the mean of the hooked state over all response positions (masked
 ones included) on step t's forward pass, as the official code; with ``pooling="generated"`` the mean
 over the response positions committed after step t (the paper's §3.1 wording).
