@@ -155,7 +155,8 @@ def sample_diffusion_batch(lm, rows: list[list[int]], cfg: GenerationConfig) -> 
     col = torch.arange(P + L - c0, device=dev) + c0          # canvas column of each active position
     A = P + L - c0                                          # active positions
     start = c0 - 1 if lm.shift_logits else c0                # first canvas column whose logits are needed
-    with record_steps(model, lm.hook_site, layer=cfg.layer, rows=B, cols=slice(P, None)) as rec:
+    with record_steps(model, lm.hook_site, layer=cfg.layer, rows=B, cols=slice(P, None)) as rec, \
+            head_from(model, start):                         # logits only where they are used
         D = None
         for b in range(n_blocks):
             end = P + (b + 1) * bl
@@ -170,8 +171,7 @@ def sample_diffusion_batch(lm, rows: list[list[int]], cfg: GenerationConfig) -> 
                     un = x.clone()
                     un[:, :P][real_prompt] = mask_id
                     inp = torch.cat([x, un])
-                with head_from(model, start):       # logits only where they are used
-                    logits = model(input_ids=inp, **kwargs).logits
+                logits = model(input_ids=inp, **kwargs).logits
                 if logits.shape[1] == P + L:            # the head was not sliced (see hooks.head_from)
                     logits = logits[:, max(start, 0):]
                 if start < 0:                       # Dream shift with a mask in column 0: it keeps its own logits
