@@ -41,7 +41,7 @@ import shutil
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -519,11 +519,11 @@ def main(argv=None) -> int:
     cmdline = list(sys.argv[1:] if argv is None else argv)
     cfg = copy.deepcopy(SMOKE) if args.smoke else RunCfg()
     if args.dlm_base_steps:
-        cfg.dlm_base = StageCfg(**{**asdict(cfg.dlm_base), "steps": args.dlm_base_steps})
+        cfg.dlm_base = replace(cfg.dlm_base, steps=args.dlm_base_steps)
     if args.dlm_base_batch:
-        cfg.dlm_base = StageCfg(**{**asdict(cfg.dlm_base), "batch_size": args.dlm_base_batch})
+        cfg.dlm_base = replace(cfg.dlm_base, batch_size=args.dlm_base_batch)
     if args.dlm_safety_lr:
-        cfg.dlm_safety = StageCfg(**{**asdict(cfg.dlm_safety), "lr": args.dlm_safety_lr})
+        cfg.dlm_safety = replace(cfg.dlm_safety, lr=args.dlm_safety_lr)
     if args.replay_uncovered is not None:
         if not 0.0 <= args.replay_uncovered <= MAX_REPLAY:
             ap.error(f"--replay-uncovered must lie in [0, {MAX_REPLAY}] (it is taken out of the covered-family share)")
@@ -533,7 +533,7 @@ def main(argv=None) -> int:
     if args.save_base and args.only is None:
         ap.error("--save-base needs --only ar|dlm")
     if args.dlm_safety_steps:
-        cfg.dlm_safety = StageCfg(**{**asdict(cfg.dlm_safety), "steps": args.dlm_safety_steps})
+        cfg.dlm_safety = replace(cfg.dlm_safety, steps=args.dlm_safety_steps)
     if args.suffix_mask_frac is not None:
         cfg.suffix_mask_frac = args.suffix_mask_frac
     if args.eval_every:
@@ -541,7 +541,7 @@ def main(argv=None) -> int:
     if args.init_from and not args.only:
         ap.error("--init-from needs --only ar|dlm")
     if args.ar_base_steps:
-        cfg.ar_base = StageCfg(steps=args.ar_base_steps, lr=cfg.ar_base.lr)
+        cfg.ar_base = replace(cfg.ar_base, steps=args.ar_base_steps)
     if args.threads:
         torch.set_num_threads(args.threads)
     if str(args.device).startswith("cuda"):
