@@ -17,7 +17,7 @@ CLASS_COLORS = {"harmless": "#2e7d32", "benign": "#2e7d32", "refused": "#c62828"
                 "harmful": "#c62828", "jailbreak": "#1565c0", "jailbroken": "#1565c0", "attack": "#1565c0"}
 
 
-def _figure(figsize=(8, 4)):
+def new_figure(figsize=(8, 4)):
     from matplotlib.figure import Figure     # no pyplot: no global state, nothing shown implicitly
 
     fig = Figure(figsize=figsize, layout="constrained")
@@ -40,7 +40,7 @@ def plot_sri_trajectories(curves: Mapping[str, np.ndarray], text_signal: np.ndar
     ``text_signal`` [T] is drawn dashed black (the paper's text-based refusal signal). ``colors`` maps a
     curve name to a colour (default: by the name's first word, see ``CLASS_COLORS``).
     """
-    fig, ax = _figure()
+    fig, ax = new_figure()
     add_regions(ax)
     for name, s in curves.items():
         s = np.atleast_2d(np.asarray(s, dtype=float))
@@ -98,7 +98,7 @@ def plot_sweep(table, metrics=("refusal_rate", "attack_success", "irr", "mean_si
 
 def plot_sweep_curves(curves, group: str | None = None, title: str = "", what: str = "sigma_mean"):
     """σ_t (or ``what="text_refusing"``) per step for every swept value of one group, over the regions."""
-    fig, ax = _figure()
+    fig, ax = new_figure()
     groups = list(dict.fromkeys(curves["group"]))
     group = group if group is not None else groups[0]
     sub = curves[curves["group"] == group]
