@@ -12,6 +12,7 @@ import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
+from typing import Any, Mapping
 
 #: SRI temperature τ and ε of the paper's code (PAPER.md §1.4).
 TAU = 0.1
@@ -45,6 +46,10 @@ class GenerationConfig:
     layer: -1 records the model's hook site (the final norm); k >= 0 records decoder layer k.
     seed: seeds every random draw (per prompt, so batching does not change results).
     system_prompt: an optional system message (the paper's code sent "You are a helpful assistant").
+    sampler: a registered sampler name (``sri_kit.sampling.sampler_names()``); None picks the model
+        family's default (``left_to_right`` when ``order="left_to_right"``).
+    options: the chosen sampler's own options as a mapping (validated by that sampler's ``Options``
+        dataclass); stored as sorted ``(name, value)`` pairs so the config stays hashable.
     """
 
     steps: int = 32
@@ -60,10 +65,21 @@ class GenerationConfig:
     layer: int = -1
     seed: int = 0
     system_prompt: str | None = None
+    sampler: str | None = None
+    options: Any = ()
 
     def __post_init__(self) -> None:
         def bad(msg: str) -> None:
             raise ValueError(f"GenerationConfig: {msg}")
+
+        if self.sampler is not None and (not isinstance(self.sampler, str) or not self.sampler):
+            bad(f"sampler must be a registered sampler name or None, got {self.sampler!r}")
+        opts = self.options.items() if isinstance(self.options, Mapping) else self.options
+        try:
+            opts = tuple(sorted((str(k), v) for k, v in opts))
+        except (TypeError, ValueError):
+            bad(f"options must be a mapping of option names to values, got {self.options!r}")
+        object.__setattr__(self, "options", opts)
 
         if not isinstance(self.steps, int) or self.steps < 1:
             bad(f"steps must be a positive int, got {self.steps!r}")
@@ -100,7 +116,9 @@ class GenerationConfig:
         return self.gen_length if self.block_length is None else self.block_length
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        d = dataclasses.asdict(self)
+        d["options"] = dict(self.options)
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "GenerationConfig":
@@ -115,5 +133,11 @@ class GenerationConfig:
 
     def key(self) -> str:
         """A stable 12-hex-digit hash of every field (same settings -> same key, across runs)."""
-        blob = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        d = self.to_dict()
+        # fields added after the first release enter the key only when set, so keys (and caches) made
+        # before them stay valid
+        for name, unset in (("sampler", None), ("options", {})):
+            if d[name] == unset:
+                del d[name]
+        blob = json.dumps(d, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()[:12]

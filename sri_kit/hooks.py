@@ -1,19 +1,23 @@
 """Forward hooks on one module, in a context manager that always removes them.
 
 The recorder keeps only the last call's output of the hooked site (restricted to the rows and
-columns the sampler asks for) and pools it into one float32 vector per row when the sampler says
-so: nothing else is kept, so memory does not grow with the number of steps.
+columns the sampler asks for): nothing else is kept, so memory does not grow with the number of
+steps. Turning that output into φ_t is the pooler's job (``sri_kit.sampling.pooling``).
 
 Example:
-    >>> with record_steps(lm.model, lm.hook_site, rows=2) as rec:      # doctest: +SKIP
-    ...     lm.model(ids)
-    ...     phi = rec.pool()                                           # [2, D] float32
+    >>> ids = torch.tensor(lm_ar.encode_chat(["Hello there"]))
+    >>> with record_steps(lm_ar.model, lm_ar.hook_site) as rec:
+    ...     _ = lm_ar.model(ids)
+    ...     rec.last.shape[0], rec.last.shape[-1], rec.calls
+    (1, 256, 1)
 """
 from __future__ import annotations
 
 from contextlib import contextmanager
 
 import torch
+
+from .models import find_hook_site, find_layers
 
 
 def _hidden(out) -> torch.Tensor:
@@ -29,8 +33,6 @@ def _hidden(out) -> torch.Tensor:
 
 def resolve_module(model: torch.nn.Module, site: str | None, layer: int = -1) -> tuple[str, torch.nn.Module]:
     """The module to hook: ``site`` (a dotted path) when layer == -1, else decoder layer ``layer``."""
-    from .models import find_hook_site, find_layers
-
     if layer == -1:
         site = site or find_hook_site(model)
         try:
@@ -45,7 +47,7 @@ def resolve_module(model: torch.nn.Module, site: str | None, layer: int = -1) ->
 
 
 class Recorder:
-    """Holds the last output of the hooked site and pools it on request."""
+    """Holds the last output of the hooked site (``.last``, [B, S, D]) and how often it ran (``.calls``)."""
 
     def __init__(self, rows: int | None = None, cols: slice | None = None):
         self.rows = rows          # keep only the first `rows` rows (the conditional half under CFG)
@@ -61,20 +63,6 @@ class Recorder:
             h = h[:, self.cols]
         self.last = h.detach()
         self.calls += 1
-
-    def pool(self, weights: torch.Tensor | None = None) -> torch.Tensor:
-        """Mean over positions of the last captured output -> float32 [B, D] (on the model's device).
-
-        ``weights`` [B, L] (bool or float) restricts the mean to some positions; rows whose weights sum
-        to zero give zeros.
-        """
-        if self.last is None:
-            raise RuntimeError("the hooked module has not run yet")
-        h = self.last.float()
-        if weights is None:
-            return h.mean(dim=1)
-        w = weights.to(h.dtype)
-        return (h * w.unsqueeze(-1)).sum(1) / w.sum(1, keepdim=True).clamp_min(1.0)
 
 
 @contextmanager

@@ -27,6 +27,26 @@ _END_TOKEN_STRINGS = ("<|end|>", "<|eot_id|>", "<|endoftext|>", "<|im_end|>", "<
 
 
 @dataclass(frozen=True)
+class ModelFamily:
+    """What the kit needs to know about a kind of model: how it attends and which sampler it defaults to.
+
+    causal: next-token prediction (AR) rather than masked prediction over a canvas.
+    default_sampler: the registered sampler (``sri_kit.sampling``) that ``generate`` uses for it.
+    """
+
+    name: str
+    causal: bool
+    default_sampler: str
+
+
+#: Model families. The samplers declare which families they run on; nothing else branches on the family.
+FAMILIES: dict[str, ModelFamily] = {
+    "ar": ModelFamily("ar", causal=True, default_sampler="ar"),
+    "diffusion": ModelFamily("diffusion", causal=False, default_sampler="diffusion"),
+}
+
+
+@dataclass(frozen=True)
 class Preset:
     """What the kit needs to know about a model beyond its config.json."""
 
@@ -91,6 +111,11 @@ class LoadedModel:
     end_token_ids: tuple[int, ...] = ()
 
     @property
+    def causal(self) -> bool:
+        """Whether the model predicts the next token (AR) rather than masked positions of a canvas."""
+        return FAMILIES[self.family].causal
+
+    @property
     def pad_token_id(self) -> int:
         tok = self.tokenizer
         if tok.pad_token_id is not None:
@@ -104,7 +129,7 @@ class LoadedModel:
         ``prefill`` (one string or one per prompt) is appended after the generation prompt.
         """
         prompts = check_prompts(prompts)
-        prefills = _per_prompt(prefill, len(prompts), "prefill")
+        prefills = per_prompt(prefill, len(prompts), "prefill")
         tok = self.tokenizer
         out = []
         for p, pre in zip(prompts, prefills):
@@ -147,7 +172,8 @@ def check_prompts(prompts) -> list[str]:
     return prompts
 
 
-def _per_prompt(value, n: int, what: str) -> list:
+def per_prompt(value, n: int, what: str) -> list:
+    """``value`` for each of ``n`` prompts: one value (or None) for all, or a list of exactly ``n``."""
     if value is None or isinstance(value, str):
         return [value] * n
     value = list(value)

@@ -5,27 +5,39 @@ evenly over the blocks and, inside a block, the masked positions are committed o
 schedule (``get_num_transfer_tokens``). At every step: one forward pass; x̂0 = argmax of the logits
 (Gumbel-max in float64 when temperature > 0); rank the masked positions of the current block by the
 remasking score and commit the top k; committed tokens never change, the rest are re-predicted next
-step. ``order="left_to_right"`` instead commits exactly the leftmost masked position per step (a DLM
-decoded AR-style, nothing revised). Mask tokens inside the prompt (DIJA-style prompts) are filled
-during the first block, competing with the block's response positions.
+step. Mask tokens inside the prompt (DIJA-style prompts) are filled during the first block,
+competing with the block's response positions. Subclasses change which positions a step commits
+(``left_to_right.py`` commits the leftmost masked one: a DLM decoded AR-style).
 
 Cost: the output projection runs only on the active positions (``hooks.head_from``; the prompt's
 logits are never used), and LLaDA's float64 softmax only on the positions that compete for a commit
 in this step, so no float64 [B, L, V] tensor is ever built; the results are those of the plain loop
 (tests/test_samplers.py compares tokens, commits and confidences).
 
-φ_t with ``pooling="reference"`` is the mean of the hooked state over all response positions (masked
-ones included) on step t's forward pass, as the official code; with ``pooling="generated"`` the mean
-over the response positions committed after step t (the paper's §3.1 wording).
+φ_t comes from the pooler (``pooling.py``) on the response positions of step t's forward pass.
+
+Example:
+    >>> from sri_kit import GenerationConfig
+    >>> from sri_kit.sampling import get_sampler
+    >>> cfg = GenerationConfig(steps=4, gen_length=8)
+    >>> out = get_sampler("diffusion").run(lm_dlm, lm_dlm.encode_chat(["Hi"]), cfg)
+    >>> tuple(out.committed.shape), out.committed[0, -1].all().item(), out.n_forward
+    ((1, 4, 8), True, 4)
 """
 from __future__ import annotations
 
 import torch
 
+from contextlib import nullcontext
+
 from ..config import GenerationConfig
 from ..hooks import head_from, record_steps
-from ..models import accepts
+from ..models import LoadedModel, accepts
+from .base import SampleBatch, Sampler
 from .common import filter_logits, generators, left_pad
+from .pooling import Pooler
+
+__all__ = ["MaskedDiffusionSampler", "num_transfer_tokens"]
 
 
 def num_transfer_tokens(n_masked: torch.Tensor, steps: int) -> torch.Tensor:
@@ -44,7 +56,7 @@ def _rows_per_chunk(V: int, itemsize: int, device: torch.device) -> int:
 
 
 def _predict(la32: torch.Tensor, current: torch.Tensor, masked: torch.Tensor, compete: torch.Tensor,
-             cfg: GenerationConfig, noise: torch.Tensor | None, rand: torch.Tensor | None):
+             cfg: GenerationConfig, noise: torch.Tensor | None, rand: torch.Tensor | None, conf: bool = True):
     """x̂0 [B, A], ranking score [B, A] (float64, −inf off ``compete``) and p(x̂0) [B, A] (float32).
 
     ``la32``: float32 logits [B, A, V]; ``current``: the canvas tokens [B, A]; ``masked``: which of them
@@ -55,7 +67,8 @@ def _predict(la32: torch.Tensor, current: torch.Tensor, masked: torch.Tensor, co
     config) x̂0 is the float32 argmax (the float64 upcast is exact, so it is the same token) and p(x̂0)
     of the other rows, kept only for the trace, is exp(logit − logsumexp) in float32. With sampling or
     filtering every row goes through float64 (Gumbel-max needs each row's noise anyway). Rows are
-    processed in cache-sized chunks (``_rows_per_chunk``).
+    processed in cache-sized chunks (``_rows_per_chunk``). ``conf=False`` (text only) skips p(x̂0) of the
+    positions that do not compete (their entries are then undefined).
     """
     B, A, V = la32.shape
     dev = la32.device
@@ -69,7 +82,8 @@ def _predict(la32: torch.Tensor, current: torch.Tensor, masked: torch.Tensor, co
             c = flat[i:i + n]
             tok = torch.where(msk[i:i + n], c.max(-1).indices, cur[i:i + n])   # first maximum, as argmax
             x0[i:i + n] = tok
-            p_x0[i:i + n] = (c.gather(-1, tok[:, None])[:, 0] - torch.logsumexp(c, -1)).exp()
+            if conf:
+                p_x0[i:i + n] = (c.gather(-1, tok[:, None])[:, 0] - torch.logsumexp(c, -1)).exp()
         x0, p_x0 = x0.view(B, A), p_x0.view(B, A)
         idx = compete.nonzero(as_tuple=True)
         if idx[0].numel():
@@ -110,102 +124,130 @@ def _score(logits: torch.Tensor, x0: torch.Tensor, remasking: str, rand: torch.T
     return top2[..., 0] - top2[..., 1], p_x0
 
 
-@torch.no_grad()
-def sample_diffusion_batch(lm, rows: list[list[int]], cfg: GenerationConfig) -> dict:
-    model, dev, mask_id = lm.model, lm.device, lm.mask_token_id
-    L, B = cfg.gen_length, len(rows)
-    x, attn, pos, P = left_pad(rows, lm.pad_token_id, dev, extra=L, fill_id=mask_id)
-    real_prompt = (attn[:, :P] == 1) & (x[:, :P] != mask_id)
-    prompt_fill = x[:, :P] == mask_id
-    if cfg.order == "left_to_right" and prompt_fill.any():
-        raise ValueError("order='left_to_right' does not fill mask tokens inside the prompt; use order='confidence'")
-    # active region: the response, plus prompt columns holding masks (DIJA)
-    c0 = int(prompt_fill.any(0).nonzero()[0]) if prompt_fill.any() else P
-    kwargs = {}
-    if (attn == 0).any():
-        kwargs["attention_mask"] = attn
-        if accepts(model, "position_ids"):
-            kwargs["position_ids"] = pos
-    cfg_on = cfg.cfg_scale > 0
-    if cfg_on:
-        kwargs = {k: torch.cat([v, v]) for k, v in kwargs.items()}
-    gens = generators(cfg.seed, rows, dev) if (cfg.temperature > 0 or cfg.remasking == "random") else None
-    n_fill = prompt_fill.sum(1)
+class MaskedDiffusionSampler(Sampler):
+    """LLaDA's masked-diffusion sampler (remasking strategies, semi-AR blocks, CFG, Dream's logit shift).
 
-    def draw(shape_tail, dtype):
-        """Per-row random draws, response positions first, then this row's prompt masks."""
-        out = torch.full((B, P + L - c0) + shape_tail, 0.5, dtype=dtype, device=dev)
-        for i, g in enumerate(gens):
-            out[i, P - c0:] = torch.rand((L,) + shape_tail, generator=g, dtype=dtype, device=dev)
-            if n_fill[i]:
-                cols = prompt_fill[i, c0:].nonzero()[:, 0]
-                out[i, cols] = torch.rand((int(n_fill[i]),) + shape_tail, generator=g, dtype=dtype, device=dev)
-        return out
+    Subclasses may override :meth:`block_length` and :meth:`select` (which positions a step commits);
+    with ``ranks = False`` the remasking score is not computed.
+    """
 
-    l2r = cfg.order == "left_to_right"
-    T = cfg.steps
-    if l2r and T != L:
-        raise ValueError(f"order='left_to_right' commits one token per step: set steps == gen_length (got {T} and {L})")
-    bl = L if l2r else cfg.block_len
-    n_blocks = L // bl
-    spb = T // n_blocks
-    predicted = torch.empty((T, B, L), dtype=torch.long, device=dev)
-    committed = torch.empty((T, B, L), dtype=torch.bool, device=dev)
-    confidence = torch.empty((T, B, L), dtype=torch.float32, device=dev)
-    col = torch.arange(P + L - c0, device=dev) + c0          # canvas column of each active position
-    A = P + L - c0                                          # active positions
-    start = c0 - 1 if lm.shift_logits else c0                # first canvas column whose logits are needed
-    with record_steps(model, lm.hook_site, layer=cfg.layer, rows=B, cols=slice(P, None)) as rec, \
-            head_from(model, start):                         # logits only where they are used
-        D = None
-        for b in range(n_blocks):
-            end = P + (b + 1) * bl
-            if not l2r:
-                n_masked = (x[:, P + b * bl:end] == mask_id).sum(1) + (n_fill if b == 0 else 0)
-                schedule = num_transfer_tokens(n_masked, spb)
-            for s in range(spb):
-                t = b * spb + s
-                masked = x == mask_id
-                inp = x
-                if cfg_on:
-                    un = x.clone()
-                    un[:, :P][real_prompt] = mask_id
-                    inp = torch.cat([x, un])
-                logits = model(input_ids=inp, **kwargs).logits
-                if logits.shape[1] == P + L:            # the head was not sliced (see hooks.head_from)
-                    logits = logits[:, max(start, 0):]
-                if start < 0:                       # Dream shift with a mask in column 0: it keeps its own logits
-                    logits = torch.cat([logits[:, :1], logits], dim=1)
-                if cfg_on:
-                    cond, uncond = logits[:B], logits[B:]
-                    logits = uncond + (cfg.cfg_scale + 1) * (cond - uncond)
-                la32 = logits[:, :A]                # with the Dream shift, position i reads logits i − 1
-                noise = draw((la32.shape[-1],), torch.float64) if cfg.temperature > 0 else None
-                rand = draw((), torch.float64) if cfg.remasking == "random" else None
-                m = masked[:, c0:]
-                compete = m & (col < end)[None] if not l2r else torch.zeros_like(m)
-                x0, score, p_x0 = _predict(la32, x[:, c0:], m, compete, cfg, noise, rand)
-                if l2r:
-                    transfer = torch.zeros_like(m)
-                    transfer[:, P - c0 + t] = True
-                else:
-                    k = schedule[:, s]
-                    rank = score.argsort(dim=-1, descending=True, stable=True).argsort(dim=-1, stable=True)
-                    transfer = rank < k[:, None]
-                xa = x[:, c0:]                  # a view: commits write into the canvas
-                xa[transfer] = x0[transfer]
-                resp = x[:, P:] != mask_id
-                phi = rec.pool(resp if cfg.pooling == "generated" else None)
-                if D is None:
-                    D = phi.shape[-1]
-                    acts = torch.empty((T, B, D), dtype=torch.float32, device=dev)
-                acts[t] = phi
-                predicted[t] = x0[:, P - c0:]
-                committed[t] = resp
-                confidence[t] = p_x0[:, P - c0:]
-    out = {"activations": acts.transpose(0, 1).cpu(), "predicted": predicted.transpose(0, 1).cpu(),
-           "committed": committed.transpose(0, 1).cpu(), "confidence": confidence.transpose(0, 1).cpu(),
-           "response_ids": x[:, P:].cpu()}
-    if prompt_fill.any():
-        out["filled_prompt_ids"] = [x[i, P - len(r):P].tolist() for i, r in enumerate(rows)]
-    return out
+    name = "diffusion"
+    families = ("diffusion",)
+    revises = True
+    settings = Sampler.settings + ("gen_length", "block_length", "remasking", "cfg_scale", "order")
+    ranks = True                 # rank the block's masked positions by the remasking score
+    fills_prompt_masks = True    # mask tokens inside the prompt compete in the first block (DIJA)
+
+    def short_config(self, base: GenerationConfig, n_tokens: int) -> GenerationConfig:
+        return base.replace(steps=n_tokens, gen_length=n_tokens, block_length=None, temperature=0.0,
+                            order="confidence")
+
+    def block_length(self, cfg: GenerationConfig) -> int:
+        return cfg.block_len
+
+    def select(self, score: torch.Tensor, k: torch.Tensor | None, t: int, offset: int) -> torch.Tensor:
+        """Which active positions step ``t`` commits: the top ``k`` [B] by ``score`` [B, A] (float64,
+        −inf where a position does not compete). ``offset``: active column of response position 0."""
+        rank = score.argsort(dim=-1, descending=True, stable=True).argsort(dim=-1, stable=True)
+        return rank < k[:, None]
+
+    @torch.no_grad()
+    def run(self, lm: LoadedModel, rows: list[list[int]], cfg: GenerationConfig, *,
+            record: bool = True) -> SampleBatch:
+        self.validate(lm, cfg)
+        model, dev, mask_id = lm.model, lm.device, lm.mask_token_id
+        L, B = cfg.gen_length, len(rows)
+        x, attn, pos, P = left_pad(rows, lm.pad_token_id, dev, extra=L, fill_id=mask_id)
+        real_prompt = (attn[:, :P] == 1) & (x[:, :P] != mask_id)
+        prompt_fill = x[:, :P] == mask_id
+        if prompt_fill.any() and not self.fills_prompt_masks:
+            raise ValueError(f"the {self.name!r} sampler does not fill mask tokens inside the prompt; "
+                             f"use the 'diffusion' sampler (order='confidence')")
+        # active region: the response, plus prompt columns holding masks (DIJA)
+        c0 = int(prompt_fill.any(0).nonzero()[0]) if prompt_fill.any() else P
+        kwargs = {}
+        if (attn == 0).any():
+            kwargs["attention_mask"] = attn
+            if accepts(model, "position_ids"):
+                kwargs["position_ids"] = pos
+        cfg_on = cfg.cfg_scale > 0
+        if cfg_on:
+            kwargs = {k: torch.cat([v, v]) for k, v in kwargs.items()}
+        gens = generators(cfg.seed, rows, dev) if (cfg.temperature > 0 or cfg.remasking == "random") else None
+        n_fill = prompt_fill.sum(1)
+
+        def draw(shape_tail, dtype):
+            """Per-row random draws, response positions first, then this row's prompt masks."""
+            out = torch.full((B, P + L - c0) + shape_tail, 0.5, dtype=dtype, device=dev)
+            for i, g in enumerate(gens):
+                out[i, P - c0:] = torch.rand((L,) + shape_tail, generator=g, dtype=dtype, device=dev)
+                if n_fill[i]:
+                    cols = prompt_fill[i, c0:].nonzero()[:, 0]
+                    out[i, cols] = torch.rand((int(n_fill[i]),) + shape_tail, generator=g, dtype=dtype, device=dev)
+            return out
+
+        T = cfg.steps
+        bl = self.block_length(cfg)
+        n_blocks = L // bl
+        spb = T // n_blocks
+        if record:
+            predicted = torch.empty((T, B, L), dtype=torch.long, device=dev)
+            committed = torch.empty((T, B, L), dtype=torch.bool, device=dev)
+            confidence = torch.empty((T, B, L), dtype=torch.float32, device=dev)
+            pooler = Pooler(cfg.pooling)
+        col = torch.arange(P + L - c0, device=dev) + c0          # canvas column of each active position
+        A = P + L - c0                                          # active positions
+        start = c0 - 1 if lm.shift_logits else c0                # first canvas column whose logits are needed
+        hook = record_steps(model, lm.hook_site, layer=cfg.layer, rows=B, cols=slice(P, None)) if record \
+            else nullcontext()
+        n_forward = 0
+        with hook as rec, head_from(model, start):               # logits only where they are used
+            acts = None
+            for b in range(n_blocks):
+                end = P + (b + 1) * bl
+                schedule = None
+                if self.ranks:
+                    n_masked = (x[:, P + b * bl:end] == mask_id).sum(1) + (n_fill if b == 0 else 0)
+                    schedule = num_transfer_tokens(n_masked, spb)
+                for s in range(spb):
+                    t = b * spb + s
+                    masked = x == mask_id
+                    inp = x
+                    if cfg_on:
+                        un = x.clone()
+                        un[:, :P][real_prompt] = mask_id
+                        inp = torch.cat([x, un])
+                    logits = model(input_ids=inp, **kwargs).logits
+                    n_forward += 1
+                    if logits.shape[1] == P + L:            # the head was not sliced (see hooks.head_from)
+                        logits = logits[:, max(start, 0):]
+                    if start < 0:                       # Dream shift with a mask in column 0: it keeps its own logits
+                        logits = torch.cat([logits[:, :1], logits], dim=1)
+                    if cfg_on:
+                        cond, uncond = logits[:B], logits[B:]
+                        logits = uncond + (cfg.cfg_scale + 1) * (cond - uncond)
+                    la32 = logits[:, :A]                # with the Dream shift, position i reads logits i − 1
+                    noise = draw((la32.shape[-1],), torch.float64) if cfg.temperature > 0 else None
+                    rand = draw((), torch.float64) if cfg.remasking == "random" else None
+                    m = masked[:, c0:]
+                    compete = m & (col < end)[None] if self.ranks else torch.zeros_like(m)
+                    x0, score, p_x0 = _predict(la32, x[:, c0:], m, compete, cfg, noise, rand, conf=record)
+                    transfer = self.select(score, None if schedule is None else schedule[:, s], t, P - c0)
+                    xa = x[:, c0:]                  # a view: commits write into the canvas
+                    xa[transfer] = x0[transfer]
+                    if not record:
+                        continue
+                    resp = x[:, P:] != mask_id
+                    phi = pooler.canvas(rec.last, resp)
+                    if acts is None:
+                        acts = torch.empty((T, B, phi.shape[-1]), dtype=torch.float32, device=dev)
+                    acts[t] = phi
+                    predicted[t] = x0[:, P - c0:]
+                    committed[t] = resp
+                    confidence[t] = p_x0[:, P - c0:]
+        filled = [x[i, P - len(r):P].tolist() for i, r in enumerate(rows)] if prompt_fill.any() else None
+        if not record:
+            return SampleBatch(response_ids=x[:, P:].cpu(), n_forward=n_forward, filled_prompt_ids=filled)
+        return SampleBatch(response_ids=x[:, P:].cpu(), activations=acts.transpose(0, 1).cpu(),
+                           predicted=predicted.transpose(0, 1).cpu(), committed=committed.transpose(0, 1).cpu(),
+                           confidence=confidence.transpose(0, 1).cpu(), n_forward=n_forward, filled_prompt_ids=filled)

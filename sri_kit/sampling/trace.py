@@ -10,12 +10,15 @@ from __future__ import annotations
 import functools
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
+from safetensors.numpy import load_file, save_file
+
+from ..io import atomic_write
+from ..models import FAMILIES
 
 _ARRAYS = ("activations", "predicted", "committed", "confidence")
 
@@ -24,13 +27,15 @@ _ARRAYS = ("activations", "predicted", "committed", "confidence")
 class GenerationTrace:
     """One generation.
 
-    activations: φ_t, float32 [T, D] (pooled at the hook site, see DESIGN.md §4).
+    activations: φ_t, float32 [T, D] (pooled at the hook site; ``sri_kit.sampling.pooling``).
     predicted: int64 [T, L], the full current prediction of the response canvas after step t
         (diffusion: committed tokens plus the current argmax/sample at masked positions; AR: the
         tokens generated so far, later positions hold the end token).
     committed: bool [T, L], which positions are fixed after step t.
     confidence: float32 [T, L], the model's probability of ``predicted`` at step t.
     refused: the paper's keyword judge on ``text``.
+    sampler: the registered sampler that made it (traces saved before samplers had names: the
+        family's default sampler).
     """
 
     prompt: str
@@ -43,9 +48,14 @@ class GenerationTrace:
     model_name: str
     config_key: str
     family: str = ""
+    sampler: str = ""
     prefill: str | None = None
     meta: dict = field(default_factory=dict)
     _decode: Any = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.sampler and self.family in FAMILIES:
+            self.sampler = FAMILIES[self.family].default_sampler
 
     @property
     def steps(self) -> int:
@@ -60,7 +70,7 @@ class GenerationTrace:
     def step_texts(self, tokenizer=None) -> list[str]:
         """Decode ``predicted`` at every step (the text-level view of each intermediate state)."""
         if tokenizer is not None:
-            decode = functools.partial(_decoder(tokenizer), lstrip=not self.prefill)
+            decode = functools.partial(decoder(tokenizer), lstrip=not self.prefill)
         elif self._decode is not None:
             decode = self._decode
         else:
@@ -82,7 +92,7 @@ class GenerationTrace:
         return traces[0]
 
 
-def _decoder(tokenizer, end_ids: Sequence[int] = ()):
+def decoder(tokenizer, end_ids: Sequence[int] = ()):
     end = set(int(i) for i in end_ids) | {i for i in (tokenizer.eos_token_id, tokenizer.pad_token_id) if i is not None}
     mask = tokenizer.mask_token_id if getattr(tokenizer, "mask_token", None) else None
 
@@ -100,23 +110,8 @@ def _decoder(tokenizer, end_ids: Sequence[int] = ()):
     return decode
 
 
-def _atomic_write(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name, suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-
-
 def save_traces(traces: Sequence[GenerationTrace], path: str | os.PathLike) -> Path:
     """Save many traces into one ``.safetensors`` file plus ``.json`` sidecar (atomic, no pickle)."""
-    from safetensors.numpy import save_file
-
     path = Path(path)
     if path.suffix != ".safetensors":
         path = path.with_suffix(path.suffix + ".safetensors") if path.suffix else path.with_suffix(".safetensors")
@@ -127,14 +122,12 @@ def save_traces(traces: Sequence[GenerationTrace], path: str | os.PathLike) -> P
         records.append({k: getattr(tr, k) for k in ("prompt", "text", "refused", "model_name", "config_key",
                                                      "family", "prefill", "meta")})
     side = path.with_suffix(".json")
-    _atomic_write(path, lambda tmp: save_file(tensors, tmp))
-    _atomic_write(side, lambda tmp: Path(tmp).write_text(json.dumps({"format": "sri_kit.traces/1", "traces": records})))
+    atomic_write(path, lambda tmp: save_file(tensors, tmp))
+    atomic_write(side, lambda tmp: Path(tmp).write_text(json.dumps({"format": "sri_kit.traces/1", "traces": records})))
     return path
 
 
 def load_traces(path: str | os.PathLike) -> list[GenerationTrace]:
-    from safetensors.numpy import load_file
-
     path = Path(path)
     if path.suffix != ".safetensors":
         path = path.with_suffix(".safetensors")

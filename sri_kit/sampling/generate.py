@@ -1,0 +1,107 @@
+"""``generate`` (recorded traces) and ``generate_texts`` (the recording-free fast path).
+
+Both encode the prompts with the chat template, check them against the model's context, batch prompts
+of similar token length together and hand each batch to the sampler that :func:`sampler_for` picks.
+Every row's result is independent of its batch (per-row seeds, attention masks), so only the order
+of work changes with ``batch_size``.
+
+Example:
+    >>> from sri_kit import GenerationConfig
+    >>> tr = generate(lm_ar, ["Write a haiku about rain."], GenerationConfig(steps=8), progress=False)[0]
+    >>> tr.activations.shape, tr.step_texts()[-1] == tr.text
+    ((8, 256), True)
+"""
+from __future__ import annotations
+
+import functools
+from typing import Iterator, Sequence
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from ..config import GenerationConfig
+from ..judges import is_refusal
+from ..models import LoadedModel, check_prompts, per_prompt
+from .base import SampleBatch, Sampler, sampler_for
+from .trace import GenerationTrace, decoder
+
+__all__ = ["generate", "generate_texts"]
+
+
+def _prepare(lm, prompts, config, batch_size, prefill):
+    if not isinstance(lm, LoadedModel):
+        raise TypeError("generate() needs a LoadedModel: use sri_kit.load_model(...) or sri_kit.wrap_model(...)")
+    prompts = check_prompts(prompts)
+    cfg = config if config is not None else lm.default_config
+    if not isinstance(cfg, GenerationConfig):
+        raise TypeError(f"config must be a GenerationConfig, got {type(cfg).__name__}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
+    sampler = sampler_for(lm, cfg)
+    sampler.validate(lm, cfg)
+    prefills = per_prompt(prefill, len(prompts), "prefill")
+    rows = lm.encode_chat(prompts, system_prompt=cfg.system_prompt, prefill=prefills)
+    limit = lm.max_positions()
+    extra = sampler.response_positions(cfg)
+    for i, r in enumerate(rows):
+        if limit is not None and len(r) + extra > limit:
+            raise ValueError(f"prompt {i} has {len(r)} tokens; with {extra} response positions it exceeds the "
+                             f"model's context of {limit} tokens: shorten the prompt or generate fewer tokens "
+                             f"(steps / gen_length)")
+    return prompts, cfg, sampler, prefills, rows
+
+
+def _batches(lm: LoadedModel, sampler: Sampler, rows: list[list[int]], cfg: GenerationConfig, batch_size: int,
+             progress: bool, record: bool) -> Iterator[tuple[list[int], SampleBatch]]:
+    """(row indices, result) per batch; batches hold prompts of similar token length (less padding)."""
+    order = sorted(range(len(rows)), key=lambda i: len(rows[i]))
+    starts = range(0, len(rows), batch_size)
+    for start in tqdm(starts, desc=f"generate ({sampler.name})", disable=not progress or len(starts) < 2):
+        idx = order[start:start + batch_size]
+        yield idx, sampler.run(lm, [rows[i] for i in idx], cfg, record=record)
+
+
+def generate(lm: LoadedModel, prompts: Sequence[str], config: GenerationConfig | None = None, *,
+             batch_size: int = 32, progress: bool = True, prefill: str | Sequence[str] | None = None
+             ) -> list[GenerationTrace]:
+    """Generate one trace per prompt (plain user messages; the chat template is applied here).
+
+    ``config=None`` uses the model's recommended config. ``prefill`` forces the start of the response
+    (one string or one per prompt); it is part of the context, so ``trace.text`` holds what the model
+    generated after it and ``trace.response`` the whole visible response. Results do not depend on
+    ``batch_size``.
+    """
+    prompts, cfg, sampler, prefills, rows = _prepare(lm, prompts, config, batch_size, prefill)
+    decode = decoder(lm.tokenizer, lm.end_token_ids)
+    key = cfg.key()
+    traces: list[GenerationTrace | None] = [None] * len(rows)
+    for idx, out in _batches(lm, sampler, rows, cfg, batch_size, progress, record=True):
+        for j, i in enumerate(idx):
+            text = decode(out.response_ids[j], lstrip=not prefills[i])
+            meta = {"pooling": cfg.pooling, "layer": cfg.layer, "steps": cfg.steps, "n_forward": out.n_forward}
+            if out.filled_prompt_ids is not None:
+                meta["filled_prompt"] = lm.tokenizer.decode(out.filled_prompt_ids[j], skip_special_tokens=False)
+            traces[i] = GenerationTrace(
+                prompt=prompts[i], text=text,
+                activations=out.activations[j].numpy(),
+                predicted=out.predicted[j].numpy().astype(np.int64),
+                committed=out.committed[j].numpy().astype(bool),
+                confidence=out.confidence[j].numpy(),
+                refused=is_refusal((prefills[i] or "") + text), model_name=lm.name, config_key=key,
+                family=lm.family, sampler=sampler.name, prefill=prefills[i], meta=meta,
+                _decode=functools.partial(decode, lstrip=not prefills[i]))
+    return traces
+
+
+def generate_texts(lm: LoadedModel, prompts: Sequence[str], config: GenerationConfig | None = None, *,
+                   batch_size: int = 32, progress: bool = False, prefill: str | Sequence[str] | None = None
+                   ) -> list[str]:
+    """The response texts only: the same tokens as ``generate(...)[i].text``, without hooks or per-step
+    arrays (the fast path for judges, evaluation and training-time validation)."""
+    prompts, cfg, sampler, prefills, rows = _prepare(lm, prompts, config, batch_size, prefill)
+    decode = decoder(lm.tokenizer, lm.end_token_ids)
+    texts: list[str] = [""] * len(rows)
+    for idx, out in _batches(lm, sampler, rows, cfg, batch_size, progress, record=False):
+        for j, i in enumerate(idx):
+            texts[i] = decode(out.response_ids[j], lstrip=not prefills[i])
+    return texts
