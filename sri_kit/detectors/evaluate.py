@@ -9,7 +9,8 @@
   ("All jailbreaks"); :func:`defense_summary` reduces it to one Table-13 row.
 * :func:`measure_overhead` — the percentage a defense adds to generation time, timed with and
   without the defense in the same run (interleaved repeats, medians).
-* :func:`roc_figure`, :func:`overhead_figure` — matplotlib Figures (never saved or shown here).
+* :func:`roc_figure`, :func:`overhead_figure` — the data of the ROC and overhead figures, drawn by
+  :mod:`sri_kit.plots.detectors` (Figures, never saved or shown).
 
 Example
 -------
@@ -28,6 +29,8 @@ from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+
+from ..plots.detectors import plot_overhead, plot_roc_curves
 
 __all__ = [
     "detection_metrics",
@@ -100,7 +103,7 @@ def detection_metrics(
     >>> detection_metrics([0, 0], [0, 0])["auroc"]
     0.5
     """
-    from sklearn.metrics import roc_auc_score
+    from sklearn.metrics import roc_auc_score  # heavy: sklearn loads on first use
 
     b, a = _anomaly_pair(scores_benign, scores_attack, higher_is_normal)
     y = np.r_[np.zeros(b.size), np.ones(a.size)]
@@ -337,37 +340,25 @@ def roc_figure(
 ):
     """ROC curves, one per detector: ``results[name] = (scores_benign, scores_attack)``.
 
-    The legend shows each AUROC; dotted lines mark 1 % and 5 % FPR. Returns the Figure.
+    The legend shows each AUROC; dotted lines mark 1 % and 5 % FPR. Returns the Figure
+    (drawn by :func:`sri_kit.plots.plot_roc_curves`).
+
+    >>> fig = roc_figure({"guard": ([1.0, 0.9, 0.8], [0.1, 0.85])})
+    >>> fig.axes[0].get_legend().texts[0].get_text()
+    'guard (AUROC 0.833)'
     """
-    import matplotlib.pyplot as plt
-    from sklearn.metrics import roc_curve
+    from sklearn.metrics import roc_curve  # heavy: sklearn loads on first use
 
     if not results:
         raise ValueError("results is empty; pass {name: (scores_benign, scores_attack)}.")
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(4.8, 4.2))
-        plt.close(fig)
-    else:
-        fig = ax.figure
+    curves = {}
     for name, (sb, sa) in results.items():
         hin = higher_is_normal[name] if isinstance(higher_is_normal, Mapping) else higher_is_normal
         b, a = _anomaly_pair(sb, sa, hin)
         y = np.r_[np.zeros(b.size), np.ones(a.size)]
         fpr, tpr, _ = roc_curve(y, np.r_[b, a])
-        auc = detection_metrics(b, a, higher_is_normal=False)["auroc"]
-        ax.plot(fpr, tpr, label=f"{name} (AUROC {auc:.3f})")
-    ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls="--")
-    for x in (0.01, 0.05):
-        ax.axvline(x, color="grey", lw=0.6, ls=":")
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1.01)
-    ax.set_xlabel("false-positive rate (benign flagged)")
-    ax.set_ylabel("true-positive rate (attacks flagged)")
-    if title:
-        ax.set_title(title)
-    ax.legend(fontsize=8, loc="lower right")
-    fig.tight_layout()
-    return fig
+        curves[name] = (fpr, tpr, detection_metrics(b, a, higher_is_normal=False)["auroc"])
+    return plot_roc_curves(curves, title=title, ax=ax)
 
 
 def overhead_figure(
@@ -384,10 +375,14 @@ def overhead_figure(
     ``data``: a DataFrame with one row per defense (index or ``label_col`` = name) and columns
     ``overhead_col`` and ``metric`` (e.g. "ASR %" or "RR %"), or ``{name: {"overhead %": …,
     "ASR %": …}}``. The x axis is log-scaled; defenses with zero overhead (Undefended) are drawn at
-    the left edge with a "0" marker in their label. Returns the Figure.
-    """
-    import matplotlib.pyplot as plt
+    the left edge with a "0" marker in their label. Returns the Figure (drawn by
+    :func:`sri_kit.plots.plot_overhead`).
 
+    >>> fig = overhead_figure({"Undefended": {"overhead %": 0.0, "ASR %": 36.4},
+    ...                        "SRI Guard": {"overhead %": 0.025, "ASR %": 27.9}})
+    >>> fig.axes[0].get_xscale()
+    'log'
+    """
     df = pd.DataFrame.from_dict(data, orient="index") if isinstance(data, Mapping) else data.copy()
     if label_col is not None:
         df = df.set_index(label_col)
@@ -396,25 +391,5 @@ def overhead_figure(
             raise ValueError(f"column {col!r} missing; have {list(df.columns)}.")
     if df.empty:
         raise ValueError("data is empty; pass one row per defense.")
-    x = df[overhead_col].astype(float).to_numpy()
-    y = df[metric].astype(float).to_numpy()
-    pos = x[x > 0]
-    floor = (pos.min() / 10.0) if pos.size else 1e-3
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(5.2, 3.8))
-        plt.close(fig)
-    else:
-        fig = ax.figure
-    for name, xi, yi in zip(df.index.astype(str), x, y):
-        xp = xi if xi > 0 else floor
-        ax.scatter([xp], [yi], s=40, marker="o" if xi > 0 else "s")
-        ax.annotate(name if xi > 0 else f"{name} (0)", (xp, yi), textcoords="offset points",
-                    xytext=(5, 4), fontsize=8)
-    ax.set_xscale("log")
-    ax.set_xlabel("inference overhead (% of generation time, log scale)")
-    ax.set_ylabel(metric)
-    if title:
-        ax.set_title(title)
-    ax.grid(True, which="both", alpha=0.3)
-    fig.tight_layout()
-    return fig
+    return plot_overhead(list(df.index.astype(str)), df[overhead_col].astype(float).to_numpy(),
+                         df[metric].astype(float).to_numpy(), metric=metric, title=title, ax=ax)

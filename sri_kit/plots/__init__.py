@@ -5,6 +5,8 @@ themselves; they call these.
 """
 from .signals import (CLASS_COLORS, COMPLIANCE, REFUSAL, add_regions, new_figure, plot_sri_trajectories,
                       plot_sweep, plot_sweep_curves)
+from .detectors import plot_overhead, plot_roc_curves
 
 __all__ = ["CLASS_COLORS", "COMPLIANCE", "REFUSAL", "add_regions", "new_figure", "plot_sri_trajectories",
            "plot_sweep", "plot_sweep_curves"]
+__all__ += ["plot_roc_curves", "plot_overhead"]
