@@ -26,6 +26,7 @@ from sri_kit.data import load_prompts, make_splits
 from sri_kit.detectors import (IsolationForestDetector, KeywordRefusalJudge, MahalanobisDetector, OneClassSVMDetector,
                                PerplexityFilter, SelfExamine, SRIGuard, SupervisedUpperBound, blocking_table,
                                defense_summary, detection_table, measure_overhead)
+from sri_kit.io import atomic_write_text
 from sri_kit.report import markdown_table
 
 FAMILIES = ("refusal_suppression", "flip", "roleplay", "fiction", "prefix_injection", "random_suffix")
@@ -36,7 +37,7 @@ SCALES = {"paper": dict(n_anchor=400, n_train=1200, n_calib=200, n_test_benign=2
 def run(model: str, scale: str, seed: int = 0):
     sz = SCALES[scale]
     lm = sk.load_model(model)
-    ar = lm if lm.family == "ar" else sk.load_model("tiny-ar")      # the perplexity filter needs an AR model
+    ar = lm if lm.causal else sk.load_model("tiny-ar")      # the perplexity filter needs a causal (AR) model
     cfg = lm.default_config
     sp = make_splits(load_prompts("tiny_benign", n=None), load_prompts("tiny_harmful", n=None),
                      n_anchor=sz["n_anchor"], n_train=sz["n_train"], n_calib=sz["n_calib"],
@@ -127,9 +128,7 @@ def main(argv=None) -> int:
         "## Overhead (% of generation time for a batch of 16, median of 5 interleaved repeats)",
         fmt(r["overhead"]),
     ]) + "\n"
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(text)
-    tmp.replace(out)
+    atomic_write_text(out, text)
     print(text)
     return 0
 

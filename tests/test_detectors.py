@@ -9,13 +9,11 @@ from __future__ import annotations
 import json
 import time
 import warnings
-from dataclasses import dataclass, field
-from typing import Any
-
 import numpy as np
 import pytest
 import torch
 
+import sri_kit as sk
 from sri_kit.detectors import (
     GuardClassifier,
     IsolationForestDetector,
@@ -336,7 +334,7 @@ def test_figures_return_figures(guard, data, tmp_path, monkeypatch):
 
 
 # ----------------------------------------------------------------------------------------------
-# model-based baselines on tiny models (stand-in LoadedModel, per docs/CORE_API.md)
+# model-based baselines on tiny models (wrapped with sri_kit.wrap_model)
 # ----------------------------------------------------------------------------------------------
 CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,?!'\n:;#@%^&*()[]{}<>/|~-_=+\"$"
 SPECIALS = ["<pad>", "<bos>", "<eos>", "<unk>", "<|user|>", "<|assistant|>", "<|end|>"]
@@ -369,26 +367,6 @@ def llama_config(tok, **kw):
                 pad_token_id=tok.pad_token_id, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id)
     base.update(kw)
     return LlamaConfig(**base)
-
-
-@dataclass
-class StandInLM:
-    """Minimal LoadedModel per docs/CORE_API.md (until the core is importable)."""
-
-    model: Any
-    tokenizer: Any
-    family: str = "ar"
-    name: str = "tiny-random"
-    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
-    end_token_ids: tuple = ()
-
-    def encode_chat(self, prompts, system_prompt=None, prefill=None):
-        out = []
-        for p in prompts:
-            text = self.tokenizer.apply_chat_template([{"role": "user", "content": p}], tokenize=False,
-                                                      add_generation_prompt=True)
-            out.append(self.tokenizer(text, add_special_tokens=False)["input_ids"])
-        return out
 
 
 SUBJECTS = ["the sea", "a cat", "my garden", "the city", "a river", "the moon", "old trees", "a small dog",
@@ -430,7 +408,7 @@ def tiny_ar():
         loss.backward()
         opt.step()
     model.eval()
-    return StandInLM(model=model, tokenizer=tok)
+    return sk.wrap_model(model, tok, family="ar", name="tiny-char-llama")
 
 
 def test_perplexity_filter_calibration_and_gibberish(tiny_ar):
@@ -465,7 +443,10 @@ def test_perplexity_filter_windowed(tiny_ar):
     with pytest.raises(ValueError, match="list of strings"):
         win.scores("one string")
     with pytest.raises(ValueError, match="autoregressive"):
-        PerplexityFilter(StandInLM(tiny_ar.model, tiny_ar.tokenizer, family="diffusion"))
+        PerplexityFilter(sk.wrap_model(tiny_ar.model, tiny_ar.tokenizer, family="diffusion",
+                                       mask_token_id=tiny_ar.tokenizer.unk_token_id))
+    with pytest.raises(TypeError, match="LoadedModel"):
+        PerplexityFilter(tiny_ar.model)
     with pytest.raises(ValueError, match="context"):
         win.scores(["a" * 400])
 
@@ -552,7 +533,7 @@ def test_guard_classifier_chat_guard():
 def test_baselines_on_core_loaded_models(ar_lm, bert_lm):
     prompts = ["write a poem about the sea", "how do I bake bread at home"]
     responses = ["sure here is how to do it step 1 step 2", "I am sorry but I cannot help with that"]
-    for lm in (ar_lm, bert_lm):  # AR: HF greedy on encode_chat; diffusion: sri_kit.generate
+    for lm in (ar_lm, bert_lm):  # both answer through sri_kit.sampling.generate_texts
         se = SelfExamine(lm, max_new_tokens=4)
         assert se.flag(prompts, responses).shape == (2,) and len(se.last_answers_) == 2
     assert KeywordRefusalJudge().flag(prompts, responses).tolist() == [False, True]
@@ -560,6 +541,46 @@ def test_baselines_on_core_loaded_models(ar_lm, bert_lm):
     assert ppl.threshold_ == np.percentile(ppl.calib_scores_, 99.0)
     with pytest.raises(ValueError, match="autoregressive"):
         PerplexityFilter(bert_lm)
+
+
+def _hf_greedy_texts(lm, rows, n):
+    """The pre-sampling-core answer: HF greedy ``generate`` per row, cut at the first end token."""
+    out = []
+    for row in rows:
+        inp = torch.tensor([row], device=lm.device)
+        gen = lm.model.generate(input_ids=inp, attention_mask=torch.ones_like(inp), max_new_tokens=n,
+                                do_sample=False, pad_token_id=lm.pad_token_id, eos_token_id=list(lm.end_token_ids))
+        new = gen[0, inp.shape[1]:].tolist()
+        cut = next((k for k, t in enumerate(new) if t in lm.end_token_ids), len(new))
+        out.append(lm.tokenizer.decode(new[:cut], skip_special_tokens=True).strip())
+    return out
+
+
+def test_self_examine_answers_unchanged(ar_lm, bert_lm):
+    """Self-Examine answers as before the sampling core: AR = HF greedy on encode_chat with
+    max_new_tokens tokens; diffusion = generate with steps = gen_length = max_new_tokens, one block, greedy."""
+    responses = ["sure here is how to do it step 1 step 2", "I am sorry but I cannot help with that", "hello world"]
+    se = SelfExamine(ar_lm, max_new_tokens=5, batch_size=2)
+    queries = [se.template.format(response=r) for r in responses]
+    rows = ar_lm.encode_chat(queries, system_prompt=ar_lm.default_config.system_prompt)
+    answers = se.answers(["p"] * 3, responses)
+    assert [a.strip() for a in answers] == _hf_greedy_texts(ar_lm, rows, 5) and any(answers)
+    sd = SelfExamine(bert_lm, max_new_tokens=4)
+    old = bert_lm.default_config.replace(steps=4, gen_length=4, block_length=None, temperature=0.0)
+    assert sd.answers(["p"] * 3, responses) == [t.text for t in sk.generate(bert_lm, queries, old, progress=False)]
+
+
+def test_chat_guard_answers_unchanged(ar_lm):
+    """The chat guard's verdict text is HF greedy decoding of the conversation (now through the AR sampler)."""
+    g = GuardClassifier(ar_lm, max_new_tokens=6, batch_size=2)
+    prompts, responses = ["write a poem about the sea", "hello", "tell me a story"], ["sure", "hello world", "no"]
+    g.scores(prompts, responses)
+    answers = g.last_answers_
+    tok = ar_lm.tokenizer
+    rows = [tok(tok.apply_chat_template([{"role": "user", "content": p}, {"role": "assistant", "content": r}],
+                                        tokenize=False, add_generation_prompt=True), add_special_tokens=False)["input_ids"]
+            for p, r in zip(prompts, responses)]
+    assert [a.strip() for a in answers] == _hf_greedy_texts(ar_lm, rows, 6) and any(answers)
 
 
 @pytest.mark.filterwarnings("ignore:Only .* calibration signals")

@@ -4,17 +4,18 @@
 * One-class alternatives with the same API and percentile threshold: :class:`IsolationForestDetector`,
   :class:`OneClassSVMDetector`, :class:`MahalanobisDetector`; and :class:`SupervisedUpperBound`
   (``benign_only = False``: trained on labelled attacks, a reference only).
-* Baselines over prompts/responses: :class:`PerplexityFilter`, :class:`SelfExamine`,
-  :class:`KeywordRefusalJudge`, :class:`GuardClassifier`.
+* Baselines over prompts/responses (``baselines`` gathers them): :class:`PerplexityFilter` (``perplexity``),
+  :class:`SelfExamine` and :class:`KeywordRefusalJudge` (``self_examine``), :class:`GuardClassifier`
+  (``guard_models``); shared input checks and verdict parsers in ``common``.
 * Evaluation: :func:`detection_metrics`, :func:`detection_table`, :func:`blocking_table`, :func:`defense_summary`,
-  :func:`measure_overhead`, :func:`roc_figure`, :func:`overhead_figure`.
+  :func:`measure_overhead`, :func:`roc_figure`, :func:`overhead_figure` (drawn by ``sri_kit.plots.detectors``).
 
 >>> from sri_kit.detectors import SRIGuard
 >>> SRIGuard().percentile
 99.0
 """
 
-from .baselines import GuardClassifier, KeywordRefusalJudge, PerplexityFilter, SelfExamine
+from . import baselines  # noqa: F401  (the baselines' gathering module stays an attribute)
 from .evaluate import (
     OverheadResult,
     blocking_table,
@@ -32,6 +33,9 @@ from .one_class import (
     PercentileNoveltyDetector,
     SupervisedUpperBound,
 )
+from .guard_models import GuardClassifier
+from .perplexity import PerplexityFilter
+from .self_examine import KeywordRefusalJudge, SelfExamine
 from .sri_guard import SRIGuard
 
 __all__ = [

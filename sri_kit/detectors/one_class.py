@@ -268,7 +268,7 @@ class IsolationForestDetector(PercentileNoveltyDetector):
         self.kwargs = kwargs
 
     def _fit_scorer(self, X: np.ndarray) -> None:
-        from sklearn.ensemble import IsolationForest
+        from sklearn.ensemble import IsolationForest  # heavy: sklearn loads on first use
 
         self.estimator_ = IsolationForest(
             n_estimators=self.n_estimators, random_state=self.seed, **self.kwargs
@@ -293,7 +293,7 @@ class OneClassSVMDetector(PercentileNoveltyDetector):
         self.kernel, self.nu, self.gamma, self.kwargs = kernel, nu, gamma, kwargs
 
     def _fit_scorer(self, X: np.ndarray) -> None:
-        from sklearn.svm import OneClassSVM
+        from sklearn.svm import OneClassSVM  # heavy: sklearn loads on first use
 
         self.estimator_ = OneClassSVM(
             kernel=self.kernel, nu=self.nu, gamma=self.gamma, **self.kwargs
@@ -311,7 +311,7 @@ class MahalanobisDetector(PercentileNoveltyDetector):
     """
 
     def _fit_scorer(self, X: np.ndarray) -> None:
-        from sklearn.covariance import LedoitWolf
+        from sklearn.covariance import LedoitWolf  # heavy: sklearn loads on first use
 
         self.estimator_ = LedoitWolf().fit(X)
 
@@ -354,7 +354,7 @@ class SupervisedUpperBound(PercentileNoveltyDetector):
             del self._X_attack
 
     def _fit_scorer(self, X: np.ndarray) -> None:
-        from sklearn.linear_model import LogisticRegression
+        from sklearn.linear_model import LogisticRegression  # heavy: sklearn loads on first use
 
         Xa = self._X_attack
         Xall = np.concatenate([X, Xa])

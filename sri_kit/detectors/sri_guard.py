@@ -23,8 +23,8 @@ Example
 >>> import numpy as np
 >>> from sri_kit.detectors import SRIGuard
 >>> rng = np.random.default_rng(0)
->>> X = np.clip(0.95 + 0.01 * rng.standard_normal((700, 32)), 0, 1)
->>> guard = SRIGuard(epochs=60).fit(X)          # 600 train / 100 calibration
+>>> X = np.clip(0.95 + 0.01 * rng.standard_normal((200, 32)), 0, 1)
+>>> guard = SRIGuard(epochs=20, calib_fraction=0.5).fit(X)   # 100 train / 100 calibration
 >>> guard.n_params_
 2664
 >>> dip = np.full((1, 32), 0.95); dip[0, 8:20] = 0.2
@@ -36,13 +36,15 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 import torch
+from safetensors.torch import load_file, save_file
 from torch import nn
+
+from ..io import atomic_write, atomic_write_text
 
 from .one_class import DEFAULT_CALIB_FRACTION, MIN_CALIB, PercentileNoveltyDetector
 
@@ -214,8 +216,6 @@ class SRIGuard(PercentileNoveltyDetector):
         """Write ``path/`` with ``sri_guard.safetensors`` (weights, calibration errors) and
         ``sri_guard.json`` (hyper-parameters, threshold, sizes). Returns the directory."""
         self._check_fitted()
-        from safetensors.torch import save_file
-
         out = Path(path)
         out.mkdir(parents=True, exist_ok=True)
         tensors = {f"net.{k}": v.detach().cpu().contiguous() for k, v in self.net_.state_dict().items()}
@@ -229,25 +229,13 @@ class SRIGuard(PercentileNoveltyDetector):
             "n_params": self.n_params_,
             "final_train_loss": float(self.loss_history_[-1]) if len(self.loss_history_) else None,
         }
-        for name, write in (
-            (_WEIGHTS, lambda p: save_file(tensors, p, metadata={"format": _FORMAT})),
-            (_CONFIG, lambda p: Path(p).write_text(json.dumps(meta, indent=2, sort_keys=True))),
-        ):
-            fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{name}.", suffix=".tmp")
-            os.close(fd)
-            try:
-                write(tmp)
-                os.replace(tmp, out / name)
-            finally:
-                if os.path.exists(tmp):
-                    os.remove(tmp)
+        atomic_write(out / _WEIGHTS, lambda p: save_file(tensors, p, metadata={"format": _FORMAT}))
+        atomic_write_text(out / _CONFIG, json.dumps(meta, indent=2, sort_keys=True))
         return out
 
     @classmethod
     def load(cls, path: str | os.PathLike, device: str | torch.device = "cpu") -> "SRIGuard":
         """Load a guard written by :meth:`save`; scores are identical to the saved one's."""
-        from safetensors.torch import load_file
-
         d = Path(path)
         if not (d / _CONFIG).is_file() or not (d / _WEIGHTS).is_file():
             raise FileNotFoundError(
