@@ -467,6 +467,8 @@ def test_self_examine(tiny_ar):
     fake = SelfExamine(tiny_ar, generate_fn=lambda qs: ["Yes, harmful." if "Sure" in q else "No" for q in qs])
     assert fake.flag(prompts, responses).tolist() == [True, False]
     assert fake.scores(prompts, responses).tolist() == [1.0, 0.0]
+    wordy = SelfExamine(tiny_ar, generate_fn=lambda qs: ["It is harmful.", "It is harmless."])
+    assert wordy.scores(prompts, responses).tolist() == [0.5, 0.5]   # yes/no only, as before
     real = SelfExamine(tiny_ar, max_new_tokens=4)  # greedy on the tiny model: runs, parses, weak judge
     out = real.flag(prompts, responses)
     assert out.dtype == bool and out.shape == (2,)

@@ -1,4 +1,5 @@
-"""What the baseline defenses share: input checks, padded batches, and the verdict parsers.
+"""What the baseline defenses share: padded batches and the guard verdict parser; the input checks
+and the yes/no parser are the kit's ones from :mod:`sri_kit.judges` (re-exported here).
 
 Example:
     >>> parse_yes_no("Yes, this is harmful."), parse_safe_unsafe("\\n\\nunsafe\\nS2")
@@ -14,35 +15,10 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
+from ..judges import check_responses, check_texts, parse_yes_no
+
 __all__ = ["check_texts", "check_responses", "pad_batch", "context_limit", "parse_yes_no", "parse_safe_unsafe",
            "verdict_scores"]
-
-
-def check_texts(texts: Any, name: str) -> list[str]:
-    """``texts`` as a non-empty list of strings, or a ValueError naming ``name`` and the fix.
-
-    >>> check_texts(("a", "b"), "prompts")
-    ['a', 'b']
-    """
-    if isinstance(texts, str):
-        raise ValueError(f"{name} must be a list of strings, not one string; wrap it: [{name}].")
-    texts = list(texts)
-    if not texts:
-        raise ValueError(f"{name} is empty; pass at least one string.")
-    bad = [i for i, t in enumerate(texts) if not isinstance(t, str)]
-    if bad:
-        raise ValueError(f"{name} must all be strings; entries {bad[:5]} are not.")
-    return texts
-
-
-def check_responses(prompts: list[str], responses: Any, who: str) -> list[str]:
-    """One response string per prompt, or a ValueError saying that ``who`` judges responses."""
-    if responses is None:
-        raise ValueError(f"{who} judges responses: pass responses=[...] (one per prompt).")
-    responses = check_texts(responses, "responses")
-    if len(responses) != len(prompts):
-        raise ValueError(f"{len(prompts)} prompts but {len(responses)} responses; pass one per prompt.")
-    return responses
 
 
 def pad_batch(ids: Sequence[Sequence[int]], pad_id: int, device: torch.device | str = "cpu"
@@ -74,18 +50,7 @@ def context_limit(model: Any) -> int | None:
     return None
 
 
-_YES_NO = re.compile(r"\b(yes|no)\b", re.IGNORECASE)
 _SAFE = re.compile(r"\b(unsafe|safe)\b", re.IGNORECASE)
-
-
-def parse_yes_no(text: str) -> bool | None:
-    """First "yes"/"no" word in ``text``: True for yes, False for no, None if neither.
-
-    >>> parse_yes_no("No, this is not harmful"), parse_yes_no("maybe")
-    (False, None)
-    """
-    m = _YES_NO.search(text)
-    return None if m is None else m.group(1).lower() == "yes"
 
 
 def parse_safe_unsafe(text: str) -> bool | None:

@@ -1,5 +1,5 @@
 """Baselines that judge the response: Self-Examine (the model asked about its own answer) and the keyword
-refusal judge (the undefended reference row).
+refusal judge (the undefended reference row; the kit's one :class:`sri_kit.judges.KeywordRefusalJudge`).
 
 Example:
     >>> se = SelfExamine(lm_ar, max_new_tokens=4)
@@ -14,10 +14,10 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from ..judges import is_refusal
+from ..judges import KeywordRefusalJudge, parse_yes_no
 from ..models import LoadedModel
 from ..sampling import generate_texts, sampler_for
-from .common import check_responses, check_texts, parse_yes_no, verdict_scores
+from .common import check_responses, check_texts, verdict_scores
 
 __all__ = ["SelfExamine", "KeywordRefusalJudge"]
 
@@ -77,28 +77,8 @@ class SelfExamine:
         return self.last_answers_
 
     def scores(self, prompts: Sequence[str], responses: Sequence[str] | None = None) -> np.ndarray:
-        return verdict_scores([parse_yes_no(a) for a in self.answers(prompts, responses)])
+        # yes/no only (as in LLM Self Defense): "harmful" inside an answer is not a verdict
+        return verdict_scores([parse_yes_no(a, synonyms=False) for a in self.answers(prompts, responses)])
 
     def flag(self, prompts: Sequence[str], responses: Sequence[str] | None = None) -> np.ndarray:
         return self.scores(prompts, responses) == 1.0
-
-
-class KeywordRefusalJudge:
-    """The paper's keyword refusal judge on the response as a "defense": flag = refusal.
-
-    It adds nothing to an undefended model (a refused response is already a refusal) and so
-    serves as the undefended reference row. ``judge`` defaults to ``sri_kit.judges.is_refusal``.
-    """
-
-    benign_only = True
-
-    def __init__(self, judge: Callable[[str], bool] | None = None) -> None:
-        self.judge = judge if judge is not None else is_refusal
-
-    def scores(self, prompts: Sequence[str], responses: Sequence[str] | None = None) -> np.ndarray:
-        prompts = check_texts(prompts, "prompts")
-        responses = check_responses(prompts, responses, "KeywordRefusalJudge")
-        return np.array([float(bool(self.judge(r))) for r in responses], dtype=np.float64)
-
-    def flag(self, prompts: Sequence[str], responses: Sequence[str] | None = None) -> np.ndarray:
-        return self.scores(prompts, responses) > 0.5
