@@ -1,0 +1,214 @@
+"""The SRI space and signal comparison (PAPER.md §6, App. E.1, Table 4, Fig. 13).
+
+:func:`lda_projection` projects σ vectors by class (Fig. 13); :func:`layer_ablation` computes SRI at
+several layers; :func:`signal_comparison_auroc` measures how well each signal (text, static
+activations, SRI per layer) separates benign from attack generations (draw it with
+:func:`sri_kit.plots.auroc_figure`).
+
+Example:
+    >>> rng = np.random.default_rng(0)
+    >>> feats = {"noise": (rng.normal(size=(10, 3)), rng.normal(size=(10, 3))),
+    ...          "shifted": (rng.normal(size=(10, 3)), rng.normal(size=(10, 3)) + 5)}
+    >>> tab = signal_comparison_auroc(feats)
+    >>> tab["signal"].tolist(), float(tab["auroc"].iloc[1])
+    (['noise', 'shifted'], 1.0)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import StratifiedKFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from .. import sampling            # the module: sampling.generate is looked up at call time (tests patch it)
+from ..config import GenerationConfig
+from ..judges import text_refusal_signal
+from ..models import find_layers
+from ..plots.analysis import lda_figure
+from ..sri import sri_signal
+from .irr import fit_centers_protocol
+from .judging import HarmJudge, HeuristicHarmJudge, call_judge
+from .recovery import step_texts
+
+__all__ = ["lda_projection", "LayerAblation", "resolve_layer", "layer_ablation", "signal_features",
+           "signal_comparison_auroc"]
+
+
+def lda_projection(sigma_by_class: Mapping[str, np.ndarray], n_components: int = 2):
+    """Fig. 13 analogue: scikit-learn LDA of σ vectors [N, T] labelled by class, projected to 2-D.
+
+    With two classes LDA has one axis; ``ld2`` is then 0. Returns ``(frame, figure)``; the frame has
+    class, ld1, ld2 and ``attrs["explained_variance_ratio"]``; the figure is
+    :func:`sri_kit.plots.lda_figure` of the frame.
+    """
+    names = [k for k, v in sigma_by_class.items() if np.size(v)]
+    if len(names) < 2:
+        raise ValueError("lda_projection needs at least two non-empty classes")
+    X = np.concatenate([np.atleast_2d(np.asarray(sigma_by_class[k], float)) for k in names])
+    y = np.concatenate([[k] * len(np.atleast_2d(sigma_by_class[k])) for k in names])
+    k = min(n_components, len(names) - 1, X.shape[1])
+    lda = LinearDiscriminantAnalysis(n_components=k)
+    Z = lda.fit_transform(X, y)
+    if Z.shape[1] < 2:
+        Z = np.column_stack([Z, np.zeros(len(Z))])
+    df = pd.DataFrame({"class": y, "ld1": Z[:, 0], "ld2": Z[:, 1]})
+    df.attrs["explained_variance_ratio"] = [float(v) for v in getattr(lda, "explained_variance_ratio_", [])]
+    return df, lda_figure(df)
+
+
+# ---- layers and signal comparison (Table 4) ------------------------------------------------------
+
+def resolve_layer(lm, layer) -> int:
+    """"first" -> 0 (output of decoder block 0), "middle" -> n_layers // 2, "last" -> −1 (the model's
+    hook site, the final-norm output the paper uses); ints pass through."""
+    if isinstance(layer, (int, np.integer)):
+        return int(layer)
+    if layer == "last":
+        return -1
+    if layer == "first":
+        return 0
+    if layer == "middle":
+        return len(find_layers(lm.model)) // 2
+    raise ValueError(f"layer must be 'first', 'middle', 'last' or an int, got {layer!r}")
+
+
+@dataclass
+class LayerAblation:
+    """What :func:`layer_ablation` measured. ``sigma[layer]`` = {"benign": [N, T], "attack": [M, T]};
+    ``first_step[layer]`` = {"benign": φ_0 [N, D], "attack": φ_0 [M, D]}; ``text`` = per-step text
+    refusal signals {"benign": [N, T], "attack": [M, T]} (identical across layers: the tokens do not
+    depend on the recorded layer); ``success`` = judge verdicts for the attack generations."""
+
+    table: pd.DataFrame
+    sigma: dict = field(default_factory=dict)
+    first_step: dict = field(default_factory=dict)
+    text: dict = field(default_factory=dict)
+    success: np.ndarray | None = None
+    layers: dict = field(default_factory=dict)
+
+
+def layer_ablation(lm, harmless_anchor: Sequence[str], harmful_anchor: Sequence[str], benign_prompts: Sequence[str],
+                   attack_prompts: Sequence[str], cfg: GenerationConfig | None = None,
+                   layers: Sequence = ("first", "middle", "last"), judge: HarmJudge | None = None, *,
+                   attack_prefills=None, progress: bool = False, auroc: bool = True) -> LayerAblation:
+    """SRI computed at several layers (App. E.1): per layer, refit centers on the anchors with
+    ``cfg.replace(layer=k)``, then σ for benign and attack generations.
+
+    ``table``: one row per layer × group (benign, attack) with layer, layer_index, mean σ, final σ,
+    min σ (means over generations) and (``auroc=True``) the logistic AUROC of that layer's σ (see
+    :func:`signal_comparison_auroc`).
+    """
+    cfg = cfg or lm.default_config
+    judge = judge or HeuristicHarmJudge()
+    res = LayerAblation(table=pd.DataFrame())
+    rows = []
+    for lay in layers:
+        k = resolve_layer(lm, lay)
+        c = cfg.replace(layer=k)
+        centers = fit_centers_protocol(lm, harmless_anchor, harmful_anchor, c, progress=progress)
+        ben = sampling.generate(lm, list(benign_prompts), c, progress=progress, prefill=None)
+        att = sampling.generate(lm, list(attack_prompts), c, progress=progress, prefill=attack_prefills)
+        sb, sa = sri_signal(ben, centers), sri_signal(att, centers)
+        name = str(lay)
+        res.layers[name] = k
+        res.sigma[name] = {"benign": sb, "attack": sa}
+        res.first_step[name] = {"benign": np.stack([t.activations[0] for t in ben]),
+                                "attack": np.stack([t.activations[0] for t in att])}
+        if not res.text:
+            res.text = {"benign": np.stack([text_refusal_signal(step_texts(t)) for t in ben]),
+                        "attack": np.stack([text_refusal_signal(step_texts(t)) for t in att])}
+            res.success = call_judge(judge, [t.prompt for t in att], [t.response for t in att])
+        for g, s in (("benign", sb), ("attack", sa)):
+            rows.append({"layer": name, "layer_index": k, "group": g, "n": len(s), "mean_sigma": float(s.mean()),
+                         "final_sigma": float(s[:, -1].mean()), "min_sigma": float(s.min(1).mean())})
+    tab = pd.DataFrame(rows)
+    if auroc:
+        auc = signal_comparison_auroc(res).set_index("signal")["auroc"]
+        tab["auroc"] = tab["layer"].map({lay: float(auc[f"SRI ({lay} layer)"]) for lay in res.sigma})
+    res.table = tab
+    return res
+
+
+def signal_features(ablation: LayerAblation, static_layer: str = "last") -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Feature sets compared in Table 4: name -> (X_benign, X_attack).
+
+    * ``text-based signal``: the per-step dictionary signal [T] of each generation;
+    * ``static activations (first step)``: φ_0 [D] at ``static_layer``;
+    * ``SRI (<layer> layer)``: the σ vector [T] at each ablated layer.
+    """
+    feats = {"text-based signal": (ablation.text["benign"], ablation.text["attack"])}
+    if static_layer not in ablation.first_step:
+        static_layer = next(iter(ablation.first_step))
+    fs = ablation.first_step[static_layer]
+    feats["static activations (first step)"] = (fs["benign"], fs["attack"])
+    for lay, s in ablation.sigma.items():
+        feats[f"SRI ({lay} layer)"] = (s["benign"], s["attack"])
+    return feats
+
+
+def _cv_auroc(Xb: np.ndarray, Xa: np.ndarray, scorer: str, folds: int, seed: int) -> float:
+    X = np.concatenate([Xb, Xa]).astype(float)
+    y = np.r_[np.zeros(len(Xb)), np.ones(len(Xa))]
+    if len(Xb) < 2 or len(Xa) < 2:
+        return float("nan")
+    k = int(min(folds, len(Xb), len(Xa)))
+    score = np.zeros(len(y))
+    skf = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
+    for tr, te in skf.split(X, y):
+        if scorer == "logistic":
+            if np.ptp(X[tr], axis=0).max(initial=0) == 0:       # constant features: no information
+                score[te] = 0.0
+                continue
+            clf = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, solver="liblinear", max_iter=2000))
+            clf.fit(X[tr], y[tr])
+            score[te] = clf.decision_function(X[te])
+        else:   # one-class: distance to the benign training mean in benign-standardised units
+            ben = X[tr][y[tr] == 0]
+            mu, sd = ben.mean(0), ben.std(0) + 1e-6
+            score[te] = np.sqrt((((X[te] - mu) / sd) ** 2).mean(1))
+    return float(roc_auc_score(y, score))
+
+
+def signal_comparison_auroc(ablation_or_features, scorer: str = "logistic", positive: str = "all",
+                            folds: int = 5, seed: int = 0) -> pd.DataFrame:
+    """Table 4 analogue: how well each signal separates benign from attack generations (AUROC).
+
+    Task: negatives = generations for benign prompts; positives = generations for attack prompts
+    (``positive="all"``, default) or only the successful attacks (``"successful"``, judged when the
+    ablation was made). Score: ``scorer="logistic"`` (default) — standardised logistic regression,
+    out-of-fold decision values from stratified ``folds``-fold cross-validation (supervised; the paper's
+    SRI Guard is unsupervised, so this measures the information in the signal, not the detector);
+    ``"one_class"`` — RMS z-distance to the benign training folds' mean (benign data only, no attack
+    labels used for fitting). A signal that is constant across generations scores 0.5.
+
+    Accepts a :class:`LayerAblation` or a dict ``name -> (X_benign, X_attack)``. Columns: signal, auroc,
+    n_benign, n_attack, scorer, positive.
+    """
+    if scorer not in ("logistic", "one_class"):
+        raise ValueError(f"scorer must be 'logistic' or 'one_class', got {scorer!r}")
+    if positive not in ("all", "successful"):
+        raise ValueError(f"positive must be 'all' or 'successful', got {positive!r}")
+    if isinstance(ablation_or_features, LayerAblation):
+        feats = signal_features(ablation_or_features)
+        keep = ablation_or_features.success
+    else:
+        feats, keep = dict(ablation_or_features), None
+        if positive == "successful":
+            raise ValueError("positive='successful' needs a LayerAblation (it holds the judge's verdicts)")
+    rows = []
+    for name, (Xb, Xa) in feats.items():
+        Xb, Xa = np.asarray(Xb, float), np.asarray(Xa, float)
+        if Xb.ndim == 1:
+            Xb, Xa = Xb[:, None], Xa[:, None]
+        if positive == "successful":
+            Xa = Xa[np.asarray(keep, bool)]
+        rows.append({"signal": name, "auroc": _cv_auroc(Xb, Xa, scorer, folds, seed), "n_benign": len(Xb),
+                     "n_attack": len(Xa), "scorer": scorer, "positive": positive})
+    return pd.DataFrame(rows)
