@@ -1,0 +1,118 @@
+"""What every report section reads: the models and configs, the prompt splits, the attacked prompts
+and the generations of each sampler (with its SRI centers)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import sampling            # the module: sampling.generate is looked up at call time (tests patch it)
+from ..attacks import apply_many, get as get_attack, names as attack_registry, prefill_for
+from ..config import GenerationConfig
+from ..data import load_prompts
+from ..judges import PlaceholderComplianceJudge
+from ..sri import Centers, sri_signal
+from .document import split_pool
+
+__all__ = ["ATTACKS_FULL", "ATTACKS_QUICK", "ReportContext", "make_context", "generate_all"]
+
+#: Attacks used on the organism, in table order (those not registered are skipped).
+ATTACKS_FULL = ("none", "refusal_suppression", "organism_refusal_suppression", "roleplay", "fiction",
+                "prefix_injection", "random_suffix", "organism_flip", "flip", "prefill")
+ATTACKS_QUICK = ("none", "organism_refusal_suppression", "roleplay", "fiction", "prefix_injection",
+                 "organism_flip", "prefill")
+
+
+@dataclass
+class ReportContext:
+    """Inputs and generations shared by the sections.
+
+    ``samplers``: name -> (model, config) for "AR", "diffusion" and "left-to-right" (the same DLM
+    weights decoded one token per step). ``gens[s]``: "anchor_h", "anchor_b", "benign", "attacks"
+    (attack -> traces), "centers" (None when they could not be fitted, with "centers_error").
+    """
+
+    ar_lm: object
+    dlm_lm: object
+    acfg: GenerationConfig
+    dcfg: GenerationConfig
+    lcfg: GenerationConfig
+    n_anchor: int
+    h_anchor: list[str]
+    h_eval: list[str]
+    b_anchor: list[str]
+    b_eval: list[str]
+    prompts_by_attack: dict[str, list[str]]
+    prefills: dict[str, str]
+    skipped_attacks: list[str]
+    seed: int
+    quick: bool
+    progress: bool
+    layers: tuple
+    judge: PlaceholderComplianceJudge = field(default_factory=PlaceholderComplianceJudge)
+    gens: dict = field(default_factory=dict)
+
+    @property
+    def samplers(self) -> dict:
+        return {"AR": (self.ar_lm, self.acfg), "diffusion": (self.dlm_lm, self.dcfg),
+                "left-to-right": (self.dlm_lm, self.lcfg)}
+
+    def generate(self, lm, prompts, cfg, prefill=None) -> list:
+        return sampling.generate(lm, prompts, cfg, progress=self.progress, prefill=prefill)
+
+    def sigma_of(self, s: str, trs) -> np.ndarray:
+        """σ [N, T] of traces ``trs`` against sampler ``s``'s centers (an error when it has none)."""
+        c = self.gens[s]["centers"]
+        if c is None:
+            raise RuntimeError(f"no centers for the {s} sampler: {self.gens[s]['centers_error']}")
+        return sri_signal(trs, c)
+
+    def all_attack(self, s: str, skip_raw: bool = True) -> list:
+        """Every attack generation of sampler ``s`` (``skip_raw``: without the unwrapped "none" prompts)."""
+        return [t for a, trs in self.gens[s]["attacks"].items() if not (skip_raw and a == "none") for t in trs]
+
+    def succeeded(self, trs) -> np.ndarray:
+        """bool [N]: the judge on each trace's response."""
+        return np.array(self.judge([t.prompt for t in trs], [t.response for t in trs]), bool)
+
+
+def make_context(ar_lm, dlm_lm, *, quick: bool, seed: int, harmful_pool, benign_pool, n_anchor, n_eval, ar_cfg,
+                 dlm_cfg, progress: bool, attack_names, layers) -> ReportContext:
+    """Split the prompt pools (anchors vs evaluation), resolve the configs and apply the attacks."""
+    n_anchor = n_anchor or (24 if quick else 64)
+    n_eval = n_eval or (12 if quick else 40)
+    if harmful_pool is None or benign_pool is None:
+        harmful_pool = harmful_pool or load_prompts("tiny_harmful", n=None, seed=seed)
+        benign_pool = benign_pool or load_prompts("tiny_benign", n=None, seed=seed)
+    h_anchor, h_eval = split_pool(list(harmful_pool), n_anchor, n_eval, seed)
+    b_anchor, b_eval = split_pool(list(benign_pool), n_anchor, n_eval, seed + 1)
+    acfg = ar_cfg or ar_lm.default_config
+    dcfg = dlm_cfg or dlm_lm.default_config
+    lcfg = dcfg.replace(order="left_to_right", steps=dcfg.gen_length, block_length=None)
+    known = set(attack_registry())
+    attack_names = [a for a in (attack_names or (ATTACKS_QUICK if quick else ATTACKS_FULL)) if a in known]
+    prefills = {a: prefill_for(a) for a in attack_names if get_attack(a).kind == "prefill"}
+    prompts_by_attack, skipped = {}, []
+    for a in attack_names:
+        try:
+            prompts_by_attack[a] = apply_many(a, h_eval, seed=seed)
+        except Exception as e:      # noqa: BLE001  (dataset-backed or model-backed attacks)
+            skipped.append(f"{a} ({e})")
+    return ReportContext(ar_lm=ar_lm, dlm_lm=dlm_lm, acfg=acfg, dcfg=dcfg, lcfg=lcfg, n_anchor=n_anchor,
+                         h_anchor=h_anchor, h_eval=h_eval, b_anchor=b_anchor, b_eval=b_eval,
+                         prompts_by_attack=prompts_by_attack, prefills=prefills, skipped_attacks=skipped,
+                         seed=seed, quick=quick, progress=progress, layers=tuple(layers))
+
+
+def generate_all(ctx: ReportContext) -> None:
+    """Generate anchors, benign and attack prompts with every sampler and fit its centers."""
+    for s, (lm, cfg) in ctx.samplers.items():
+        g = {"anchor_h": ctx.generate(lm, ctx.b_anchor, cfg), "anchor_b": ctx.generate(lm, ctx.h_anchor, cfg),
+             "benign": ctx.generate(lm, ctx.b_eval, cfg),
+             "attacks": {a: ctx.generate(lm, p, cfg, ctx.prefills.get(a)) for a, p in ctx.prompts_by_attack.items()}}
+        try:
+            g["centers"] = Centers.fit(g["anchor_h"], g["anchor_b"])
+        except ValueError as e:
+            g["centers"] = None
+            g["centers_error"] = str(e)
+        ctx.gens[s] = g
