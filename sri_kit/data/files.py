@@ -1,0 +1,190 @@
+"""Where prompt files come from: local paths, ``$SRI_KIT_DATA``, the workplace copy, the download cache,
+the network; and readers for csv/tsv/json/jsonl/parquet/txt files.
+
+Example:
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "mine.jsonl"
+    >>> _ = p.write_text('{"prompt": "hello"}' + chr(10) + '{"prompt": "world"}' + chr(10))
+    >>> read_records(p)
+    [{'prompt': 'hello'}, {'prompt': 'world'}]
+    >>> resolve_file("mine.jsonl", p.parent) == p
+    True
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import urllib.request
+from pathlib import Path
+from typing import Sequence
+
+import pandas as pd
+
+from ..io import atomic_write
+
+__all__ = ["REPO_ROOT", "ENV_VAR", "cache_dir", "offline", "DataNotFoundError", "external_dir", "resolve_file",
+           "find_local", "read_records", "hub_records"]
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ENV_VAR = "SRI_KIT_DATA"
+
+
+def cache_dir() -> Path:
+    """Download cache: ``$SRI_KIT_CACHE/data`` (default ``~/.cache/sri_kit/data``)."""
+    return Path(os.environ.get("SRI_KIT_CACHE", Path.home() / ".cache" / "sri_kit")) / "data"
+
+
+def offline() -> bool:
+    """True when ``$SRI_KIT_OFFLINE`` or ``$HF_HUB_OFFLINE`` is set to a true value: no network attempts."""
+    return any(os.environ.get(v, "").lower() in {"1", "true", "yes"} for v in ("SRI_KIT_OFFLINE", "HF_HUB_OFFLINE"))
+
+
+class DataNotFoundError(FileNotFoundError):
+    """A dataset was not found locally and could not be fetched."""
+
+
+def external_dir() -> Path | None:
+    """The folder of external datasets: ``$SRI_KIT_DATA``, else ``<repo>/../shared/data/external``."""
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return Path(env)
+    p = REPO_ROOT.parent / "shared" / "data" / "external"
+    return p if p.is_dir() else None
+
+
+def _find_in(folder: Path, fname: str, subdirs: Sequence[str]) -> Path | None:
+    for sub in ("", *subdirs):
+        q = folder / sub / fname
+        if q.is_file():
+            return q
+    return None
+
+
+def _download(url: str, fname: str, what: str) -> Path:
+    cdir = cache_dir()
+    cdir.mkdir(parents=True, exist_ok=True)
+    dest = cdir / fname
+    if dest.is_file():
+        return dest
+    with urllib.request.urlopen(url, timeout=20) as r:  # noqa: S310 - fixed https URLs
+        payload = r.read()
+    atomic_write(dest, lambda tmp: Path(tmp).write_bytes(payload))
+    return dest
+
+
+def resolve_file(
+    fname: str,
+    path: str | Path | None = None,
+    *,
+    subdirs: Sequence[str] = (),
+    url: str | None = None,
+    what: str | None = None,
+) -> Path:
+    """Find ``fname``: ``path`` (file or folder), ``$SRI_KIT_DATA``, ``<repo>/../shared/data/external``,
+    the download cache, then ``url`` (downloaded once into ``~/.cache/sri_kit/data``)."""
+    what = what or fname
+    if path is not None:
+        p = Path(path).expanduser()
+        if p.is_file():
+            return p
+        if p.is_dir():
+            hit = _find_in(p, fname, subdirs)
+            if hit is not None:
+                return hit
+            raise DataNotFoundError(f"{what}: no {fname} in folder {p} (looked in {p} and {list(subdirs)})")
+        raise DataNotFoundError(f"{what}: path {p} does not exist; pass a file or a folder holding {fname}")
+    ext = external_dir()
+    if ext is not None and ext.is_dir():
+        hit = _find_in(ext, fname, subdirs)
+        if hit is not None:
+            return hit
+    cached = cache_dir() / fname
+    if cached.is_file():
+        return cached
+    err: Exception | None = None
+    if url is not None and offline():
+        err = RuntimeError("offline mode ($SRI_KIT_OFFLINE / $HF_HUB_OFFLINE) forbids downloads")
+    elif url is not None:
+        try:
+            return _download(url, fname, what)
+        except Exception as e:  # offline, blocked, 404 ...
+            err = e
+    raise DataNotFoundError(
+        f"{what} not found locally and could not be downloaded"
+        + (f" ({type(err).__name__}: {err})" if err else "")
+        + f". Fix: pass path= (the file, or a folder holding {fname}), or set ${ENV_VAR} to a folder holding it"
+        + (f", or go online so it can be fetched from {url}" if url else "")
+        + "."
+    )
+
+
+def find_local(stem: str, suffixes: Sequence[str]) -> Path | None:
+    """A file in the external data folder whose name contains ``stem`` (first of ``suffixes``)."""
+    ext = external_dir()
+    if ext is None or not ext.is_dir():
+        return None
+    for suf in suffixes:
+        hits = sorted(q for q in ext.rglob(f"*{suf}") if stem in q.name.lower())
+        if hits:
+            return hits[0]
+    return None
+
+
+def read_records(p: Path) -> list[dict]:
+    """Rows of a .csv/.tsv/.json/.jsonl/.parquet/.txt file as dicts (txt: ``{"prompt": line}``)."""
+    p = Path(p)
+    suf = p.suffix.lower()
+    if suf in {".csv", ".tsv"}:
+        with p.open(newline="", encoding="utf-8") as f:
+            return list(csv.DictReader(f, delimiter="\t" if suf == ".tsv" else ","))
+    if suf == ".jsonl":
+        return [json.loads(line) for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if suf == ".json":
+        data = json.loads(p.read_text(encoding="utf-8"))
+        if isinstance(data, dict):
+            for key in ("jailbreaks", "data", "rows", "prompts"):
+                if isinstance(data.get(key), list):
+                    data = data[key]
+                    break
+        if not isinstance(data, list):
+            raise ValueError(f"{p}: expected a JSON list of records")
+        return [r if isinstance(r, dict) else {"prompt": r} for r in data]
+    if suf == ".parquet":
+        return pd.read_parquet(p).to_dict("records")
+    if suf == ".txt":
+        return [{"prompt": line.strip()} for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
+    raise ValueError(f"{p}: unsupported file type {suf!r} (use csv, tsv, json, jsonl, parquet or txt)")
+
+
+def hub_records(
+    repo: str,
+    *,
+    config: str | None = None,
+    split: str = "train",
+    what: str,
+    extra_fix: str = "",
+    load_kwargs: dict | None = None,
+) -> list[dict]:
+    """Rows from the Hugging Face hub via the optional ``datasets`` package (imported lazily)."""
+    if offline():
+        raise DataNotFoundError(
+            f"{what} is not available locally and offline mode ($SRI_KIT_OFFLINE / $HF_HUB_OFFLINE) forbids "
+            f"fetching {repo} from the Hugging Face hub. Fix: pass path= a local copy or set ${ENV_VAR}. {extra_fix}"
+        )
+    try:
+        import datasets  # noqa: PLC0415  (optional: only for downloads from the Hugging Face hub)
+    except ImportError as e:
+        raise DataNotFoundError(
+            f"{what} is not available locally and the optional `datasets` package is not installed "
+            f"(pip install datasets) to fetch {repo} from the Hugging Face hub. "
+            f"Or pass path= / set ${ENV_VAR}. {extra_fix}"
+        ) from e
+    try:
+        ds = datasets.load_dataset(repo, config, split=split, **(load_kwargs or {}))
+    except Exception as e:
+        raise DataNotFoundError(
+            f"{what}: could not load {repo} from the Hugging Face hub ({type(e).__name__}: {e}). "
+            f"Fix: go online, or pass path= a local copy / set ${ENV_VAR}. {extra_fix}"
+        ) from e
+    return [dict(r) for r in ds]
