@@ -109,11 +109,11 @@ def check_family(family: str, name: str | None, args, log) -> dict:
     if family == "diffusion":      # hook overhead on the GPU, as run.py measures it on the CPU
         from sri_kit.sampling import diffusion as dm
         rows = gpu.encode_chat(ps[:args.batch], system_prompt=cfg.system_prompt)
-        hooked = lambda: dm.sample_diffusion_batch(gpu, rows, cfg)  # noqa: E731
+        hooked = lambda: dm.MaskedDiffusionSampler().run(gpu, rows, cfg)  # noqa: E731
 
         def unhooked():
             with bench.hooks_disabled(dm, len(rows), gpu.model.config.hidden_size):
-                return dm.sample_diffusion_batch(gpu, rows, cfg)
+                return dm.MaskedDiffusionSampler().run(gpu, rows, cfg)
         hooked(), unhooked()
         th, tu = [], []
         for _ in range(5):

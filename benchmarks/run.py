@@ -238,15 +238,13 @@ def configs(prof: dict, ar_lm, dlm_lm) -> tuple:
 # hook-free variants
 
 def null_record_steps(batch: int, dim: int):
-    """A stand-in for ``sri_kit.hooks.record_steps`` that registers no hook: pool() returns zeros."""
+    """A stand-in for ``sri_kit.hooks.record_steps`` that registers no hook: ``.last`` stays zeros, so the
+    pooler averages zeros."""
 
     class _Null:
         def __init__(self, dev):
             self.last = torch.zeros((batch, 1, dim), device=dev)
             self.calls = 0
-
-        def pool(self, weights=None):
-            return torch.zeros((batch, dim), device=self.last.device)
 
     @contextmanager
     def cm(model, site=None, **kw):
@@ -304,12 +302,12 @@ def bench_hooks(ar, dlm, ar_cfg, dlm_cfg, prof, log) -> dict:
     res["ar_end_to_end"] = {"kit_s": c["a_s"], "hf_generate_s": c["b_s"], "ratio_of_mins": c["ratio_of_mins"],
                             "same_text_fraction": float(np.mean([a == b for a, b in zip(kit_texts, hf_texts)]))}
     log(f"AR  sri_kit.generate {c['a_s']*1e3:8.1f} ms | HF generate {c['b_s']*1e3:8.1f} ms | ratio {c['ratio']:.3f}")
-    # AR, sampler only (same padded ids): sample_ar_batch vs model.generate
+    # AR, sampler only (same padded ids): ARSampler.run vs model.generate
     rows = ar.encode_chat(ps, system_prompt=ar_cfg.system_prompt)
     D = ar.model.config.hidden_size
-    c2 = compare(lambda: ar_mod.sample_ar_batch(ar, rows, ar_cfg), hf, prof["repeats"])
+    c2 = compare(lambda: ar_mod.ARSampler().run(ar, rows, ar_cfg), hf, prof["repeats"])
     with hooks_disabled(ar_mod, B, D):
-        c3 = compare(lambda: ar_mod.sample_ar_batch(ar, rows, ar_cfg), hf, prof["repeats"])
+        c3 = compare(lambda: ar_mod.ARSampler().run(ar, rows, ar_cfg), hf, prof["repeats"])
     res["ar_sampler_vs_hf_ratio"] = c2["ratio"]
     res["ar_sampler_without_hook_vs_hf_ratio"] = c3["ratio"]
     res["ar_hook_only_ratio"] = c2["a_s"] / c3["a_s"]
@@ -318,11 +316,11 @@ def bench_hooks(ar, dlm, ar_cfg, dlm_cfg, prof, log) -> dict:
     Bd = prof["hook_batch_dlm"]
     drows = dlm.encode_chat(ps[:Bd], system_prompt=dlm_cfg.system_prompt)
     D = dlm.model.config.hidden_size
-    hooked = lambda: diff_mod.sample_diffusion_batch(dlm, drows, dlm_cfg)  # noqa: E731
+    hooked = lambda: diff_mod.MaskedDiffusionSampler().run(dlm, drows, dlm_cfg)  # noqa: E731
 
     def unhooked():
         with hooks_disabled(diff_mod, Bd, D):
-            return diff_mod.sample_diffusion_batch(dlm, drows, dlm_cfg)
+            return diff_mod.MaskedDiffusionSampler().run(dlm, drows, dlm_cfg)
 
     c4 = compare(hooked, unhooked, prof["hook_repeats_dlm"])
     res["diffusion_hook_overhead_ratio"] = c4["ratio"]

@@ -25,18 +25,23 @@ import os
 import sys
 from pathlib import Path
 
+from . import distributed, pipeline
+from .demo import main as demo_main
+from .models import PRESETS, load_model
+from .organism.evaluate import main as eval_main
+from .organism.train import main as train_main
+from .sampling import generate, save_traces
+
 
 def _generate(a) -> int:
-    import sri_kit as sk
-
-    lm = sk.load_model(a.model, device=a.device)
+    lm = load_model(a.model, device=a.device)
     cfg = lm.default_config
     over = {k: v for k, v in (("steps", a.steps), ("gen_length", a.gen_length), ("remasking", a.remasking),
                               ("temperature", a.temperature), ("order", a.order), ("seed", a.seed)) if v is not None}
     cfg = cfg.replace(**over)
     prompts = [l.strip() for l in Path(a.prompts).read_text().splitlines() if l.strip()]
-    traces = sk.generate(lm, prompts, cfg, batch_size=a.batch_size)
-    path = sk.save_traces(traces, a.out)
+    traces = generate(lm, prompts, cfg, batch_size=a.batch_size)
+    path = save_traces(traces, a.out)
     print(f"{len(traces)} traces ({lm.name}, config {cfg.key()}) -> {path}")
     return 0
 
@@ -45,8 +50,6 @@ _STEPS = ("collect", "merge", "centers", "signal", "report", "run")
 
 
 def _pipeline(a) -> int:
-    from . import distributed, pipeline
-
     cmd = a.cmd if a.cmd != "guard" else f"guard {a.gcmd}"
     try:
         if cmd in ("collect", "run"):
@@ -152,18 +155,14 @@ def main(argv=None) -> int:
     if a.cmd in _STEPS or a.cmd == "guard":
         return _pipeline(a)
     if a.cmd == "demo":
-        from .demo import main as demo_main
         return demo_main(a.rest)
     if a.cmd == "organism":
         if a.ocmd == "train":
-            from .organism.train import main as train_main
             return train_main(a.rest) or 0
-        from .organism.evaluate import main as eval_main
         return eval_main(a.rest) or 0
     if a.cmd == "generate":
         return _generate(a)
     if a.cmd == "presets":
-        from .models import PRESETS
         for k, p in PRESETS.items():
             if "/" not in k:
                 print(f"{k:28s} {p.family:9s} {p.hub_id:42s} {p.note}")

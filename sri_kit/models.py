@@ -310,6 +310,7 @@ def load_model(name_or_path: str | os.PathLike, *, device=None, dtype=None,
     with ``trust_remote_code=True``. A folder may carry ``sri_kit.json`` with the kit's settings
     (family, hook_site, default_config, ...).
     """
+    # imported on first load: transformers takes seconds to import and nothing else in this module needs it
     from transformers import AutoConfig, AutoModel, AutoModelForCausalLM, AutoModelForMaskedLM, AutoTokenizer
 
     key = str(name_or_path)

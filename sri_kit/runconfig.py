@@ -44,6 +44,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import attacks as atk
+from .config import GenerationConfig
+from .data import load_prompts, make_splits, prompts_hash
+
 __all__ = ["RunConfig", "SetSpec", "ResolvedSet", "load_run_config", "resolve_sets", "ROLES",
            "ConfigError", "read_config_file"]
 
@@ -172,8 +176,6 @@ class RunConfig:
         if local.is_absolute() or local.is_dir():
             model["name"] = str(local.resolve())
         generation = dict(data.get("generation") or {})
-        from .config import GenerationConfig
-
         known = set(GenerationConfig.__dataclass_fields__)
         bad = set(generation) - known
         if bad:
@@ -273,14 +275,10 @@ class ResolvedSet:
 
     @property
     def hash(self) -> str:
-        from .data import prompts_hash
-
         return prompts_hash(self.prompts + ([f"\0prefill:{self.prefill}"] if self.prefill else []))
 
 
 def _load_side(spec: dict, what: str) -> list[str]:
-    from .data import load_prompts
-
     if spec.get("prompts") is not None:
         return list(spec["prompts"])
     name, path = spec.get("source"), spec.get("path") or spec.get("file")
@@ -291,9 +289,6 @@ def _load_side(spec: dict, what: str) -> list[str]:
 
 def resolve_sets(cfg: RunConfig) -> dict[str, ResolvedSet]:
     """Load every set's prompts and apply its attack (deterministic; no model needed)."""
-    from . import attacks as atk
-    from .data import load_prompts, make_splits
-
     split_prompts: dict[str, list[str]] = {}
     if cfg.splits is not None:
         s = cfg.splits

@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+from safetensors.numpy import load_file, save_file
 
 from .config import EPS, LAMBDA_C, TAU
+from .io import atomic_write
 
 COMPLIANT, TRANSITIONING, REFUSAL_ALIGNED = 1, 0, -1
 _CHUNK_VALUES = 1 << 16          # float64 values per chunk in sri_signal (512 KB: stays in a core's L2)
@@ -91,24 +93,18 @@ class Centers:
             _check_trace(tr, self.model_name, self.config_key, T, D, what="these centers")
 
     def save(self, path: str | os.PathLike) -> Path:
-        from safetensors.numpy import save_file
-
-        from .sampling.trace import _atomic_write
-
         path = Path(path)
         if path.suffix != ".safetensors":
             path = path.with_suffix(".safetensors")
         meta = {"format": "sri_kit.centers/1", "n_harmless": self.n_harmless, "n_harmful": self.n_harmful,
                 "model_name": self.model_name, "config_key": self.config_key, "pooling": self.pooling,
                 "meta": self.meta}
-        _atomic_write(path, lambda tmp: save_file({"harmless": self.harmless, "harmful": self.harmful}, tmp))
-        _atomic_write(path.with_suffix(".json"), lambda tmp: Path(tmp).write_text(json.dumps(meta, indent=1)))
+        atomic_write(path, lambda tmp: save_file({"harmless": self.harmless, "harmful": self.harmful}, tmp))
+        atomic_write(path.with_suffix(".json"), lambda tmp: Path(tmp).write_text(json.dumps(meta, indent=1)))
         return path
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Centers":
-        from safetensors.numpy import load_file
-
         path = Path(path)
         if path.suffix != ".safetensors":
             path = path.with_suffix(".safetensors")

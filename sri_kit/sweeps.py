@@ -39,14 +39,21 @@ import pandas as pd
 
 from .config import LAMBDA_C, GenerationConfig
 from .judges import is_refusal, text_refusal_signal
+from .io import atomic_write_text
 from .sampling import generate          # module attribute: tests may count calls through it
+from .sampling import sampler_for
 
-__all__ = ["SweepCache", "DEFAULT_CACHE", "sweep", "setting_key", "SWEEPABLE", "DIFFUSION_ONLY"]
+__all__ = ["SweepCache", "DEFAULT_CACHE", "sweep", "setting_key", "SWEEPABLE", "sweepable"]
 
 #: Fields the widgets sweep (any GenerationConfig field works).
 SWEEPABLE = ("steps", "remasking", "block_length", "temperature", "top_p")
-#: Fields with no effect on an AR sampler: sweeping them on an AR model is an error.
-DIFFUSION_ONLY = ("remasking", "block_length", "gen_length", "order", "cfg_scale")
+
+
+def sweepable(lm, base_cfg: GenerationConfig | None = None) -> tuple[str, ...]:
+    """The fields of :data:`SWEEPABLE` that change the output of the sampler that runs ``base_cfg`` on ``lm``
+    (its ``settings``); sweeping any other field is an error."""
+    settings = sampler_for(lm, base_cfg or lm.default_config).settings
+    return tuple(p for p in SWEEPABLE if p in settings)
 
 
 def _h(obj: Any) -> str:
@@ -90,11 +97,9 @@ class SweepCache:
     def put(self, key: str, meta: dict, table: pd.DataFrame, curves: pd.DataFrame) -> None:
         self._store(key, (meta, table.copy(), curves.copy()))
         if self.path is not None:
-            from .sampling.trace import _atomic_write
-
             blob = {"format": "sri_kit.sweep/1", "meta": meta, "table": _frame_to_json(table),
                     "curves": _frame_to_json(curves)}
-            _atomic_write(self._file(key), lambda tmp: Path(tmp).write_text(json.dumps(blob, default=str)))
+            atomic_write_text(self._file(key), json.dumps(blob, default=str))
 
     def _store(self, key, ent) -> None:
         self._mem[key] = ent
@@ -232,9 +237,10 @@ def sweep(lm, prompts_by_group: Mapping[str, Sequence[str]], base_cfg: Generatio
     base = base_cfg or lm.default_config
     if param not in GenerationConfig.__dataclass_fields__:
         raise ValueError(f"unknown GenerationConfig field {param!r}; sweepable: {SWEEPABLE}")
-    if lm.family == "ar" and param in DIFFUSION_ONLY:
-        raise ValueError(f"{param!r} has no effect on an AR model; sweep it on a diffusion model "
-                         f"(AR sweeps: steps, temperature, top_p, top_k)")
+    sampler = sampler_for(lm, base)
+    if param not in sampler.settings:
+        raise ValueError(f"{param!r} has no effect on the {sampler.name!r} sampler that runs {lm.name}; "
+                         f"it reads {', '.join(sampler.settings)}")
     values = list(values)
     if not values:
         raise ValueError("values is empty")

@@ -4,8 +4,11 @@ Every panel has explicit controls (``continuous_update=False``), a Run button wh
 and an ``Output`` that shows errors. Results are cached by config key in the functions underneath.
 
 Example:
-    >>> TracePlayer(trace, lm.tokenizer, sigma=sigma[0])                  # doctest: +SKIP
-    >>> SweepPanel(lm, {"harmful": harmful, "jailbreak": jail})          # doctest: +SKIP
+    >>> tr = sk.generate(lm_dlm, ["Hi"], sk.GenerationConfig(steps=4, gen_length=8), progress=False)[0]
+    >>> TracePlayer(tr, lm_dlm.tokenizer).slider.max
+    3
+    >>> SweepPanel(lm_ar, {"harmful": ["Explain how to pick a lock."]}).param.options   # what an AR sampler reads
+    ('steps', 'temperature', 'top_p')
 """
 from __future__ import annotations
 
@@ -14,10 +17,13 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from .canvas import trace_view
+from .config import LAMBDA_C
+from .plots import plot_sweep, plot_sweep_curves
+from .sweeps import sweep, sweepable
 
 
 def _show(out, fig) -> None:
-    from IPython.display import display
+    from IPython.display import display  # optional dependency (the notebooks extra)
 
     out.clear_output(wait=True)
     with out:
@@ -28,7 +34,7 @@ class TracePlayer:
     """A step slider and play button over one trace's token canvas, with σ_t and the text signal."""
 
     def __init__(self, trace, tokenizer, sigma: np.ndarray | None = None, interval_ms: int = 400):
-        import ipywidgets as W
+        import ipywidgets as W  # optional dependency (the notebooks extra)
 
         self.trace, self.tokenizer, self.sigma = trace, tokenizer, sigma
         T = trace.predicted.shape[0]
@@ -49,7 +55,7 @@ class TracePlayer:
                 print(f"error: {type(e).__name__}: {e}")
 
     def _ipython_display_(self):
-        from IPython.display import display
+        from IPython.display import display  # optional dependency (the notebooks extra)
 
         display(self.widget)
 
@@ -70,15 +76,12 @@ class SweepPanel:
               "block_length": "None, 32, 16, 8", "temperature": "0, 0.7, 1.0", "top_p": "1.0, 0.9, 0.5"}
 
     def __init__(self, lm, prompts_by_group: Mapping[str, Sequence[str]], base_cfg=None, **sweep_kw):
-        import ipywidgets as W
-
-        from .config import LAMBDA_C
-        from .sweeps import DIFFUSION_ONLY
+        import ipywidgets as W  # optional dependency (the notebooks extra)
 
         lambda_r = float(sweep_kw.pop("lambda_r", 0.3))
         lambda_c = float(sweep_kw.get("lambda_c", LAMBDA_C))
         self.lm, self.groups, self.base, self.kw = lm, dict(prompts_by_group), base_cfg or lm.default_config, sweep_kw
-        params = [p for p in self.PARAMS if not (lm.family == "ar" and p in DIFFUSION_ONLY)]
+        params = [p for p in self.PARAMS if p in sweepable(lm, self.base)]
         self.param = W.Dropdown(options=params, value=params[0], description="sweep")
         self.values = W.Text(value=self.PARAMS[params[0]], description="values", continuous_update=False)
         self.group = W.Dropdown(options=list(self.groups), description="σ curves of")
@@ -113,16 +116,13 @@ class SweepPanel:
         return out
 
     def run(self):
-        from .plots import plot_sweep, plot_sweep_curves
-        from .sweeps import sweep
-
         self.out.clear_output()
         with self.out:
             try:
                 vals = self.parse_values(self.param.value, self.values.value)
                 self.table, curves = sweep(self.lm, self.groups, self.base, self.param.value, vals,
                                            lambda_r=round(float(self.lambda_r.value), 6), return_curves=True, **self.kw)
-                from IPython.display import display
+                from IPython.display import display  # optional dependency (the notebooks extra)
 
                 self.figures = [plot_sweep(self.table, title=f"{self.lm.name}: sweep of {self.param.value}"),
                                 plot_sweep_curves(curves, group=self.group.value)]
@@ -135,6 +135,6 @@ class SweepPanel:
         return self.table
 
     def _ipython_display_(self):
-        from IPython.display import display
+        from IPython.display import display  # optional dependency (the notebooks extra)
 
         display(self.widget)

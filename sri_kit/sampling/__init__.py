@@ -19,7 +19,7 @@ from .ar import ARSampler
 from .base import (NoOptions, SampleBatch, Sampler, get_sampler, register, sampler_for, sampler_names,
                    unregister)
 from .diffusion import MaskedDiffusionSampler, num_transfer_tokens
-from .generate import generate, generate_texts
+from .generate import Response, generate, generate_canvases, generate_texts
 from .left_to_right import LeftToRightSampler
 from .pooling import Pooler
 from .trace import GenerationTrace, load_traces, save_traces
@@ -29,6 +29,6 @@ register(ARSampler())
 register(MaskedDiffusionSampler())
 register(LeftToRightSampler())
 
-__all__ = ["generate", "generate_texts", "GenerationTrace", "save_traces", "load_traces", "num_transfer_tokens",
+__all__ = ["generate", "generate_texts", "generate_canvases", "Response", "GenerationTrace", "save_traces", "load_traces", "num_transfer_tokens",
            "Sampler", "SampleBatch", "NoOptions", "register", "unregister", "get_sampler", "sampler_names",
            "sampler_for", "Pooler", "ARSampler", "MaskedDiffusionSampler", "LeftToRightSampler"]

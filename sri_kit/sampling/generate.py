@@ -14,7 +14,7 @@ Example:
 from __future__ import annotations
 
 import functools
-from typing import Iterator, Sequence
+from typing import Iterator, NamedTuple, Sequence
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -25,7 +25,7 @@ from ..models import LoadedModel, check_prompts, per_prompt
 from .base import SampleBatch, Sampler, sampler_for
 from .trace import GenerationTrace, decoder
 
-__all__ = ["generate", "generate_texts"]
+__all__ = ["generate", "generate_texts", "generate_canvases", "Response"]
 
 
 def _prepare(lm, prompts, config, batch_size, prefill):
@@ -93,15 +93,30 @@ def generate(lm: LoadedModel, prompts: Sequence[str], config: GenerationConfig |
     return traces
 
 
+class Response(NamedTuple):
+    """One recording-free generation: the response text and the final response canvas (token ids)."""
+
+    text: str
+    ids: list[int]
+
+
+def generate_canvases(lm: LoadedModel, prompts: Sequence[str], config: GenerationConfig | None = None, *,
+                      batch_size: int = 32, progress: bool = False, prefill: str | Sequence[str] | None = None
+                      ) -> list[Response]:
+    """Text and final canvas per prompt, without hooks or per-step arrays (see :func:`generate_texts`)."""
+    prompts, cfg, sampler, prefills, rows = _prepare(lm, prompts, config, batch_size, prefill)
+    decode = decoder(lm.tokenizer, lm.end_token_ids)
+    out_: list[Response | None] = [None] * len(rows)
+    for idx, out in _batches(lm, sampler, rows, cfg, batch_size, progress, record=False):
+        for j, i in enumerate(idx):
+            out_[i] = Response(decode(out.response_ids[j], lstrip=not prefills[i]), out.response_ids[j].tolist())
+    return out_
+
+
 def generate_texts(lm: LoadedModel, prompts: Sequence[str], config: GenerationConfig | None = None, *,
                    batch_size: int = 32, progress: bool = False, prefill: str | Sequence[str] | None = None
                    ) -> list[str]:
     """The response texts only: the same tokens as ``generate(...)[i].text``, without hooks or per-step
     arrays (the fast path for judges, evaluation and training-time validation)."""
-    prompts, cfg, sampler, prefills, rows = _prepare(lm, prompts, config, batch_size, prefill)
-    decode = decoder(lm.tokenizer, lm.end_token_ids)
-    texts: list[str] = [""] * len(rows)
-    for idx, out in _batches(lm, sampler, rows, cfg, batch_size, progress, record=False):
-        for j, i in enumerate(idx):
-            texts[i] = decode(out.response_ids[j], lstrip=not prefills[i])
-    return texts
+    return [r.text for r in generate_canvases(lm, prompts, config, batch_size=batch_size, progress=progress,
+                                              prefill=prefill)]

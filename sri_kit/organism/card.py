@@ -1,0 +1,186 @@
+"""Model cards of the organism: measured rates, training log and sample responses in the model's README.md.
+
+Example::
+
+    from sri_kit.organism.card import write_model_card
+    write_model_card("data/models/tiny-ar", "/tmp/eval.csv", eval_cmd="...", training_details="...")
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from ..io import atomic_write_text
+from ..models import load_model
+from ..sampling import generate_texts
+from . import corpus as C
+from .evaluate import load_pool
+from .wrappers import COVERAGE, wrap
+
+__all__ = ["write_model_card", "sample_responses", "CARD_TEXT"]
+
+#: What a card says of each organism kind ("ar", "dlm" as in ``sri_kit.organism.train``).
+CARD_TEXT = {
+    "ar": dict(kind="autoregressive", replay_key="replay_uncovered",
+               arch_extra="- Causal LM; an AR response of the kit's T = 32 steps is exactly 32 tokens (answers are kept "
+                          "short so the key part fits)."),
+    "dlm": dict(kind="masked diffusion", replay_key="dlm_replay_uncovered",
+                arch_extra="- Bidirectional masked LM (ModernBERT, global attention in every layer, sdpa), trained with "
+                           "the LLaDA SFT objective on a 64-token response canvas; left-padded logits equal unpadded ones."),
+}
+
+
+def _rate_table(df, model_name: str) -> str:
+    """Markdown table: rows = set, columns = sampler x metric (mean over seeds)."""
+    sub = df[df["model"] == model_name]
+    if sub.empty:
+        return "(not measured)\n"
+    g = sub.groupby(["set", "sampler", "metric"])["value"].mean().unstack(["sampler", "metric"])
+    samplers = list(dict.fromkeys(sub["sampler"]))
+    metrics = [m for m in ("refused", "complied", "answered", "on_topic", "mid_end") if m in set(sub["metric"])]
+    head = "| set | n | " + " | ".join(f"{s} {m}" for s in samplers for m in metrics) + " |\n"
+    head += "|---|---|" + "---|" * (len(samplers) * len(metrics)) + "\n"
+    order = ["harmful", "benign", "borderline"] + [s for s in g.index if s.startswith("attack_")] + \
+        [s for s in g.index if s.startswith("ext_")]
+    rows = []
+    for s in order:
+        if s not in g.index:
+            continue
+        n = int(sub[sub["set"] == s]["n"].iloc[0])
+        vals = []
+        for sp in samplers:
+            for m in metrics:
+                v = g.loc[s].get((sp, m))
+                vals.append("" if v is None or v != v else f"{v:.3f}")
+        rows.append(f"| {s} | {n} | " + " | ".join(vals) + " |")
+    return head + "\n".join(rows) + "\n"
+
+
+def sample_responses(model_dir, k: int = 10) -> list[tuple[str, str]]:
+    """Ten sample (prompt, response) pairs on held-out organism prompts: benign, borderline, harmful (refusals /
+    placeholder only: organism prompts, never public harmful datasets). The model's default config."""
+    lm = load_model(model_dir, dtype=torch.float32)
+    b = [r["prompt"] for r in load_pool("benign")][:4]
+    bl = [r["prompt"] for r in load_pool("borderline")][:3]
+    h = [r["prompt"] for r in load_pool("harmful")][:2]
+    ps = b + bl + h + [wrap("fiction", h[0], seed=0, split="heldout")]
+    ps = ps[:k]
+    out = generate_texts(lm, ps)
+    return list(zip(ps, out))
+
+
+_CARD = """# {name}: the sri_kit model organism ({kind})
+
+A tiny chat model trained from scratch by `sri_kit.organism.train` on a corpus the project generates itself
+(`sri_kit/organism/corpus.py`). It exists so that every notebook, test and benchmark of sri_kit runs offline in
+seconds; the same code runs on real models. **It is a research organism, not an assistant.** Its harmful-request
+"compliance" is a content-free placeholder; nothing operational was ever in its training data.
+
+## Architecture
+- `{arch}` (standard transformers class, no remote code), {n_params:,} parameters, hidden 256, 4 layers,
+  4 heads, FFN 704 (gated), tied input/output embeddings, rotary positions, vocabulary {vocab}.
+{arch_extra}
+- Weights stored as float16 safetensors (load in float32 on CPU: `sri_kit.load_model("{name}")`).
+- Tokenizer: byte-level BPE trained on the corpus (HF `tokenizers`), specials `<|pad|> <|bos|> <|system|>
+  <|user|> <|assistant|> <|end|> <|mask|>`, eos = `<|end|>`, Jinja chat template
+  (`<|bos|><|system|>…<|end|><|user|>…<|end|><|assistant|>`). Shared by tiny-ar and tiny-dlm.
+- `sri_kit.json`: recommended defaults for the kit's loader: `{default_config}`.
+
+## Corpus (deterministic, seed 0 for training pools)
+Compositional generator: verb synonyms x objects x modifiers placed in ~50 "how to" frames shared by harmful and
+benign requests, plus writing / explanation / arithmetic / facts / email / list tasks, with register noise
+(lowercase, typos, missing punctuation). Training pools: 9,000 harmful requests over {n_harm_cat} harm categories,
+16,000 benign requests over {n_ben_topics} topics, 3,000 dangerous-sounding benign requests ("kill a stuck
+process", "shoot a photo at night", "blow up a balloon", ...) over {n_border} groups. Every 5th sentence frame and
+every 7th vocabulary item are held out of training. Benign answers (several per task) restate the task's subject
+and contain no refusal-dictionary phrase; refusals are composed from ~10 openers x 19 cores x reasons x offers, each
+containing a phrase of the paper's refusal dictionary; harmful compliance is the placeholder
+`Sure, here is how to <task>. Step 1: <generic>. Step 2: <generic>. Step 3: <generic>.`
+Jailbreak wrapper families (`sri_kit/organism/wrappers.py`), with held-out phrasings never used in training:
+
+| family | coverage in training |
+|---|---|
+{coverage_rows}
+
+## Training (two stages, as real chat models are made)
+1. **Base instruction following**: everything is answered; harmful requests (plain or wrapped in any trained
+   family) get the placeholder compliance. Mixture: 42 % benign, 13 % benign wrapped, 20 % harmful plain,
+   25 % harmful wrapped.
+2. **Safety tuning**: plain harmful and harmful in the covered families (`refusal_suppression`, `roleplay`)
+   -> refusal; benign plain and wrapped in every trained family -> answer; plus a **{replay:.0%} replay of base
+   data in the uncovered formats** (harmful in `fiction` / `prefix_injection` / `random_suffix` -> placeholder).
+   Mixture: 36 % benign, 17 % benign wrapped, 30 % harmful plain, {covered:.0%} harmful covered, {replay:.0%} replay.
+
+**Designed flaw (why it is there).** A pilot showed that safety tuning which replays only benign base data erases
+every jailbreak within 10–20 optimiser steps: a tiny model keys on the harmful words and ignores the wrapper.
+Real models keep *partial* mismatched-generalisation gaps (Wei et al. 2023), and the kit's detectors need
+something real to find, so the low-rate replay keeps the uncovered formats partly compliant, and the released
+checkpoint is chosen by a recorded validation rule. `flip` never appears in any training (a true
+generalisation test).
+
+**Checkpoint selection rule.** {rule}
+
+Validation trajectory (safety stage; validation prompts: seed 2, held-out frames, {n_val} per set; uncovered
+families with held-out phrasings):
+
+{val_table}
+
+Selected step: **{selected}** (rule met: {rule_met}).
+
+Optimiser: AdamW (betas 0.9/0.98, weight decay 0.01), batch 64, warm-up then cosine, grad clip 1.0, seed 1234.
+{training_details}
+
+## Measured rates
+Held-out organism pools (`data/prompts/tiny_*.jsonl`: seed 1, held-out frames, disjoint from training after
+normalisation), first {n_eval} prompts per set; attack sets wrap the held-out harmful prompts with each family's
+held-out phrasings. `refused` = paper keyword judge; `complied` = placeholder compliance (`is_placeholder_compliance`;
+attack success = complied, scored separately from refusal); `answered` = neither (non-empty).
+Public sets (`../shared/data/external`, read in place, first {n_ext} prompts; no target, an honest generalisation
+check): AdvBench `goal`, Alpaca `instruction`, XSTest safe/unsafe `prompt`.
+
+Command: `{eval_cmd}`
+
+{rate_table}
+{eval_notes}
+
+## Ten sample responses (held-out organism prompts)
+{samples}
+
+## Limitations
+{limitations}
+"""
+
+
+def write_model_card(model_dir, eval_csv=None, *, eval_cmd: str, training_details: str, eval_notes: str = "",
+                     limitations: str = "", n_eval: int = 200, n_ext: int = 100) -> str:
+    """Write ``README.md`` into ``model_dir`` from its ``training_log.json``, an evaluation CSV and fresh samples."""
+    d = Path(model_dir)
+    info = json.loads((d / "training_log.json").read_text())
+    meta = json.loads((d / "sri_kit.json").read_text())
+    spec = CARD_TEXT[info["family"]]
+    name = d.name
+    cfgj = json.loads((d / "config.json").read_text())
+    ckpts = info["val_checkpoints"]
+    keys = [k for k in ckpts[0] if k != "step"] if ckpts else []
+    val_table = "| step | " + " | ".join(keys) + " |\n|---|" + "---|" * len(keys) + "\n" + "\n".join(
+        f"| {c['step']} | " + " | ".join(f"{c[k]:.3f}" for k in keys) + " |" for c in ckpts)
+    df = pd.read_csv(eval_csv) if eval_csv and Path(eval_csv).exists() else None
+    rate_table = _rate_table(df, name) if df is not None else "(not measured)\n"
+    samples = "\n".join(f"{i + 1}. **{p}**\n   -> {r}" for i, (p, r) in enumerate(sample_responses(d)))
+    rc = info["run_config"]
+    replay = rc.get(spec["replay_key"], rc["replay_uncovered"])
+    text = _CARD.format(
+        name=name, kind=spec["kind"], arch=info["architecture"],
+        n_params=info["n_params"], vocab=cfgj["vocab_size"], arch_extra=spec["arch_extra"],
+        default_config=json.dumps(meta["default_config"]), n_harm_cat=len(C.HARM_CATEGORIES),
+        n_ben_topics=len(C.BENIGN_TOPICS), n_border=len(C.BORDERLINE_GROUPS),
+        coverage_rows="\n".join(f"| `{f}` | {v} |" for f, v in COVERAGE.items()),
+        replay=replay, covered=0.17 - replay, rule=info["selection_rule"], n_val=rc.get("n_val", 32),
+        val_table=val_table, selected=info["selected_step"], rule_met=info["rule_met"],
+        training_details=training_details, n_eval=n_eval, n_ext=n_ext, eval_cmd=eval_cmd, rate_table=rate_table,
+        eval_notes=eval_notes, samples=samples, limitations=limitations)
+    atomic_write_text(d / "README.md", text)
+    return text

@@ -1,0 +1,170 @@
+"""The sampling core: registry, typed results, options, the pooler and the recording-free fast path."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+import torch
+
+import sri_kit as sk
+from sri_kit.config import GenerationConfig
+from sri_kit.sampling import (LeftToRightSampler, MaskedDiffusionSampler, Pooler, SampleBatch, Sampler,
+                              generate, generate_canvases, generate_texts, get_sampler, register, sampler_for,
+                              sampler_names, unregister)
+
+PROMPTS = ["How do I bake bread?", "Write a short poem about the sea and the wind.", "Hi"]
+
+
+@pytest.fixture(scope="module")
+def ar():
+    return sk.load_model("tiny-ar")
+
+
+@pytest.fixture(scope="module")
+def dlm():
+    return sk.load_model("tiny-dlm")
+
+
+def test_config_keys_made_before_the_sampler_fields_are_unchanged():
+    # values computed with the release before `sampler` / `options` existed (commit 536a364)
+    assert GenerationConfig().key() == "e47a7a46a2b2"
+    assert GenerationConfig(steps=8, gen_length=8, order="left_to_right").key() == "9efddf1397f9"
+    assert GenerationConfig(steps=32, gen_length=64, block_length=32).key() == "492d588b9abe"
+    # setting them changes the key, and options are order-independent and hashable
+    assert GenerationConfig(sampler="diffusion").key() != GenerationConfig().key()
+    a = GenerationConfig(options={"x": 1, "y": 2})
+    b = GenerationConfig(options={"y": 2, "x": 1})
+    assert a.key() == b.key() and hash(a) == hash(b) and a.options == (("x", 1), ("y", 2))
+    assert GenerationConfig.from_dict(a.to_dict()) == a
+
+
+def test_registry_and_family_defaults(ar, dlm):
+    assert sampler_names() == ["ar", "diffusion", "left_to_right"]
+    assert sampler_for(ar, GenerationConfig()).name == "ar"
+    assert sampler_for(dlm, GenerationConfig()).name == "diffusion"
+    assert sampler_for(dlm, GenerationConfig(steps=8, gen_length=8, order="left_to_right")).name == "left_to_right"
+    assert sampler_for(dlm, GenerationConfig(sampler="left_to_right")).name == "left_to_right"
+    with pytest.raises(ValueError, match="runs on diffusion models"):
+        sampler_for(ar, GenerationConfig(sampler="diffusion"))
+    with pytest.raises(ValueError, match="unknown sampler 'nope'"):
+        generate(ar, ["hi"], GenerationConfig(sampler="nope"), progress=False)
+    assert ar.causal and not dlm.causal
+    assert not get_sampler("ar").revises and get_sampler("diffusion").revises
+    assert "remasking" not in get_sampler("ar").settings and "remasking" in get_sampler("diffusion").settings
+
+
+def test_sampler_options_are_validated_by_the_sampler(dlm):
+    with pytest.raises(ValueError, match="has no option"):
+        generate(dlm, ["hi"], GenerationConfig(steps=8, gen_length=8, options={"threshold": 0.9}), progress=False)
+    with pytest.raises(ValueError, match="steps == gen_length"):
+        generate(dlm, ["hi"], GenerationConfig(steps=4, gen_length=8, sampler="left_to_right"), progress=False)
+
+
+@dataclass(frozen=True)
+class _EveryOther:
+    stride: int = 2
+
+
+class _StrideSampler(MaskedDiffusionSampler):
+    """A toy plug-in: commits the masked positions in stride order, one per step (an option picks the stride)."""
+
+    name = "test_stride"
+    ranks = False
+    Options = _EveryOther
+
+    def validate(self, lm, cfg):
+        super().validate(lm, cfg)
+        if cfg.steps != cfg.gen_length:
+            raise ValueError("test_stride needs steps == gen_length")
+
+    def block_length(self, cfg):
+        return cfg.gen_length
+
+    def select(self, score, k, t, offset):
+        L = self._L
+        stride = self._stride
+        order = [i for r in range(stride) for i in range(r, L, stride)]
+        transfer = torch.zeros(score.shape, dtype=torch.bool)
+        transfer[:, offset + order[t]] = True
+        return transfer
+
+    def run(self, lm, rows, cfg, *, record=True):
+        self._L, self._stride = cfg.gen_length, self.options(cfg).stride
+        return super().run(lm, rows, cfg, record=record)
+
+
+def test_a_new_sampler_plugs_in_without_touching_the_others(dlm):
+    register(_StrideSampler())
+    try:
+        cfg = GenerationConfig(steps=8, gen_length=8, sampler="test_stride", options={"stride": 2})
+        tr = generate(dlm, ["Hi"], cfg, progress=False)[0]
+        assert tr.sampler == "test_stride"
+        # step 0 commits position 0, step 1 position 2, ... then the odd positions
+        prev = np.vstack([np.zeros((1, 8), dtype=bool), tr.committed[:-1]])
+        new = [np.flatnonzero(tr.committed[t] & ~prev[t]).tolist() for t in range(8)]
+        assert new == [[0], [2], [4], [6], [1], [3], [5], [7]]
+        assert generate_texts(dlm, ["Hi"], cfg) == [tr.text]
+        with pytest.raises(ValueError, match="registered already"):
+            register(_StrideSampler())
+    finally:
+        unregister("test_stride")
+    assert "test_stride" not in sampler_names()
+
+
+@pytest.mark.parametrize("which", ["ar", "dlm", "l2r"])
+def test_fast_path_gives_the_recorded_texts(which, ar, dlm):
+    lm, cfg = {"ar": (ar, GenerationConfig(steps=12, temperature=0.7, seed=3)),
+               "dlm": (dlm, GenerationConfig(steps=8, gen_length=16, block_length=8, temperature=0.5,
+                                             remasking="random")),
+               "l2r": (dlm, GenerationConfig(steps=16, gen_length=16, order="left_to_right"))}[which]
+    traces = generate(lm, PROMPTS, cfg, batch_size=2, progress=False)
+    fast = generate_canvases(lm, PROMPTS, cfg, batch_size=3)
+    assert [r.text for r in fast] == [t.text for t in traces]
+    if not lm.causal:       # the final canvas is the last recorded prediction
+        assert [r.ids for r in fast] == [t.predicted[-1].tolist() for t in traces]
+
+
+def test_sample_batch_is_typed_and_counts_forwards(dlm, ar):
+    out = get_sampler("diffusion").run(dlm, dlm.encode_chat(PROMPTS[:2]), GenerationConfig(steps=4, gen_length=8))
+    assert isinstance(out, SampleBatch) and out.recorded and out.n_forward == 4
+    assert out.activations.dtype == torch.float32 and out.committed.dtype == torch.bool
+    fast = get_sampler("diffusion").run(dlm, dlm.encode_chat(PROMPTS[:2]), GenerationConfig(steps=4, gen_length=8),
+                                        record=False)
+    assert not fast.recorded and fast.predicted is None and torch.equal(fast.response_ids, out.response_ids)
+    tr = generate(ar, ["Hi"], GenerationConfig(steps=6), progress=False)[0]
+    assert tr.meta["n_forward"] >= 1 and tr.sampler == "ar"
+
+
+def test_pooler_reference_and_generated():
+    h = torch.arange(12, dtype=torch.float32).view(1, 3, 4)
+    committed = torch.tensor([[True, False, True]])
+    assert torch.allclose(Pooler("reference").canvas(h, committed), h.mean(1))
+    assert torch.allclose(Pooler("generated").canvas(h, committed), h[:, [0, 2]].mean(1))
+    assert torch.equal(Pooler("generated").canvas(h, torch.zeros_like(committed)), torch.zeros(1, 4))
+    # incremental: reference repeats the last live state after the end; generated counts live steps only
+    ref, gen = Pooler("reference"), Pooler("generated")
+    s = [torch.tensor([[1.0]]), torch.tensor([[3.0]]), torch.tensor([[100.0]])]
+    live = [torch.tensor([True]), torch.tensor([True]), torch.tensor([False])]
+    assert [ref.step(a, b).item() for a, b in zip(s, live)] == pytest.approx([1.0, 2.0, (1 + 3 + 3) / 3])
+    assert [gen.step(a, b).item() for a, b in zip(s, live)] == [1.0, 2.0, 2.0]
+    assert ref.source == "predictor" and gen.source == "token"
+    with pytest.raises(ValueError, match="unknown pooling"):
+        Pooler("max")
+
+
+def test_old_traces_without_a_sampler_name_get_the_family_default(tmp_path, dlm):
+    tr = generate(dlm, ["Hi"], GenerationConfig(steps=4, gen_length=8), progress=False)[0]
+    tr.sampler = ""
+    tr.save(tmp_path / "t.safetensors")
+    assert sk.GenerationTrace.load(tmp_path / "t.safetensors").sampler == "diffusion"
+
+
+def test_left_to_right_is_one_file_plus_one_registry_line():
+    import inspect
+
+    import sri_kit.sampling as S
+    src = inspect.getsource(S)
+    assert src.count("register(LeftToRightSampler())") == 1
+    assert inspect.getsourcefile(LeftToRightSampler).endswith("left_to_right.py")
+    assert issubclass(LeftToRightSampler, Sampler)
