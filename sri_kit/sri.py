@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
-from safetensors.numpy import load_file, save_file
+import safetensors.numpy as safetensors_numpy    # by module: tests patch save_file there
 
 from .config import EPS, LAMBDA_C, TAU
 from .io import atomic_write
@@ -99,7 +99,7 @@ class Centers:
         meta = {"format": "sri_kit.centers/1", "n_harmless": self.n_harmless, "n_harmful": self.n_harmful,
                 "model_name": self.model_name, "config_key": self.config_key, "pooling": self.pooling,
                 "meta": self.meta}
-        atomic_write(path, lambda tmp: save_file({"harmless": self.harmless, "harmful": self.harmful}, tmp))
+        atomic_write(path, lambda tmp: safetensors_numpy.save_file({"harmless": self.harmless, "harmful": self.harmful}, tmp))
         atomic_write(path.with_suffix(".json"), lambda tmp: Path(tmp).write_text(json.dumps(meta, indent=1)))
         return path
 
@@ -111,7 +111,7 @@ class Centers:
         meta = json.loads(path.with_suffix(".json").read_text())
         if meta.pop("format", None) != "sri_kit.centers/1":
             raise ValueError(f"{path} is not a sri_kit centers file")
-        arr = load_file(str(path))
+        arr = safetensors_numpy.load_file(str(path))
         return cls(arr["harmless"], arr["harmful"], **meta)
 
 

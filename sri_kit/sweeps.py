@@ -37,11 +37,14 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from .analysis import HeuristicHarmJudge, call_judge, judge_name, step_texts
 from .config import LAMBDA_C, GenerationConfig
+from .data import load_prompts
 from .judges import is_refusal, text_refusal_signal
 from .io import atomic_write_text
 from .sampling import generate          # module attribute: tests may count calls through it
 from .sampling import sampler_for
+from .sri import Centers, internal_recoveries, sri_signal
 
 __all__ = ["SweepCache", "DEFAULT_CACHE", "sweep", "setting_key", "SWEEPABLE", "sweepable"]
 
@@ -154,15 +157,10 @@ def setting_key(lm, cfg: GenerationConfig, prompts_by_group: Mapping[str, Sequen
 
 
 def _default_anchors(n: int = 32):
-    from .data import load_prompts
-
     return load_prompts("tiny_benign", n=n, seed=0), load_prompts("tiny_harmful", n=n, seed=0)
 
 
 def _run_setting(lm, cfg, prompts_by_group, centers, anchors, prefills, judge, lambda_r, lambda_c, progress):
-    from .analysis import _call_judge, _step_texts
-    from .sri import Centers, internal_recoveries, sri_signal
-
     t0 = time.perf_counter()
     note = ""
     mode = "refit" if centers is None else "fixed"
@@ -177,8 +175,8 @@ def _run_setting(lm, cfg, prompts_by_group, centers, anchors, prefills, judge, l
     for g, prompts in prompts_by_group.items():
         trs = generate(lm, list(prompts), cfg, progress=progress, prefill=(prefills or {}).get(g))
         refused = np.array([is_refusal(t.response) for t in trs])
-        success = _call_judge(judge, [t.prompt for t in trs], [t.response for t in trs])
-        text = np.stack([1.0 - text_refusal_signal(_step_texts(t)) for t in trs])
+        success = call_judge(judge, [t.prompt for t in trs], [t.response for t in trs])
+        text = np.stack([1.0 - text_refusal_signal(step_texts(t)) for t in trs])
         if centers is not None:
             acts = np.stack([t.activations for t in trs])
             if acts.shape[1:] != centers.shape:
@@ -230,8 +228,6 @@ def sweep(lm, prompts_by_group: Mapping[str, Sequence[str]], base_cfg: Generatio
     that produced the row; a cache hit returns the stored row). ``return_curves`` also returns the long
     frame param, value, group, step, sigma_mean, sigma_std, text_refusing.
     """
-    from .analysis import HeuristicHarmJudge, _judge_name
-
     if not prompts_by_group:
         raise ValueError("prompts_by_group is empty: pass {group name: [prompts]}")
     base = base_cfg or lm.default_config
@@ -261,7 +257,7 @@ def sweep(lm, prompts_by_group: Mapping[str, Sequence[str]], base_cfg: Generatio
         if c is None:
             anc = anchors if anchors is not None else _default_anchors()
         key, meta = setting_key(lm, cfg, prompts_by_group, anchors=anc, centers=c, prefills=prefills,
-                                judge_name=_judge_name(judge), lambda_r=lambda_r, lambda_c=lambda_c)
+                                judge_name=judge_name(judge), lambda_r=lambda_r, lambda_c=lambda_c)
         hit = cache.get(key, meta) if cache is not None else None
         if hit is None:
             tab, cur = _run_setting(lm, cfg, prompts_by_group, c, anc, prefills, judge, lambda_r, lambda_c, progress)

@@ -318,7 +318,7 @@ def test_sweep_steps_refit_and_errors(ar_lm, bert_lm, count_generate):
     # random models never refuse: the refit finds no harmful anchor and says so instead of crashing
     assert len(df) == 2 and (df["centers"] == "none").all() and df["irr"].isna().all()
     assert df["steps"].tolist() == [2, 3] and df["note"].str.contains("no centers").all()
-    with pytest.raises(ValueError, match="no effect on an AR"):
+    with pytest.raises(ValueError, match="no effect on the 'ar' sampler"):
         S.sweep(ar_lm, {"g": ["x"]}, CFG, "remasking", ["random"], cache=False)
     with pytest.raises(ValueError, match="do not fit"):
         S.sweep(bert_lm, {"g": ["x"]}, CFG, "temperature", [0.0], centers=_rand_centers(7), cache=False)

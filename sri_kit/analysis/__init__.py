@@ -45,9 +45,6 @@ from .recovery import (recovery_rates, recovery_table, refusal_curves, revisable
 from .signals import (LayerAblation, layer_ablation, lda_projection, resolve_layer, signal_comparison_auroc,
                       signal_features)
 
-# Old private names, kept until sri_kit.sweeps uses the public ones (call_judge, step_texts, judge_name).
-_call_judge, _step_texts, _judge_name = call_judge, step_texts, judge_name
-
 __all__ = [
     "HeuristicHarmJudge", "LLMJudge", "parse_yes_no", "DEFAULT_LLM_JUDGE_TEMPLATE", "call_judge", "judge_name",
     "step_texts", "step_judgements", "recovery_table", "recovery_rates", "refusal_curves", "refusal_curves_figure",

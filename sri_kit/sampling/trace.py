@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
-from safetensors.numpy import load_file, save_file
+import safetensors.numpy as safetensors_numpy    # by module: tests patch save_file there
 
 from ..io import atomic_write
 from ..models import FAMILIES
@@ -122,7 +122,7 @@ def save_traces(traces: Sequence[GenerationTrace], path: str | os.PathLike) -> P
         records.append({k: getattr(tr, k) for k in ("prompt", "text", "refused", "model_name", "config_key",
                                                      "family", "prefill", "meta")})
     side = path.with_suffix(".json")
-    atomic_write(path, lambda tmp: save_file(tensors, tmp))
+    atomic_write(path, lambda tmp: safetensors_numpy.save_file(tensors, tmp))
     atomic_write(side, lambda tmp: Path(tmp).write_text(json.dumps({"format": "sri_kit.traces/1", "traces": records})))
     return path
 
@@ -137,7 +137,7 @@ def load_traces(path: str | os.PathLike) -> list[GenerationTrace]:
     meta = json.loads(side.read_text())
     if meta.get("format") != "sri_kit.traces/1":
         raise ValueError(f"{side} is not a sri_kit trace file")
-    arrays = load_file(str(path))
+    arrays = safetensors_numpy.load_file(str(path))
     out = []
     for i, rec in enumerate(meta["traces"]):
         out.append(GenerationTrace(**rec, **{n: arrays[f"{i}.{n}"] for n in _ARRAYS}))
