@@ -22,7 +22,9 @@ import torch
 import sri_kit as sk
 from sri_kit import attacks
 from sri_kit.data import load_prompts
+from sri_kit.io import atomic_write_text
 from sri_kit.report import markdown_table
+from sri_kit.sampling import generate_texts, get_sampler
 
 
 def measure(n: int, rs_iters: int, seed: int = 0) -> pd.DataFrame:
@@ -33,7 +35,7 @@ def measure(n: int, rs_iters: int, seed: int = 0) -> pd.DataFrame:
     for model in ("tiny-ar", "tiny-dlm"):
         lm = sk.load_model(model)
         decodings = [("default", lm.default_config)]
-        if lm.family == "diffusion":
+        if lm.family in get_sampler("left_to_right").families:  # a DLM can also be decoded left to right
             c = lm.default_config
             decodings.append(("left_to_right", c.replace(order="left_to_right", steps=c.gen_length, block_length=None)))
         for dname, cfg in decodings:
@@ -41,10 +43,10 @@ def measure(n: int, rs_iters: int, seed: int = 0) -> pd.DataFrame:
                 rows.append({"model": model, "decoding": dname, **r})
             try:
                 pair = [p for _, p in attacks.load_attack_prompts("pair")][:n]
-                trs = sk.generate(lm, pair, cfg, progress=False)
-                rows.append({"model": model, "decoding": dname, "attack": "pair (JBB prompts)", "n": len(trs),
-                             "asr": sum(sk.is_placeholder_compliance(t.response) for t in trs) / len(trs),
-                             "refusal_rate": sum(t.refused for t in trs) / len(trs)})
+                texts = generate_texts(lm, pair, cfg)  # text only: no prefill, so the text is the response
+                rows.append({"model": model, "decoding": dname, "attack": "pair (JBB prompts)", "n": len(texts),
+                             "asr": sum(sk.is_placeholder_compliance(t) for t in texts) / len(texts),
+                             "refusal_rate": sum(sk.is_refusal(t) for t in texts) / len(texts)})
             except Exception as e:       # the shared data folder is absent
                 rows.append({"model": model, "decoding": dname, "attack": "pair (JBB prompts)",
                              "error": f"{type(e).__name__}: {e}"})
@@ -73,9 +75,7 @@ def main(argv=None) -> int:
             f"n = {a.n} held-out prompts per attack, so a rate is ±{100 * 0.5 / a.n ** 0.5 * 2:.0f} points (95 %) at worst.\n\n"
             + markdown_table(table.fillna("")) + "\n")
     a.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = a.out.with_suffix(".tmp")
-    tmp.write_text(text)
-    tmp.replace(a.out)
+    atomic_write_text(a.out, text)
     print(text)
     return 0
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+import sri_kit as sk
 from sri_kit import attacks
+from sri_kit.models import LoadedModel
 
 REPO = Path(__file__).resolve().parents[1]
 EXTERNAL = REPO.parent / "shared" / "data" / "external"
@@ -22,7 +24,7 @@ needs_external = pytest.mark.skipif(not EXTERNAL.is_dir(), reason="../shared/dat
 
 
 # ------------------------------------------------------------------------------------------------
-# tiny offline tokenizer + models, and a stand-in LoadedModel (only the fields CORE_API.md promises)
+# tiny offline tokenizer + models wrapped as LoadedModels (sri_kit.wrap_model)
 # ------------------------------------------------------------------------------------------------
 
 SPECIALS = ["<|pad|>", "<|bos|>", "<|user|>", "<|assistant|>", "<|end|>", "<|mask|>", "[UNK]"]
@@ -52,25 +54,21 @@ def make_tokenizer():
     return tok
 
 
-@dataclass
-class StandIn:
-    model: object
-    tokenizer: object
-    family: str
-    mask_token_id: int | None = None
-    shift_logits: bool = False
-    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
-    name: str = "stand-in"
-    end_token_ids: tuple = ()
+def wrap(model, tok, family: str, **kw):
+    """A LoadedModel around a tiny in-memory model (no system prompt, as the stand-ins had)."""
+    return sk.wrap_model(model, tok, family=family, name="stand-in",
+                         default_config=sk.GenerationConfig(system_prompt=None), **kw)
+
+
+class NotALoadedModel:
+    """A duck-typed object with the LoadedModel fields: the attacks reject it with a clear TypeError."""
+
+    def __init__(self, lm):
+        self.model, self.tokenizer, self.family, self.device = lm.model, lm.tokenizer, lm.family, lm.device
+        self.mask_token_id, self.shift_logits, self.end_token_ids = lm.mask_token_id, lm.shift_logits, ()
 
     def encode_chat(self, prompts, system_prompt=None, prefill=None):
-        out = []
-        for p in prompts:
-            msgs = ([{"role": "system", "content": system_prompt}] if system_prompt else []) + [
-                {"role": "user", "content": p}]
-            ids = self.tokenizer.apply_chat_template(msgs, add_generation_prompt=True, tokenize=True, return_dict=False)
-            out.append(list(ids))
-        return out
+        return [[0] for _ in prompts]
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +85,7 @@ def tiny_ar(tok):
                       num_attention_heads=4, num_key_value_heads=4, max_position_embeddings=1024,
                       initializer_range=0.2, pad_token_id=tok.pad_token_id)
     m = LlamaForCausalLM(cfg).eval()
-    return StandIn(m, tok, "ar", end_token_ids=(tok.eos_token_id,))
+    return wrap(m, tok, "ar")
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +97,7 @@ def tiny_mlm(tok):
                      num_attention_heads=4, max_position_embeddings=1024, initializer_range=0.2,
                      pad_token_id=tok.pad_token_id)
     m = BertForMaskedLM(cfg).eval()
-    return StandIn(m, tok, "diffusion", mask_token_id=tok.mask_token_id)
+    return wrap(m, tok, "diffusion", mask_token_id=tok.mask_token_id)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -225,14 +223,15 @@ def test_prefill():
     assert attacks.prefill_for("Absolutely:") == "Absolutely:"
 
 
-def test_dija_and_pad_masks(tok):
+def test_dija_and_pad_masks(tok, tiny_mlm):
     for name in ("dija", "pad"):
         out = attacks.apply(name, REQUEST, seed=1)
         assert out.startswith(REQUEST) and "<|mask|>" in out
         custom = attacks.apply(name, REQUEST, seed=1, mask_token="[MASK]")
         assert "[MASK]" in custom and "<|mask|>" not in custom
-        lm = StandIn(None, tok, "diffusion", mask_token_id=tok.mask_token_id)
-        assert attacks.apply(name, REQUEST, lm=lm) == attacks.apply(name, REQUEST, mask_token=tok.mask_token)
+        assert attacks.apply(name, REQUEST, lm=tiny_mlm) == attacks.apply(name, REQUEST, mask_token=tok.mask_token)
+        with pytest.raises(TypeError, match="load_model"):
+            attacks.apply(name, REQUEST, lm=NotALoadedModel(tiny_mlm))
     out = attacks.apply("dija", REQUEST, n_steps=4, mask_len=6)
     assert out.count("<|mask|>") >= 4 and len(out.splitlines()) == 1 + 1 + 4
     out = attacks.apply("pad", REQUEST, total_masks=40)
@@ -350,7 +349,7 @@ def test_target_logprob_masked_lm(tiny_mlm, tok):
     with torch.no_grad():
         lp = torch.log_softmax(tiny_mlm.model(input_ids=x).logits.float(), -1)[0]
     assert abs(got[0] - float(lp[len(ids), t[0]])) < 1e-4
-    shifted = StandIn(tiny_mlm.model, tok, "diffusion", mask_token_id=tok.mask_token_id, shift_logits=True)
+    shifted = wrap(tiny_mlm.model, tok, "diffusion", mask_token_id=tok.mask_token_id, shift_logits=True)
     got_s = attacks.target_logprob(shifted, prompts[:1], "Sure", canvas_length=8)
     assert abs(got_s[0] - float(lp[len(ids) - 1, t[0]])) < 1e-4  # Dream: position i read from i-1
 
@@ -358,8 +357,12 @@ def test_target_logprob_masked_lm(tiny_mlm, tok):
 def test_target_logprob_errors(tiny_ar):
     with pytest.raises(ValueError, match="at least one"):
         attacks.target_logprob(tiny_ar, [], "Sure")
-    with pytest.raises(ValueError, match="family"):
-        attacks.target_logprob(StandIn(tiny_ar.model, tiny_ar.tokenizer, "rnn"), ["x"], "Sure")
+    with pytest.raises(TypeError, match="wrap_model"):  # a duck-typed stand-in is not a LoadedModel
+        attacks.target_logprob(NotALoadedModel(tiny_ar), ["x"], "Sure")
+    with pytest.raises(TypeError, match="load_model"):
+        attacks.random_search(NotALoadedModel(tiny_ar), REQUEST, n_iters=1)
+    with pytest.raises(TypeError, match="load_model"):
+        attacks.evaluate(NotALoadedModel(tiny_ar), [REQUEST], ["none"])
 
 
 def test_random_search_raises_logprob_ar(tiny_ar):
@@ -395,11 +398,11 @@ def test_random_search_bad_budget(tiny_ar):
 
 
 def test_too_long_for_context_is_a_clear_error(tiny_ar):
-    class Short(StandIn):
+    class Short(LoadedModel):
         def max_positions(self):
             return 64
 
-    lm = Short(tiny_ar.model, tiny_ar.tokenizer, "ar")
+    lm = Short(**{f.name: getattr(tiny_ar, f.name) for f in fields(LoadedModel)})
     with pytest.raises(ValueError, match="template=False"):
         attacks.random_search(lm, REQUEST, n_iters=1)  # the rules template is ~300 tokens
     assert np.isfinite(attacks.random_search(lm, REQUEST, n_iters=1, template=False, suffix_len=4).best_logprob)
