@@ -14,6 +14,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from .errors import ConfigError, InputTypeError, check_float, check_int
+
 #: SRI temperature τ and ε of the paper's code (PAPER.md §1.4).
 TAU = 0.1
 EPS = 1e-8
@@ -43,7 +45,9 @@ class GenerationConfig:
         exactly one committed token per step, the leftmost masked one; needs steps == gen_length).
     pooling: ``reference`` (the official code, default: reproduces its released centers) or
         ``generated`` (the paper's §3.1 wording: generated tokens only). See DESIGN.md §4.
-    layer: -1 records the model's hook site (the final norm); k >= 0 records decoder layer k.
+    layer: -1 records the model's hook site (the final norm); k >= 0 records the output of decoder
+        layer k (0 = the first block). Other negative values are refused (-2 would be ambiguous:
+        Python's "second to last" or the layer before the final norm?).
     seed: seeds every random draw (per prompt, so batching does not change results).
     system_prompt: an optional system message (the paper's code sent "You are a helpful assistant").
     sampler: a registered sampler name (``sri_kit.sampling.sampler_names()``); None picks the model
@@ -69,8 +73,16 @@ class GenerationConfig:
     options: Any = ()
 
     def __post_init__(self) -> None:
+        where = "GenerationConfig"
+
         def bad(msg: str) -> None:
-            raise ValueError(f"GenerationConfig: {msg}")
+            raise ConfigError(f"{where}: {msg}")
+
+        def name(field: str, value, allowed) -> None:
+            if not isinstance(value, str):
+                raise InputTypeError(f"{where}: {field} must be a string, one of {allowed}; got {value!r}")
+            if value not in allowed:
+                bad(f"unknown {field} {value!r}; choose one of {allowed}")
 
         if self.sampler is not None and (not isinstance(self.sampler, str) or not self.sampler):
             bad(f"sampler must be a registered sampler name or None, got {self.sampler!r}")
@@ -81,24 +93,32 @@ class GenerationConfig:
             bad(f"options must be a mapping of option names to values, got {self.options!r}")
         object.__setattr__(self, "options", opts)
 
-        if not isinstance(self.steps, int) or self.steps < 1:
-            bad(f"steps must be a positive int, got {self.steps!r}")
-        if not isinstance(self.gen_length, int) or self.gen_length < 1:
-            bad(f"gen_length must be a positive int, got {self.gen_length!r}")
-        if self.remasking not in REMASKING:
-            bad(f"unknown remasking {self.remasking!r}; choose one of {REMASKING}")
-        if self.order not in ORDERS:
-            bad(f"unknown order {self.order!r}; choose one of {ORDERS}")
-        if self.pooling not in POOLINGS:
-            bad(f"unknown pooling {self.pooling!r}; choose one of {POOLINGS}")
-        if self.temperature < 0:
-            bad(f"temperature must be >= 0, got {self.temperature}")
-        if not 0 < self.top_p <= 1:
-            bad(f"top_p must be in (0, 1], got {self.top_p}")
-        if self.top_k < 0:
-            bad(f"top_k must be >= 0 (0 = off), got {self.top_k}")
-        if self.cfg_scale < 0:
-            bad(f"cfg_scale must be >= 0, got {self.cfg_scale}")
+        # types first (bools are not ints, strings are not numbers, NaN is not a number), then ranges
+        check_int("steps", self.steps, minimum=1, where=where)
+        check_int("gen_length", self.gen_length, minimum=1, where=where)
+        check_int("block_length", self.block_length, minimum=1, where=where, allow_none=True)
+        name("remasking", self.remasking, REMASKING)
+        name("order", self.order, ORDERS)
+        name("pooling", self.pooling, POOLINGS)
+        check_float("temperature", self.temperature, lo=0, where=where)
+        check_float("top_p", self.top_p, lo=0, lo_open=True, hi=1, where=where)
+        check_int("top_k", self.top_k, minimum=0, where=where)
+        check_float("cfg_scale", self.cfg_scale, lo=0, where=where)
+        check_int("layer", self.layer, where=where)
+        if self.layer < -1:
+            bad(f"layer must be -1 (the model's hook site, the final norm) or a decoder layer index k >= 0, "
+                f"got {self.layer}; negative indices other than -1 are not accepted (count from 0)")
+        check_int("seed", self.seed, where=where)
+        if self.system_prompt is not None and not isinstance(self.system_prompt, str):
+            raise InputTypeError(f"{where}: system_prompt must be a string or None, got "
+                                 f"{type(self.system_prompt).__name__}")
+        # numpy scalars become plain Python ints / floats (they serialise differently); Python ints given
+        # for float fields stay ints so that cache keys made before this check stay valid
+        for f, conv in (("steps", int), ("gen_length", int), ("block_length", int), ("top_k", int), ("layer", int),
+                        ("seed", int), ("temperature", float), ("top_p", float), ("cfg_scale", float)):
+            v = getattr(self, f)
+            if v is not None and type(v) not in (int, conv):
+                object.__setattr__(self, f, conv(v))
         bl = self.block_len
         if bl < 1 or self.gen_length % bl:
             bad(f"gen_length ({self.gen_length}) must be divisible by block_length ({bl}); "
@@ -122,10 +142,12 @@ class GenerationConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "GenerationConfig":
+        if not isinstance(d, Mapping):
+            raise InputTypeError(f"GenerationConfig.from_dict takes a mapping, got {type(d).__name__}")
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = set(d) - names
         if unknown:
-            raise ValueError(f"GenerationConfig: unknown fields {sorted(unknown)}")
+            raise ConfigError(f"GenerationConfig: unknown fields {sorted(unknown)}")
         return cls(**d)
 
     def replace(self, **kw) -> "GenerationConfig":
