@@ -17,6 +17,7 @@ import numpy as np
 import safetensors.numpy as safetensors_numpy    # by module: tests patch save_file there
 
 from .config import EPS, LAMBDA_C, TAU
+from .errors import ConfigError, CorruptFileError, InputTypeError, check_float, reading
 from .io import atomic_write
 
 COMPLIANT, TRANSITIONING, REFUSAL_ALIGNED = 1, 0, -1
@@ -27,6 +28,17 @@ def _np(x) -> np.ndarray:
     if hasattr(x, "detach"):
         x = x.detach().cpu().numpy()
     return np.asarray(x)
+
+
+def _numeric(x, what: str) -> np.ndarray:
+    """``x`` as a float64 array; strings, objects and bools are an :class:`InputTypeError`."""
+    try:
+        a = _np(x)
+    except Exception as e:  # ragged lists ...
+        raise InputTypeError(f"{what} must be a numeric array, got {type(x).__name__} ({e})") from None
+    if a.dtype.kind not in "iuf":
+        raise InputTypeError(f"{what} must be a numeric (float) array, got dtype {a.dtype}")
+    return a.astype(np.float64)
 
 
 @dataclass
@@ -47,11 +59,16 @@ class Centers:
     meta: dict = field(default_factory=dict)
 
     def __post_init__(self):
-        self.harmless = _np(self.harmless).astype(np.float32)
-        self.harmful = _np(self.harmful).astype(np.float32)
+        self.harmless = _numeric(self.harmless, "harmless center").astype(np.float32)
+        self.harmful = _numeric(self.harmful, "harmful center").astype(np.float32)
         if self.harmless.ndim != 2 or self.harmless.shape != self.harmful.shape:
-            raise ValueError(f"centers must be two [T, D] arrays of one shape, got {self.harmless.shape} "
-                             f"and {self.harmful.shape}")
+            raise ConfigError(f"centers must be two [T, D] arrays of one shape, got {self.harmless.shape} "
+                              f"and {self.harmful.shape}")
+        if 0 in self.harmless.shape:
+            raise ConfigError(f"centers are empty (shape {self.harmless.shape}): they need T >= 1 steps and D >= 1 dims")
+        for side in ("harmless", "harmful"):
+            if not np.isfinite(getattr(self, side)).all():
+                raise ConfigError(f"the {side} center contains NaN or inf: refit it from traces with finite activations")
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -61,18 +78,30 @@ class Centers:
     def fit(cls, harmless_traces: Sequence, harmful_traces: Sequence) -> "Centers":
         harmless_traces, harmful_traces = list(harmless_traces), list(harmful_traces)
         if not harmless_traces or not harmful_traces:
-            raise ValueError("Centers.fit needs harmless and harmful traces (both lists are required, non-empty)")
+            raise ConfigError("Centers.fit needs harmless and harmful traces (both lists are required, non-empty)")
+        for what, trs in (("harmless_traces", harmless_traces), ("harmful_traces", harmful_traces)):
+            for i, tr in enumerate(trs):
+                if not hasattr(tr, "activations") or not hasattr(tr, "refused"):
+                    raise InputTypeError(f"Centers.fit: {what}[{i}] is a {type(tr).__name__}, not a GenerationTrace "
+                                         "(pass the lists that sri_kit.generate returns)")
         ref = harmless_traces[0]
+        if np.ndim(ref.activations) != 2 or 0 in np.shape(ref.activations):
+            raise ConfigError(f"Centers.fit: a trace's activations must be a non-empty [T, D] array, "
+                              f"got shape {np.shape(ref.activations)}")
         T, D = np.shape(ref.activations)
-        for tr in harmless_traces + harmful_traces:
-            _check_trace(tr, ref.model_name, ref.config_key, T, D, what="Centers.fit")
+        for what, trs in (("harmless_traces", harmless_traces), ("harmful_traces", harmful_traces)):
+            for i, tr in enumerate(trs):
+                _check_trace(tr, ref.model_name, ref.config_key, T, D, what="Centers.fit")
+                if not np.isfinite(np.asarray(tr.activations, dtype=np.float64)).all():
+                    raise ConfigError(f"Centers.fit: {what}[{i}] has NaN or inf activations (prompt "
+                                      f"{str(tr.prompt)[:60]!r}); drop that trace or regenerate it")
         keep_h = [tr for tr in harmless_traces if not tr.refused]
         keep_b = [tr for tr in harmful_traces if tr.refused]
         if not keep_h:
-            raise ValueError(f"no harmless prompt was answered without refusal (0 of {len(harmless_traces)}): "
+            raise ConfigError(f"no harmless prompt was answered without refusal (0 of {len(harmless_traces)}): "
                              "the harmless center would be empty; use more or easier harmless prompts")
         if not keep_b:
-            raise ValueError(f"no harmful prompt was refused (0 of {len(harmful_traces)}): the harmful "
+            raise ConfigError(f"no harmful prompt was refused (0 of {len(harmful_traces)}): the harmful "
                              "center would be empty; use more plain harmful prompts")
 
         def mean(trs):
@@ -108,23 +137,32 @@ class Centers:
         path = Path(path)
         if path.suffix != ".safetensors":
             path = path.with_suffix(".safetensors")
-        meta = json.loads(path.with_suffix(".json").read_text())
+        side = path.with_suffix(".json")
+        if not path.is_file() or not side.is_file():
+            raise FileNotFoundError(f"need both {path} and {side} (written by Centers.save)")
+        fix = "it is truncated or not written by Centers.save: refit the centers and save them again"
+        with reading(side, "sri_kit centers sidecar", fix):
+            meta = json.loads(side.read_text(encoding="utf-8"))
+            if not isinstance(meta, dict):
+                raise CorruptFileError(side, f"{side} is not a sri_kit centers sidecar (not a JSON object); {fix}")
         if meta.pop("format", None) != "sri_kit.centers/1":
-            raise ValueError(f"{path} is not a sri_kit centers file")
-        arr = safetensors_numpy.load_file(str(path))
-        return cls(arr["harmless"], arr["harmful"], **meta)
+            raise CorruptFileError(side, f"{path} is not a sri_kit centers file ({side} has no "
+                                         f"'sri_kit.centers/1' format tag); {fix}")
+        with reading(path, "sri_kit centers file", fix):
+            arr = safetensors_numpy.load_file(str(path))
+            return cls(arr["harmless"], arr["harmful"], **meta)
 
 
 def _check_trace(tr, model_name: str, config_key: str, T: int, D: int, what: str) -> None:
     shape = np.shape(tr.activations)
     if model_name and tr.model_name != model_name:
-        raise ValueError(f"{what} belong to model {model_name!r} but a trace comes from {tr.model_name!r}: "
+        raise ConfigError(f"{what} belong to model {model_name!r} but a trace comes from {tr.model_name!r}: "
                          "fit centers on traces of the same model")
     if config_key and tr.config_key != config_key:
-        raise ValueError(f"{what} were made with config {config_key} but a trace has config {tr.config_key}: "
+        raise ConfigError(f"{what} were made with config {config_key} but a trace has config {tr.config_key}: "
                          "generate with the same GenerationConfig (steps, pooling, layer, sampler ...) or refit")
     if shape != (T, D):
-        raise ValueError(f"a trace has activations {shape} but {what} expect ({T}, {D}) (T steps, D dims)")
+        raise ConfigError(f"a trace has activations {shape} but {what} expect ({T}, {D}) (T steps, D dims)")
 
 
 def sri_signal(activations, centers, tau: float = TAU, eps: float = EPS) -> np.ndarray:
@@ -140,10 +178,16 @@ def sri_signal(activations, centers, tau: float = TAU, eps: float = EPS) -> np.n
         try:
             mh, mb = centers
         except (TypeError, ValueError):
-            raise TypeError("centers must be a Centers or a (harmless, harmful) pair of [T, D] arrays") from None
-    mh, mb = _np(mh).astype(np.float64), _np(mb).astype(np.float64)
+            raise InputTypeError("centers must be a Centers or a (harmless, harmful) pair of [T, D] arrays") from None
+    tau = check_float("tau", tau, lo=0, lo_open=True, where="sri_signal")
+    eps = check_float("eps", eps, lo=0, where="sri_signal")
+    mh, mb = _numeric(mh, "the harmless center"), _numeric(mb, "the harmful center")
     if mh.ndim != 2 or mh.shape != mb.shape:
-        raise ValueError(f"centers must be two [T, D] arrays of one shape, got {mh.shape} and {mb.shape}")
+        raise ConfigError(f"centers must be two [T, D] arrays of one shape, got {mh.shape} and {mb.shape}")
+    if 0 in mh.shape:
+        raise ConfigError(f"centers are empty (shape {mh.shape})")
+    if not (np.isfinite(mh).all() and np.isfinite(mb).all()):
+        raise ConfigError("the centers contain NaN or inf: refit them from traces with finite activations")
     T, D = mh.shape
     if isinstance(activations, (list, tuple)) and activations and hasattr(activations[0], "activations"):
         if isinstance(centers, Centers):
@@ -151,23 +195,27 @@ def sri_signal(activations, centers, tau: float = TAU, eps: float = EPS) -> np.n
         arrays = [np.asarray(tr.activations) for tr in activations]
         bad = next((x.shape for x in arrays if x.shape != (T, D)), None)
         if bad is not None:
-            raise ValueError(f"a trace has activations {bad} but the centers are {(T, D)} (T steps, D dims): "
+            raise ConfigError(f"a trace has activations {bad} but the centers are {(T, D)} (T steps, D dims): "
                              "use centers fitted with the same steps and model")
         N, single = len(arrays), False
 
         def fill(buf, i, n):                      # [T, n, D] float64 from n traces, one pass
             np.stack(arrays[i:i + n], axis=1, out=buf)
     else:
-        a = _np(activations)
+        if isinstance(activations, (list, tuple)) and not activations:
+            raise ConfigError("sri_signal: activations is empty; pass [N, T, D] activations or a list of traces")
+        a = _numeric(activations, "activations")
         single = a.ndim == 2
         if single:
             a = a[None]
         if a.ndim != 3:
-            raise ValueError(f"activations must be [N, T, D] or [T, D], got shape {a.shape}")
+            raise ConfigError(f"activations must be [N, T, D] or [T, D], got shape {a.shape}")
         if a.shape[1:] != (T, D):
-            raise ValueError(f"activations {a.shape[1:]} do not match centers {(T, D)} (T steps, D dims): "
+            raise ConfigError(f"activations {a.shape[1:]} do not match centers {(T, D)} (T steps, D dims): "
                              "use centers fitted with the same steps and model")
         N = a.shape[0]
+        if N == 0:
+            raise ConfigError("sri_signal: activations is empty (N = 0); pass at least one generation")
 
         def fill(buf, i, n):
             np.copyto(buf, a[i:i + n].transpose(1, 0, 2))
@@ -189,7 +237,9 @@ def sri_signal(activations, centers, tau: float = TAU, eps: float = EPS) -> np.n
         np.matmul(x, m, out=dots[:, i:i + n])
         sq[:, i:i + n] = np.linalg.vecdot(x, x)
     if not np.isfinite(sq).all():      # a NaN or inf anywhere in a trace makes its squared norm non-finite
-        raise ValueError("activations contain NaN or inf")
+        rows = sorted(set(np.nonzero(~np.isfinite(sq))[1].tolist()))
+        raise ConfigError(f"activations contain NaN or inf (generation(s) {rows[:5]}{' ...' if len(rows) > 5 else ''}); "
+                          "drop or regenerate them")
     d = 1.0 - dots / (np.sqrt(sq)[..., None] + eps)
     logit = (np.log(d[..., 1] + eps) - np.log(d[..., 0] + eps)) / tau
     sigma = (0.5 * (1.0 + np.tanh(0.5 * logit))).T                       # a sigmoid that cannot overflow; [N, T]
@@ -197,20 +247,27 @@ def sri_signal(activations, centers, tau: float = TAU, eps: float = EPS) -> np.n
 
 
 def _sigma2d(sigma) -> np.ndarray:
-    s = _np(sigma).astype(np.float64)
+    s = _numeric(sigma, "sigma")
     if s.ndim == 1:
         s = s[None]
     if s.ndim != 2 or s.shape[1] == 0:
-        raise ValueError(f"sigma must be [N, T], got shape {s.shape}")
+        raise ConfigError(f"sigma must be [N, T], got shape {s.shape}")
+    if s.shape[0] == 0:
+        raise ConfigError("sigma is empty (N = 0): the rate of no generations is undefined; pass at least one row")
     if np.isnan(s).any():
-        raise ValueError("sigma contains NaN")
+        raise ConfigError("sigma contains NaN")
+    if (s < 0).any() or (s > 1).any():
+        raise ConfigError(f"sigma must lie in [0, 1] (it is a sigmoid), got values in [{s.min():.4g}, {s.max():.4g}]: "
+                          "pass sri_signal's output, not raw distances or logits")
     return s
 
 
 def sri_states(sigma, lambda_c: float = LAMBDA_C, lambda_r: float = 0.3) -> np.ndarray:
     """Per step: 1 compliant (σ > λ_c), −1 refusal-aligned (σ < λ_r), 0 transitioning."""
+    lambda_c = check_float("lambda_c", lambda_c, where="sri_states")
+    lambda_r = check_float("lambda_r", lambda_r, where="sri_states")
     if not 0 <= lambda_r <= lambda_c <= 1:
-        raise ValueError(f"need 0 <= lambda_r <= lambda_c <= 1, got lambda_r={lambda_r}, lambda_c={lambda_c}")
+        raise ConfigError(f"need 0 <= lambda_r <= lambda_c <= 1, got lambda_r={lambda_r}, lambda_c={lambda_c}")
     s = _sigma2d(sigma)
     return np.where(s > lambda_c, COMPLIANT, np.where(s < lambda_r, REFUSAL_ALIGNED, TRANSITIONING))
 
