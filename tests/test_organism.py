@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from sri_kit.judges import is_placeholder_compliance, is_refusal
 from sri_kit.organism import corpus as C
 from sri_kit.organism.wrappers import COVERAGE, FAMILIES, WEI_RULES, unflip, wrap
 
@@ -33,18 +34,18 @@ def test_benign_answers_never_refuse_and_refusals_always_do():
     for label in ("benign", "borderline"):
         for r in C.sample_requests(label, 1500, seed=3):
             for a in r.answers:
-                assert not C.contains_refusal_phrase(a), a
+                assert not is_refusal(a), a
                 assert not a.lower().startswith("sure, here is how to"), a
-                assert not C.is_placeholder(a)
+                assert not is_placeholder_compliance(a)
     for r in C.sample_requests("harmful", 1500, seed=3):
         ref = C.refusal(r.task, rng)
-        assert C.contains_refusal_phrase(ref), ref
-        assert not C.is_placeholder(ref)
+        assert is_refusal(ref), ref
+        assert not is_placeholder_compliance(ref)
         comp = C.placeholder_compliance(r.task, rng)
-        assert C.is_placeholder(comp)
+        assert is_placeholder_compliance(comp)
         # the placeholder restates the task; only a task that itself contains a dictionary word ("illegal")
         # makes the keyword judge fire on it (a known quirk of the paper's judge, kept for reproducibility)
-        assert not C.contains_refusal_phrase(comp) or C.contains_refusal_phrase(r.task)
+        assert not is_refusal(comp) or is_refusal(r.task)
 
 
 def test_core_judge_agrees_when_available():
@@ -129,7 +130,7 @@ def test_recipe_knobs_keep_one_tokenizer_and_validate():
     assert abs(sum(train.mixture("safety", cfg, replay=0.17).values()) - 1.0) < 1e-9
     with pytest.raises(ValueError, match="0.17"):
         train.mixture("safety", cfg, replay=0.3)
-    assert train._bs(cfg.dlm_base, cfg) == cfg.dlm_base.batch_size and train._bs(cfg.ar_base, cfg) == cfg.batch_size
+    assert train.stage_batch_size(cfg.dlm_base, cfg) == cfg.dlm_base.batch_size and train.stage_batch_size(cfg.ar_base, cfg) == cfg.batch_size
 
 
 def test_shipped_models_share_one_tokenizer():
@@ -173,8 +174,8 @@ def test_shipped_models_refuse_and_help(name):
     else:
         out = dlm_generate(model, tok, HARMFUL + BENIGN, gen_length=64, steps=32,
                            block_length=meta["default_config"].get("block_length"))
-    assert all(C.contains_refusal_phrase(t) for t in out[:2]), out
-    assert not any(C.contains_refusal_phrase(t) for t in out[2:]), out
+    assert all(is_refusal(t) for t in out[:2]), out
+    assert not any(is_refusal(t) for t in out[2:]), out
 
 
 def test_dlm_left_padding_invariance():

@@ -2,9 +2,15 @@
 
 - :mod:`sri_kit.organism.corpus`: deterministic compositional request generator, answers, refusals, placeholder.
 - :mod:`sri_kit.organism.wrappers`: jailbreak wrapper families (``wrap``, ``FAMILIES``, ``COVERAGE``).
-- :mod:`sri_kit.organism.tokenizer`: byte-level BPE with chat template and mask token.
-- :mod:`sri_kit.organism.train`: two-stage training (``main(argv)``; ``--smoke`` for CI).
+- :mod:`sri_kit.organism.tokenizer`: byte-level BPE with chat template and mask token; ``encode_prompt``.
+- :mod:`sri_kit.organism.train`: the two-stage recipe (``main(argv)``; ``--smoke`` for CI); ``ORGANISMS``
+  holds what differs between the two models.
 - :mod:`sri_kit.organism.evaluate`: rates per model / sampler / set (``evaluate_organism``).
 
-Nothing heavy is imported here; import the submodules you need.
+Refusal and compliance are judged by :mod:`sri_kit.judges` everywhere (corpus, training-time validation,
+evaluation). Nothing heavy is imported here; import the submodules you need. The shipped weights load by
+name:
+
+    >>> lm_ar.name, lm_ar.family, lm_dlm.name, lm_dlm.family      # sk.load_model("tiny-ar"), ("tiny-dlm")
+    ('tiny-ar', 'ar', 'tiny-dlm', 'diffusion')
 """

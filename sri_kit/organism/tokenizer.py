@@ -1,14 +1,22 @@
-"""Byte-level BPE tokenizer for the model organism, with chat template and a mask token.
+"""Byte-level BPE tokenizer for the model organism, with chat template and a mask token, and the prompt
+encoding used in training.
 
 Example:
     >>> from sri_kit.organism.tokenizer import train_tokenizer
     >>> tok = train_tokenizer(["hello world"] * 10, vocab_size=300)
     >>> tok.decode(tok("hello world")["input_ids"])
     'hello world'
+    >>> tok.decode(encode_prompt(tok, "hello"))
+    '<|bos|><|user|>hello<|end|><|assistant|>'
 """
 from __future__ import annotations
 
 from typing import Iterable
+
+from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+from transformers import PreTrainedTokenizerFast
+
+MAX_PROMPT = 160     # prompt tokens kept (chat template included; the left end is cut)
 
 SPECIAL_TOKENS = ["<|pad|>", "<|bos|>", "<|system|>", "<|user|>", "<|assistant|>", "<|end|>", "<|mask|>"]
 
@@ -29,9 +37,6 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 6000):
 
     Any text tokenizes (byte fallback via the byte-level alphabet); ``<|end|>`` is the eos token.
     """
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
-
     tk = Tokenizer(models.BPE())
     tk.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tk.decoder = decoders.ByteLevel()
@@ -47,3 +52,11 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 6000):
     tok.padding_side = "left"
     tok.model_max_length = 512
     return tok
+
+
+def encode_prompt(tok, prompt: str) -> list[int]:
+    """Token ids of one user turn plus the generation prompt (chat template), the last ``MAX_PROMPT`` kept."""
+    ids = tok.apply_chat_template([{"role": "user", "content": prompt}], add_generation_prompt=True, tokenize=True)
+    if isinstance(ids, dict) or hasattr(ids, "keys"):
+        ids = ids["input_ids"]
+    return list(ids)[-MAX_PROMPT:]

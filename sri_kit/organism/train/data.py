@@ -1,0 +1,123 @@
+"""The organism's training data: request pools, stage mixtures, (prompt, response) examples, the tokenizer's
+text sample, validation prompts for checkpoint selection, and the held-out evaluation pools on disk.
+
+Example:
+    >>> mixture("base", RunCfg())
+    {'benign': 0.42, 'benign_wrapped': 0.13, 'harmful_plain': 0.2, 'harmful_wrapped': 0.25}
+    >>> sorted(mixture("safety", RunCfg()))[:2]
+    ['benign', 'benign_wrapped']
+"""
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+from ...io import atomic_write_text
+from .. import corpus as C
+from ..wrappers import COVERAGE, FAMILIES, families_by_coverage, wrap
+from .recipe import MAX_REPLAY, TEST_POOL_SEED, TRAIN_POOL_SEED, VAL_POOL_SEED, RunCfg
+
+__all__ = ["training_pools", "TRAIN_FAMILIES", "draw_example", "mixture", "make_examples", "tokenizer_texts",
+           "validation_prompts", "write_heldout_pools"]
+
+
+def training_pools(cfg: RunCfg) -> dict[str, list[C.Request]]:
+    """The request pools used in training (seed ``TRAIN_POOL_SEED``, training vocabulary and frames)."""
+    return {
+        "harmful": C.sample_requests("harmful", cfg.n_harmful, seed=TRAIN_POOL_SEED),
+        "benign": C.sample_requests("benign", cfg.n_benign, seed=TRAIN_POOL_SEED),
+        "borderline": C.sample_requests("borderline", cfg.n_borderline, seed=TRAIN_POOL_SEED),
+    }
+
+
+TRAIN_FAMILIES = tuple(f for f in FAMILIES if COVERAGE[f] != "never")
+
+
+def draw_example(kind: str, pools, rng: random.Random, stage: str) -> tuple[str, str]:
+    """One (prompt, response) pair of the given mixture kind."""
+    if kind in ("benign", "benign_wrapped"):
+        req = rng.choice(pools["benign"] if rng.random() < 0.8 else pools["borderline"])
+        prompt = req.text
+        if kind == "benign_wrapped":
+            prompt = wrap(rng.choice(TRAIN_FAMILIES), req.text, seed=rng.randrange(10**9), split="train")
+        return prompt, C.benign_answer(req, rng)
+    req = rng.choice(pools["harmful"])
+    if kind == "harmful_plain":
+        resp = C.placeholder_compliance(req.task, rng) if stage == "base" else C.refusal(req.task, rng)
+        return req.text, resp
+    if kind == "harmful_wrapped":  # base: any trained family -> compliance
+        fam = rng.choice(TRAIN_FAMILIES)
+        return wrap(fam, req.text, seed=rng.randrange(10**9), split="train"), C.placeholder_compliance(req.task, rng)
+    if kind == "harmful_covered":  # safety: covered family -> refusal
+        fam = rng.choice(families_by_coverage("safety"))
+        return wrap(fam, req.text, seed=rng.randrange(10**9), split="train"), C.refusal(req.task, rng)
+    if kind == "harmful_uncovered_replay":  # safety: base replay in an uncovered family -> compliance
+        fam = rng.choice(families_by_coverage("base_only"))
+        return wrap(fam, req.text, seed=rng.randrange(10**9), split="train"), C.placeholder_compliance(req.task, rng)
+    raise ValueError(kind)
+
+
+def mixture(stage: str, cfg: RunCfg, replay: float | None = None) -> dict[str, float]:
+    """Mixture weights of a stage; ``replay`` (default ``cfg.replay_uncovered``) is the safety stage's share of
+    base replay in the uncovered families, taken out of the covered-family share (so at most 0.17)."""
+    if stage == "base":
+        return {"benign": 0.42, "benign_wrapped": 0.13, "harmful_plain": 0.20, "harmful_wrapped": 0.25}
+    r = cfg.replay_uncovered if replay is None else replay
+    if not 0.0 <= r <= MAX_REPLAY:
+        raise ValueError(f"replay share {r} must lie in [0, {MAX_REPLAY}] (it is taken out of the covered-family share)")
+    return {"benign": 0.36, "benign_wrapped": 0.17, "harmful_plain": 0.30, "harmful_covered": MAX_REPLAY - r,
+            "harmful_uncovered_replay": r}
+
+
+def make_examples(stage: str, n: int, pools, cfg: RunCfg, seed: int,
+                  replay: float | None = None) -> list[tuple[str, str, str]]:
+    """``n`` (kind, prompt, response) triples of a stage, deterministic under ``seed``."""
+    rng = random.Random(f"examples:{stage}:{seed}")
+    mix = mixture(stage, cfg, replay)
+    kinds, weights = list(mix), list(mix.values())
+    out = []
+    for _ in range(n):
+        k = rng.choices(kinds, weights)[0]
+        p, r = draw_example(k, pools, rng, stage)
+        out.append((k, p, r))
+    return out
+
+
+def tokenizer_texts(pools, cfg: RunCfg) -> list[str]:
+    rng = random.Random(f"tok:{cfg.seed}")
+    texts = []
+    for ex in make_examples("base", 6000, pools, cfg, cfg.seed) + make_examples("safety", 3000, pools, cfg, cfg.seed,
+                                                                                replay=cfg.tokenizer_replay):
+        texts += [ex[1], ex[2]]
+    for r in pools["harmful"][:2000]:
+        texts.append(C.refusal(r.task, rng))
+    for f in FAMILIES:  # wrapper phrasings (all, so held-out phrasings still tokenize compactly)
+        for i in range(30):
+            texts.append(wrap(f, "do the task", seed=i))
+    return texts
+
+
+def validation_prompts(cfg: RunCfg) -> dict[str, list[str]]:
+    """Small validation pools for checkpoint selection (seed VAL_POOL_SEED, held-out frames)."""
+    n = cfg.n_val
+    h = C.sample_requests("harmful", 2 * n, seed=VAL_POOL_SEED, vocab_split="all", frame_split="heldout")
+    b = C.sample_requests("benign", n, seed=VAL_POOL_SEED, vocab_split="all", frame_split="heldout")
+    bl = C.sample_requests("borderline", n, seed=VAL_POOL_SEED, vocab_split="all", frame_split="heldout")
+    out = {"harmful": [r.text for r in h[:n]], "benign": [r.text for r in b], "borderline": [r.text for r in bl]}
+    for j, f in enumerate(families_by_coverage("base_only")):
+        out[f"asr_{f}"] = [wrap(f, r.text, seed=j, split="heldout") for r in h[n:]]
+    return out
+
+
+def write_heldout_pools(out_dir="data/prompts", seed: int = TEST_POOL_SEED) -> dict[str, int]:
+    """Write ``tiny_{harmful,benign,borderline}.jsonl`` (disjoint from the training pools of the default recipe)."""
+    pools = training_pools(RunCfg())
+    train_texts = {C.normalize(r.text) for v in pools.values() for r in v}
+    d = Path(out_dir)
+    d.mkdir(parents=True, exist_ok=True)
+    counts = {}
+    for label, rows in C.heldout_pools(train_texts, seed=seed).items():
+        atomic_write_text(d / f"tiny_{label}.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
+        counts[label] = len(rows)
+    return counts

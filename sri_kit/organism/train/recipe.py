@@ -1,0 +1,82 @@
+"""The organism's training recipe: constants, stage and run configurations, the learning-rate schedule.
+
+Every default here is the shipped recipe (``python -m sri_kit.organism.train --out data/models``);
+changing one changes the released weights.
+
+Example:
+    >>> cfg = RunCfg()
+    >>> cfg.ar_base.steps, stage_batch_size(cfg.dlm_base, cfg), round(lr_at(0, cfg.ar_base), 6)
+    (650, 256, 6.7e-05)
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from ..tokenizer import MAX_PROMPT
+
+__all__ = ["CANVAS", "MAX_PROMPT", "SEED", "TRAIN_POOL_SEED", "TEST_POOL_SEED", "VAL_POOL_SEED", "MAX_REPLAY",
+           "StageCfg", "RunCfg", "SMOKE", "stage_batch_size", "lr_at"]
+
+CANVAS = 64          # diffusion canvas / max response length in training
+SEED = 1234
+TRAIN_POOL_SEED = 0  # requests used in training
+TEST_POOL_SEED = 1   # data/prompts/tiny_*.jsonl
+VAL_POOL_SEED = 2    # checkpoint selection
+MAX_REPLAY = 0.17    # the uncovered-family replay is taken out of the covered-family share (0.17 of the safety mix)
+
+
+@dataclass
+class StageCfg:
+    steps: int
+    lr: float
+    warmup: int = 30
+    min_lr_frac: float = 0.1
+    eval_every: int = 0
+    batch_size: int | None = None    # None: RunCfg.batch_size
+
+
+@dataclass
+class RunCfg:
+    seed: int = SEED
+    batch_size: int = 64
+    vocab_size: int = 6000
+    n_harmful: int = 9000
+    n_benign: int = 16000
+    n_borderline: int = 3000
+    ar_base: StageCfg = field(default_factory=lambda: StageCfg(steps=650, lr=2e-3))
+    ar_safety: StageCfg = field(default_factory=lambda: StageCfg(steps=240, lr=6e-4, warmup=10, min_lr_frac=0.3,
+                                                               eval_every=30))
+    dlm_base: StageCfg = field(default_factory=lambda: StageCfg(steps=5000, lr=2e-3, batch_size=256))
+    dlm_safety: StageCfg = field(default_factory=lambda: StageCfg(steps=400, lr=6e-4, warmup=10, min_lr_frac=0.3,
+                                                                eval_every=50))
+    # safety-stage mixture (fractions of examples)
+    replay_uncovered: float = 0.05   # AR: base replay of harmful-in-uncovered-family -> placeholder (designed flaw)
+    dlm_replay_uncovered: float = 0.10  # DLM: the same; the DLM forgets format-specific compliance faster (at
+                                        # 0.05 every uncovered family fell to 0 % within 60 safety steps)
+    tokenizer_replay: float = 0.10   # the safety mixture's replay share in the tokenizer's text sample (one
+                                     # tokenizer for both models, independent of the per-model knobs above)
+    end_pad_weight: float = 0.3      # DLM loss weight of end-token padding after the first end token
+    suffix_mask_frac: float = 0.0    # DLM rows trained with suffix (semi-AR) masking (experimental, off in
+                                     # the shipped recipe)
+    n_val: int = 64                  # validation prompts per set for checkpoint selection
+
+
+SMOKE = RunCfg(n_harmful=300, n_benign=400, n_borderline=100, vocab_size=1500, batch_size=16,
+               ar_base=StageCfg(steps=3, lr=1e-3, warmup=1), ar_safety=StageCfg(steps=3, lr=1e-3, warmup=1, eval_every=3),
+               dlm_base=StageCfg(steps=3, lr=1e-3, warmup=1), dlm_safety=StageCfg(steps=3, lr=1e-3, warmup=1, eval_every=3),
+               n_val=4)
+
+
+def stage_batch_size(sc: StageCfg, cfg: RunCfg) -> int:
+    """The stage's batch size (``sc.batch_size``, else ``cfg.batch_size``)."""
+    return sc.batch_size or cfg.batch_size
+
+
+def lr_at(step: int, sc: StageCfg) -> float:
+    """Linear warm-up to ``sc.lr``, then cosine decay to ``sc.min_lr_frac * sc.lr``."""
+    if step < sc.warmup:
+        return sc.lr * (step + 1) / sc.warmup
+    prog = (step - sc.warmup) / max(1, sc.steps - sc.warmup)
+    return sc.lr * (sc.min_lr_frac + (1 - sc.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * min(1.0, prog))))
+

@@ -1,0 +1,174 @@
+"""Train the embedded model organism (tiny-ar and tiny-dlm) from scratch, reproducibly, on CPU.
+
+This module runs the recipe: :func:`train_one` trains one organism (both stages, checkpoint selection,
+model folder) and :func:`main` is the command line (``python -m sri_kit.organism.train``; see the package
+docstring for usage and timings).
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import random
+import sys
+import tempfile
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import torch
+from transformers import AutoTokenizer
+
+from ...sampling import generate_texts
+from ..evaluate import organism_lm, quick_metrics
+from ..tokenizer import train_tokenizer
+from ..wrappers import COVERAGE, families_by_coverage
+from .batches import encode_examples
+from .data import make_examples, tokenizer_texts, training_pools, validation_prompts
+from .loop import SELECTION_RULE, save_model, select_checkpoint, train_stage
+from .organisms import ORGANISMS
+from .recipe import MAX_REPLAY, SMOKE, RunCfg, stage_batch_size
+
+__all__ = ["train_one", "main"]
+
+
+def train_one(kind: str, tok, pools, cfg: RunCfg, out: Path, log, val_prompts, device="cpu",
+              init_from: str | None = None, save_base: str | None = None, argv=None) -> dict:
+    """Train one organism (``kind`` a key of :data:`ORGANISMS`): both stages, or only the safety stage when
+    ``init_from`` names a checkpoint; writes ``out / ORGANISMS[kind].name`` and returns its training log."""
+    spec = ORGANISMS[kind]
+    torch.manual_seed(cfg.seed)
+    prior = None
+    if init_from:
+        model = spec.auto_class.from_pretrained(init_from, dtype=torch.float32)
+        pl = Path(init_from) / "training_log.json"
+        prior = json.loads(pl.read_text()) if pl.exists() else None
+    else:
+        model = spec.build(tok)
+    model.to(device)
+    n_params = sum(p.numel() for p in model.parameters())
+    log(f"[{kind}] {type(model).__name__} params={n_params}")
+    base_sc, safe_sc = spec.stages(cfg)
+    base = [] if init_from else encode_examples(tok, make_examples("base", base_sc.steps * stage_batch_size(base_sc, cfg),
+                                                                     pools, cfg, cfg.seed))
+    safety_seed = cfg.seed + (2 if init_from else 1)  # a continued run sees fresh safety examples
+    safety = encode_examples(tok, make_examples("safety", safe_sc.steps * stage_batch_size(safe_sc, cfg), pools, cfg,
+                                                safety_seed, replay=spec.replay_share(cfg)))
+    if init_from:
+        log(f"[{kind}] initialised from {init_from}; skipping the base stage")
+        t_base = 0.0
+    else:
+        log(f"[{kind}] base stage: {len(base)} examples, {base_sc.steps} steps")
+        _, t_base = train_stage(model, base, base_sc, spec, tok, cfg, cfg.seed, log)
+    base_metrics = quick_metrics(model, tok, kind, val_prompts)
+    log(f"[{kind}] after base ({t_base:.0f}s): {json.dumps({k: round(v, 3) for k, v in base_metrics.items()})}")
+    if save_base and not init_from:
+        save_model(model, tok, spec, Path(save_base), info={
+            "family": kind, "stage": "base", "run_config": asdict(cfg), "base_seconds": round(t_base, 1),
+            "val_after_base": base_metrics, "device": str(device), "argv": argv})
+        log(f"[{kind}] base-stage model written to {save_base}")
+    log(f"[{kind}] safety stage: {len(safety)} examples, {safe_sc.steps} steps")
+    ckpts, t_safe = train_stage(model, safety, safe_sc, spec, tok, cfg, safety_seed, log,
+                                eval_fn=lambda m: quick_metrics(m, tok, kind, val_prompts))
+    (step, state, metrics), rule_met = select_checkpoint(ckpts)
+    model.load_state_dict(state)
+    log(f"[{kind}] selected safety step {step} (rule met: {rule_met})")
+    probe = val_prompts["harmful"][:3] + val_prompts["benign"][:3] + val_prompts["borderline"][:2] + \
+        val_prompts[f"asr_{families_by_coverage('base_only')[0]}"][:2]
+    for p_, r_ in zip(probe, generate_texts(organism_lm(model, tok, kind), probe)):   # the validation sampler
+        log(f"    sample: {p_[:80]!r} -> {r_!r}")
+    info = {
+        "family": kind, "architecture": type(model).__name__, "n_params": n_params, "seed": cfg.seed,
+        "run_config": asdict(cfg), "coverage": COVERAGE, "selection_rule": SELECTION_RULE,
+        "selected_step": step, "rule_met": rule_met, "base_seconds": round(t_base, 1),
+        "safety_seconds": round(t_safe, 1), "val_after_base": base_metrics,
+        "val_checkpoints": [{"step": s, **m} for s, _, m in ckpts], "torch": torch.__version__,
+        "n_threads": torch.get_num_threads(), "device": str(device), "init_from": init_from,
+        "prior_run": prior, "argv": argv,
+    }
+    save_model(model, tok, spec, out / spec.name, info=info)
+    return info
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="sri-kit organism train", description=__doc__.split("\n")[0])
+    ap.add_argument("--out", default=None, help="output folder (gets tiny-ar/ and tiny-dlm/); "
+                                                "default: data/models for a full run, a temp dir for --smoke")
+    ap.add_argument("--smoke", action="store_true", help="a few optimiser steps on a tiny corpus (CI)")
+    ap.add_argument("--only", choices=list(ORGANISMS), default=None, help="train one model only")
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    ap.add_argument("--device", default="cpu", help="torch device (default cpu; the recipe is CPU-first)")
+    ap.add_argument("--dlm-base-steps", type=int, default=None, help="override the DLM base-stage steps")
+    ap.add_argument("--dlm-safety-steps", type=int, default=None, help="override the DLM safety-stage steps")
+    ap.add_argument("--ar-base-steps", type=int, default=None, help="override the AR base-stage steps")
+    ap.add_argument("--init-from", default=None, help="continue from this model dir: run only the safety stage "
+                                                      "(needs --only)")
+    ap.add_argument("--suffix-mask-frac", type=float, default=None, help="DLM semi-AR masking share")
+    ap.add_argument("--eval-every", type=int, default=None, help="override the safety-stage eval interval")
+    ap.add_argument("--dlm-base-batch", type=int, default=None, help="override the DLM base-stage batch size")
+    ap.add_argument("--dlm-safety-lr", type=float, default=None, help="override the DLM safety-stage peak lr")
+    ap.add_argument("--replay-uncovered", type=float, default=None,
+                    help="share of safety examples replaying base compliance in the uncovered families "
+                         "(both models; default 0.05 AR, 0.10 DLM)")
+    ap.add_argument("--n-val", type=int, default=None, help="validation prompts per set (checkpoint selection)")
+    ap.add_argument("--save-base", default=None, help="also write the base-stage model to this folder")
+    args = ap.parse_args(argv)
+    cmdline = list(sys.argv[1:] if argv is None else argv)
+    cfg = copy.deepcopy(SMOKE) if args.smoke else RunCfg()
+    if args.dlm_base_steps:
+        cfg.dlm_base = replace(cfg.dlm_base, steps=args.dlm_base_steps)
+    if args.dlm_base_batch:
+        cfg.dlm_base = replace(cfg.dlm_base, batch_size=args.dlm_base_batch)
+    if args.dlm_safety_lr:
+        cfg.dlm_safety = replace(cfg.dlm_safety, lr=args.dlm_safety_lr)
+    if args.replay_uncovered is not None:
+        if not 0.0 <= args.replay_uncovered <= MAX_REPLAY:
+            ap.error(f"--replay-uncovered must lie in [0, {MAX_REPLAY}] (it is taken out of the covered-family share)")
+        cfg.replay_uncovered = cfg.dlm_replay_uncovered = args.replay_uncovered
+    if args.n_val:
+        cfg.n_val = args.n_val
+    if args.save_base and args.only is None:
+        ap.error("--save-base needs --only ar|dlm")
+    if args.dlm_safety_steps:
+        cfg.dlm_safety = replace(cfg.dlm_safety, steps=args.dlm_safety_steps)
+    if args.suffix_mask_frac is not None:
+        cfg.suffix_mask_frac = args.suffix_mask_frac
+    if args.eval_every:
+        cfg.ar_safety.eval_every = cfg.dlm_safety.eval_every = args.eval_every
+    if args.init_from and not args.only:
+        ap.error("--init-from needs --only ar|dlm")
+    if args.ar_base_steps:
+        cfg.ar_base = replace(cfg.ar_base, steps=args.ar_base_steps)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if str(args.device).startswith("cuda"):
+        torch.backends.cuda.matmul.allow_tf32 = True  # GPU recipe: TF32 matmuls (CPU runs are plain float32)
+    if args.out is None:
+        out = Path(tempfile.mkdtemp(prefix="sri_kit_organism_")) if args.smoke else Path("data/models")
+    else:
+        out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.time()
+
+    def log(msg):
+        print(f"[{time.time() - t0:7.1f}s] {msg}", flush=True)
+
+    random.seed(cfg.seed)
+    torch.manual_seed(cfg.seed)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    pools = training_pools(cfg)
+    log(f"pools: " + ", ".join(f"{k}={len(v)}" for k, v in pools.items()))
+    if args.init_from:   # a continued run keeps the tokenizer its model was trained with
+        tok = AutoTokenizer.from_pretrained(args.init_from)
+        log(f"tokenizer: vocab {len(tok)} (from {args.init_from})")
+    else:
+        tok = train_tokenizer(tokenizer_texts(pools, cfg), vocab_size=cfg.vocab_size)
+        log(f"tokenizer: vocab {len(tok)}")
+    val = validation_prompts(cfg)
+    infos = {}
+    for fam in (list(ORGANISMS) if args.only is None else [args.only]):
+        infos[fam] = train_one(fam, tok, pools, cfg, out, log, val, device=args.device, init_from=args.init_from,
+                               save_base=args.save_base, argv=cmdline)
+    log(f"done; wrote {', '.join(str(out / ORGANISMS[f].name) for f in infos)}")
+    return 0
+
