@@ -22,7 +22,8 @@ from .diffusion import MaskedDiffusionSampler, num_transfer_tokens
 from .generate import Response, generate, generate_canvases, generate_texts
 from .left_to_right import LeftToRightSampler
 from .pooling import Pooler
-from .trace import GenerationTrace, load_traces, save_traces
+from .scoring import target_logprob_ids
+from .trace import GenerationTrace, decoder, load_traces, save_traces
 
 # the registry: one line per sampler
 register(ARSampler())
@@ -31,4 +32,4 @@ register(LeftToRightSampler())
 
 __all__ = ["generate", "generate_texts", "generate_canvases", "Response", "GenerationTrace", "save_traces", "load_traces", "num_transfer_tokens",
            "Sampler", "SampleBatch", "NoOptions", "register", "unregister", "get_sampler", "sampler_names",
-           "sampler_for", "Pooler", "ARSampler", "MaskedDiffusionSampler", "LeftToRightSampler"]
+           "sampler_for", "Pooler", "target_logprob_ids", "decoder", "ARSampler", "MaskedDiffusionSampler", "LeftToRightSampler"]
