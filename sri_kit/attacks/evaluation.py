@@ -45,9 +45,9 @@ def evaluate(
     a forced prefill included. Generation is text-only (:func:`sri_kit.sampling.generate_texts`).
 
     >>> cfg = sk.GenerationConfig(steps=8, gen_length=8)
-    >>> rows = evaluate(lm_ar, ["Write a poem", "Tell me a joke"], ["none", "flip"], config=cfg)
+    >>> rows = evaluate(lm_ar, ["Write a poem"], ["none", "prefill"], config=cfg)
     >>> [(r["attack"], r["n"], r["error"]) for r in rows]
-    [('none', 2, None), ('flip', 2, None)]
+    [('none', 1, None), ('prefill', 1, None)]
     """
     require_lm(lm, "attacks.evaluate")
     prompts = [check_prompt(p) for p in prompts]
