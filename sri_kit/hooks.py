@@ -17,6 +17,7 @@ from contextlib import contextmanager
 
 import torch
 
+from .errors import ConfigError
 from .models import find_hook_site, find_layers
 
 
@@ -32,18 +33,19 @@ def _hidden(out) -> torch.Tensor:
 
 
 def resolve_module(model: torch.nn.Module, site: str | None, layer: int = -1) -> tuple[str, torch.nn.Module]:
-    """The module to hook: ``site`` (a dotted path) when layer == -1, else decoder layer ``layer``."""
+    """The module to hook: ``site`` (a dotted path) when layer == -1, else decoder layer ``layer`` (k >= 0;
+    other negative values are refused, see ``GenerationConfig.layer``)."""
     if layer == -1:
         site = site or find_hook_site(model)
         try:
             return site, model.get_submodule(site)
         except AttributeError:
-            raise ValueError(f"the model has no module {site!r}; pick one of its named_modules()") from None
+            raise ConfigError(f"the model has no module {site!r}; pick one of its named_modules()") from None
     layers = find_layers(model)
-    if not -len(layers) <= layer < len(layers):
-        raise ValueError(f"layer {layer} out of range: this model has {len(layers)} layers (use -1 for the final norm)")
-    idx = layer % len(layers)
-    return f"layers[{idx}]", layers[idx]
+    if not 0 <= layer < len(layers):
+        raise ConfigError(f"layer {layer} out of range: this model has {len(layers)} layers (0 .. {len(layers) - 1}; "
+                          "use -1 for the final norm)")
+    return f"layers[{layer}]", layers[layer]
 
 
 class Recorder:

@@ -16,8 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors import safe_open
 
 from .config import GenerationConfig
+from .errors import (ConfigError, CorruptFileError, DeviceError, InputTypeError, ModelNotFoundError, SriKitError,
+                     UnknownNameError, reading)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MODELS_DIR = REPO_ROOT / "data" / "models"
@@ -156,19 +159,19 @@ class LoadedModel:
 
 def check_prompts(prompts) -> list[str]:
     """Validate a prompt list: a non-empty list of non-empty strings."""
-    if isinstance(prompts, str):
-        raise TypeError("prompts must be a list of strings, not one string: wrap it as [prompt]")
+    if isinstance(prompts, (str, bytes)):
+        raise InputTypeError("prompts must be a list of strings, not one string: wrap it as [prompt]")
     try:
         prompts = list(prompts)
     except TypeError:
-        raise TypeError(f"prompts must be a list of strings, got {type(prompts).__name__}") from None
+        raise InputTypeError(f"prompts must be a list of strings, got {type(prompts).__name__}") from None
     if not prompts:
-        raise ValueError("prompts is empty: pass at least one prompt string")
+        raise ConfigError("prompts is empty: pass at least one prompt string")
     for i, p in enumerate(prompts):
         if not isinstance(p, str):
-            raise TypeError(f"prompts[{i}] is {type(p).__name__}, not str: every prompt must be a string")
+            raise InputTypeError(f"prompts[{i}] is {type(p).__name__}, not str: every prompt must be a string")
         if not p.strip():
-            raise ValueError(f"prompts[{i}] is empty: every prompt needs some text")
+            raise ConfigError(f"prompts[{i}] is empty: every prompt needs some text")
     return prompts
 
 
@@ -176,16 +179,40 @@ def per_prompt(value, n: int, what: str) -> list:
     """``value`` for each of ``n`` prompts: one value (or None) for all, or a list of exactly ``n``."""
     if value is None or isinstance(value, str):
         return [value] * n
+    if isinstance(value, (bytes, dict)) or not hasattr(value, "__iter__"):
+        raise InputTypeError(f"{what} must be a string, None or a list of one string (or None) per prompt, "
+                             f"got {type(value).__name__}")
     value = list(value)
     if len(value) != n:
-        raise ValueError(f"{what} has {len(value)} entries for {n} prompts: give one string or one per prompt")
+        raise ConfigError(f"{what} has {len(value)} entries for {n} prompts: give one string or one per prompt")
+    for i, v in enumerate(value):
+        if v is not None and not isinstance(v, str):
+            raise InputTypeError(f"{what}[{i}] is {type(v).__name__}: each entry must be a string or None")
     return value
 
 
 def auto_device(device=None) -> torch.device:
-    """cuda > mps > cpu unless ``device`` is given."""
+    """cuda > mps > cpu unless ``device`` is given; a device this machine lacks is a :class:`DeviceError`."""
     if device is not None:
-        return torch.device(device)
+        if not isinstance(device, (str, torch.device)):
+            raise InputTypeError(f"device must be a string such as 'cpu' or 'cuda:0' (or a torch.device), "
+                                 f"got {type(device).__name__}")
+        try:
+            dev = torch.device(device)
+        except (RuntimeError, ValueError) as e:
+            raise ConfigError(f"unknown device {device!r} ({e}); use 'cpu', 'cuda', 'cuda:N' or 'mps'") from None
+        if dev.type == "cuda":
+            if not torch.cuda.is_available():
+                raise DeviceError(f"device={device!r} but this machine has no usable CUDA GPU (torch "
+                                  f"{torch.__version__}, CUDA build {torch.version.cuda}); use device='cpu' or leave "
+                                  "device unset to pick the best one available")
+            if dev.index is not None and dev.index >= torch.cuda.device_count():
+                raise DeviceError(f"device={device!r} but this machine has {torch.cuda.device_count()} GPU(s) "
+                                  f"(cuda:0 .. cuda:{torch.cuda.device_count() - 1})")
+        if dev.type == "mps" and not (getattr(torch.backends, "mps", None) is not None
+                                      and torch.backends.mps.is_available()):
+            raise DeviceError(f"device={device!r} but Apple's MPS backend is not available here; use device='cpu'")
+        return dev
     if torch.cuda.is_available():
         return torch.device("cuda")
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
@@ -193,9 +220,13 @@ def auto_device(device=None) -> torch.device:
     return torch.device("cpu")
 
 
-def _read_json(path: Path) -> dict:
-    with open(path) as f:
-        return json.load(f)
+def _read_json(path: Path, what: str = "JSON file", fix: str = "fix or delete it") -> dict:
+    with reading(path, what, fix):
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    if not isinstance(data, dict):
+        raise CorruptFileError(path, f"{path} must hold a JSON object, got {type(data).__name__}; {fix}")
+    return data
 
 
 def _detect(cfg: dict) -> tuple[str, bool]:
@@ -211,7 +242,7 @@ def _detect(cfg: dict) -> tuple[str, bool]:
     if any(a.endswith("forcausallm") or a.endswith("lmheadmodel") or a.endswith("forconditionalgeneration")
            for a in archs):
         return "ar", False
-    raise ValueError(f"cannot tell whether this model is causal or masked (architectures={cfg.get('architectures')}, "
+    raise ConfigError(f"cannot tell whether this model is causal or masked (architectures={cfg.get('architectures')}, "
                      f"model_type={cfg.get('model_type')!r}); load it yourself and wrap it with sri_kit.wrap_model(...)")
 
 
@@ -229,7 +260,7 @@ def find_hook_site(model) -> str:
              and ".layers." not in n and ".layer." not in n and ".blocks." not in n and ".h." not in n]
     if norms:
         return norms[-1]
-    raise ValueError("could not find the final norm of this model; pass hook_site=... to wrap_model")
+    raise ConfigError("could not find the final norm of this model; pass hook_site=... to wrap_model")
 
 
 def find_layers(model) -> torch.nn.ModuleList:
@@ -242,7 +273,7 @@ def find_layers(model) -> torch.nn.ModuleList:
             if best is None or len(mod) > len(best):
                 best = mod
     if best is None:
-        raise ValueError("could not find this model's layer list; use layer=-1 (the final norm)")
+        raise ConfigError("could not find this model's layer list; use layer=-1 (the final norm)")
     return best
 
 
@@ -270,13 +301,14 @@ def wrap_model(model, tokenizer, *, family: str, name: str = "custom", hook_site
                mask_token_id: int | None = None, shift_logits: bool = False,
                default_config: GenerationConfig | dict | None = None) -> LoadedModel:
     """Wrap an already-loaded model (any architecture) for the kit's samplers."""
-    if family not in _FAMILY_ALIASES:
-        raise ValueError(f"family must be 'ar' or 'diffusion', got {family!r}")
+    if not isinstance(family, str) or family not in _FAMILY_ALIASES:
+        raise ConfigError(f"family must be 'ar' or 'diffusion' (aliases: {', '.join(sorted(_FAMILY_ALIASES))}), "
+                          f"got {family!r}")
     family = _FAMILY_ALIASES[family]
     if family == "diffusion":
         mask_token_id = mask_token_id if mask_token_id is not None else tokenizer.mask_token_id
         if mask_token_id is None:
-            raise ValueError(f"{name}: a diffusion model needs a mask token; the tokenizer has none, pass mask_token_id=")
+            raise ConfigError(f"{name}: a diffusion model needs a mask token; the tokenizer has none, pass mask_token_id=")
     if isinstance(default_config, dict):
         default_config = GenerationConfig.from_dict(default_config)
     device = next(model.parameters()).device
@@ -297,7 +329,7 @@ def _dtype(dtype, preset_dtype: str, device: torch.device):
         return _DTYPES[preset_dtype] if device.type == "cuda" else torch.float32
     if isinstance(dtype, str):
         if dtype not in _DTYPES:
-            raise ValueError(f"unknown dtype {dtype!r}; choose one of {sorted(_DTYPES)}")
+            raise ConfigError(f"unknown dtype {dtype!r}; choose one of {sorted(_DTYPES)}")
         return _DTYPES[dtype]
     return dtype
 
@@ -313,33 +345,45 @@ def load_model(name_or_path: str | os.PathLike, *, device=None, dtype=None,
     # imported on first load: transformers takes seconds to import and nothing else in this module needs it
     from transformers import AutoConfig, AutoModel, AutoModelForCausalLM, AutoModelForMaskedLM, AutoTokenizer
 
+    if not isinstance(name_or_path, (str, os.PathLike)) or not str(name_or_path).strip():
+        raise InputTypeError(f"load_model takes a preset name, a hub id or a folder path, got {name_or_path!r}")
+    if not isinstance(trust_remote_code, bool):
+        raise InputTypeError(f"trust_remote_code must be True or False, got {trust_remote_code!r}")
     key = str(name_or_path)
     preset = PRESETS.get(key) or PRESETS.get(key.lower())
     path = Path(key).expanduser()
     if preset is not None and preset.local:
         path = MODELS_DIR / preset.hub_id
         if not (path / "config.json").exists():
-            raise FileNotFoundError(f"{key}: the embedded weights are missing at {path}; "
-                                    f"rebuild them with `sri-kit organism train` (or reinstall the repository)")
+            raise ModelNotFoundError(f"{key}: the embedded weights are missing at {path}; "
+                                     f"rebuild them with `sri-kit organism train` (or reinstall the repository)")
         source, name = str(path), preset.hub_id
     elif path.is_dir():
         if not (path / "config.json").exists():
-            raise FileNotFoundError(f"{path} has no config.json: pass a folder saved with save_pretrained()")
+            raise ModelNotFoundError(f"{path} has no config.json: pass a folder saved with save_pretrained()")
         source, name = str(path), path.name
+    elif path.exists():
+        raise ModelNotFoundError(f"{path} is a file, not a model folder: pass the folder that holds config.json "
+                                 "(one saved with save_pretrained())")
     elif preset is not None:
         source, name = preset.hub_id, preset.hub_id
-    elif "/" in key and not path.exists():
+    elif _looks_like_path(name_or_path):
+        raise ModelNotFoundError(f"the model folder {key} does not exist (resolved to {path.resolve()}); check "
+                                 f"the path, or give a preset name (`sri-kit presets`) or a hub id such as "
+                                 f"'org/model'")
+    elif "/" in key:
         source, name = key, key            # an arbitrary hub id
     else:
-        raise ValueError(f"unknown model {key!r}: not a preset ({', '.join(k for k in PRESETS if '/' not in k)}) "
-                         f"and not a local folder")
+        raise UnknownNameError(f"unknown model {key!r}: not a preset ({', '.join(k for k in PRESETS if '/' not in k)}) "
+                               f"and not a local folder")
 
     kit = {}
-    if Path(source).is_dir() and (Path(source) / "sri_kit.json").exists():
-        kit = _read_json(Path(source) / "sri_kit.json")
+    local = Path(source).is_dir()
+    if local:
+        kit = _check_local_folder(Path(source))
     needs_remote = (preset.remote_code if preset else False) or bool(kit.get("remote_code"))
     if needs_remote and not trust_remote_code:
-        raise ValueError(f"{name} runs code from its repository; pass trust_remote_code=True if you trust it")
+        raise ConfigError(f"{name} runs code from its repository; pass trust_remote_code=True if you trust it")
     dev = auto_device(device)
     torch_dtype = _dtype(dtype, preset.dtype if preset else "bfloat16", dev)
     try:
@@ -347,13 +391,15 @@ def load_model(name_or_path: str | os.PathLike, *, device=None, dtype=None,
         tok = AutoTokenizer.from_pretrained(source, trust_remote_code=trust_remote_code)
     except OSError as e:
         if Path(source).is_dir():
-            raise
-        raise OSError(f"{name} is not on this machine and the Hugging Face hub cannot be reached ({e.__class__.__name__}). "
+            raise ModelNotFoundError(f"cannot load the config or tokenizer from {source} ({type(e).__name__}: "
+                                     f"{str(e).splitlines()[0][:200] if str(e) else ''}); pass a folder saved with "
+                                     "save_pretrained() that holds config.json and the tokenizer files") from None
+        raise ModelNotFoundError(f"{name} is not on this machine and the Hugging Face hub cannot be reached ({e.__class__.__name__}). "
                       f"On a machine with internet run `huggingface-cli download {source}` (or set HF_HOME to a "
                       f"cache that has it), then load it again or pass its local folder") from None
     cfg_dict = cfg.to_dict()
     family, shift = _detect(cfg_dict)
-    family = _FAMILY_ALIASES.get(kit.get("family"), preset.family if preset else family)
+    family = _FAMILY_ALIASES[kit["family"]] if "family" in kit else (preset.family if preset else family)
     shift = bool(kit.get("shift_logits", preset.shift_logits if preset else shift))
     if family == "diffusion":
         classes = (AutoModelForMaskedLM, AutoModel) if needs_remote or "masked" not in str(cfg_dict.get("architectures")).lower() else (AutoModelForMaskedLM,)
@@ -366,18 +412,60 @@ def load_model(name_or_path: str | os.PathLike, *, device=None, dtype=None,
             break
         except (ValueError, KeyError) as e:   # class not registered for this config
             last_err = e
+        except Exception as e:  # noqa: BLE001 - weights that cannot be read: name the folder
+            if not local:
+                raise
+            raise CorruptFileError(source, f"could not read the weights in {source} ({type(e).__name__}: "
+                                           f"{str(e).splitlines()[0][:200] if str(e) else ''}); the folder is "
+                                           "damaged: save the model again (or re-download it)") from e
     else:
-        raise ValueError(f"could not load {name} as a {family} model: {last_err}")
+        raise ConfigError(f"could not load {name} as a {family} model: {last_err}")
     model.to(dev)
     dc = dict(preset.default_config) if preset else {}
     dc.update(kit.get("default_config", {}))
     if "system_prompt" in kit:
         dc["system_prompt"] = kit["system_prompt"]
+    try:
+        default_config = GenerationConfig.from_dict(dc)
+    except SriKitError as e:
+        raise ConfigError(f"{Path(source) / 'sri_kit.json' if local else name}: bad default_config: {e}") from None
     lm = wrap_model(model, tok, family=family, name=name,
                     hook_site=kit.get("hook_site") or (preset.hook_site if preset else None),
                     mask_token_id=kit.get("mask_token_id", preset.mask_token_id if preset else None),
-                    shift_logits=shift, default_config=GenerationConfig.from_dict(dc))
+                    shift_logits=shift, default_config=default_config)
     return lm
+
+
+def _looks_like_path(x) -> bool:
+    """A name that is meant as a local path (not a hub id ``org/name``): a PathLike, or a string that starts
+    with ``.``, ``/`` or ``~``, holds a backslash, or has more than one ``/``."""
+    if not isinstance(x, str):
+        return True
+    return x.startswith((".", "/", "~")) or "\\" in x or x.count("/") > 1 or os.path.isabs(x)
+
+
+def _check_local_folder(folder: Path) -> dict:
+    """Read a local model folder's ``sri_kit.json`` (validated) and check that its JSON and safetensors files
+    can be read (headers only), so that a damaged file is named instead of failing deep in transformers."""
+    fix = "the folder is damaged: save the model again with save_pretrained() (or re-download it)"
+    _read_json(folder / "config.json", "model config (config.json)", fix)
+    for f in sorted(folder.glob("*.safetensors")):
+        with reading(f, "safetensors weights file", fix):
+            with safe_open(str(f), "pt") as h:
+                h.keys()
+    kit: dict = {}
+    kp = folder / "sri_kit.json"
+    if kp.exists():
+        kit = _read_json(kp, "sri_kit.json (the kit's settings for this model)",
+                         "fix its JSON or delete it (the kit then detects the family from config.json)")
+        fam = kit.get("family")
+        if "family" in kit and (not isinstance(fam, str) or fam not in _FAMILY_ALIASES):
+            raise ConfigError(f"{kp}: unknown family {fam!r}; use 'ar' or 'diffusion' "
+                              f"(aliases: {', '.join(sorted(_FAMILY_ALIASES))})")
+        dc = kit.get("default_config", {})
+        if not isinstance(dc, dict):
+            raise ConfigError(f"{kp}: default_config must be a mapping of GenerationConfig fields, got {dc!r}")
+    return kit
 
 
 def accepts(model, arg: str) -> bool:

@@ -40,6 +40,7 @@ from typing import Any, ClassVar
 import torch
 
 from ..config import GenerationConfig
+from ..errors import ConfigError, InputTypeError, UnknownNameError
 from ..models import FAMILIES, LoadedModel
 
 __all__ = ["SampleBatch", "Sampler", "NoOptions", "register", "unregister", "get_sampler", "sampler_names",
@@ -100,9 +101,14 @@ class Sampler:
         known = {f.name for f in dataclasses.fields(self.Options)}
         unknown = sorted(set(given) - known)
         if unknown:
-            raise ValueError(f"sampler {self.name!r} has no option(s) {unknown}; "
-                             f"its options are {sorted(known) or 'none'}")
-        return self.Options(**given)
+            raise ConfigError(f"sampler {self.name!r} has no option(s) {unknown}; "
+                              f"its options are {sorted(known) or 'none'}")
+        try:
+            return self.Options(**given)
+        except (TypeError, ValueError) as e:
+            if isinstance(e, (ConfigError, InputTypeError)):
+                raise
+            raise ConfigError(f"sampler {self.name!r}: bad options {given}: {e}") from None
 
     def validate(self, lm: LoadedModel, cfg: GenerationConfig) -> None:
         """Raise a clear error when ``cfg`` cannot run on ``lm`` with this sampler."""
@@ -152,7 +158,7 @@ def get_sampler(name: str) -> Sampler:
     try:
         return _REGISTRY[name]
     except KeyError:
-        raise ValueError(f"unknown sampler {name!r}; registered: {sampler_names()}") from None
+        raise UnknownNameError(f"unknown sampler {name!r}; registered: {sampler_names()}") from None
 
 
 def sampler_names() -> list[str]:
@@ -171,6 +177,6 @@ def sampler_for(lm: LoadedModel, cfg: GenerationConfig) -> Sampler:
         name = family.default_sampler
     sampler = get_sampler(name)
     if lm.family not in sampler.families:
-        raise ValueError(f"sampler {name!r} runs on {'/'.join(sampler.families)} models, but {lm.name} is a "
+        raise ConfigError(f"sampler {name!r} runs on {'/'.join(sampler.families)} models, but {lm.name} is a "
                          f"{lm.family} model; use one of {[n for n, s in _REGISTRY.items() if lm.family in s.families]}")
     return sampler

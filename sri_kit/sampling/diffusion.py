@@ -31,6 +31,7 @@ import torch
 from contextlib import nullcontext
 
 from ..config import GenerationConfig
+from ..errors import ConfigError
 from ..hooks import head_from, record_steps
 from ..models import LoadedModel, accepts
 from .base import SampleBatch, Sampler
@@ -145,6 +146,13 @@ class MaskedDiffusionSampler(Sampler):
     def block_length(self, cfg: GenerationConfig) -> int:
         return cfg.block_len
 
+    def validate(self, lm: LoadedModel, cfg: GenerationConfig) -> None:
+        super().validate(lm, cfg)
+        if cfg.steps > cfg.gen_length:
+            raise ConfigError(f"steps ({cfg.steps}) > gen_length ({cfg.gen_length}): a diffusion step commits at least "
+                              f"one token, so {cfg.steps - cfg.gen_length} step(s) would commit nothing; use "
+                              f"steps <= gen_length")
+
     def select(self, score: torch.Tensor, k: torch.Tensor | None, t: int, offset: int) -> torch.Tensor:
         """Which active positions step ``t`` commits: the top ``k`` [B] by ``score`` [B, A] (float64,
         −inf where a position does not compete). ``offset``: active column of response position 0."""
@@ -161,7 +169,7 @@ class MaskedDiffusionSampler(Sampler):
         real_prompt = (attn[:, :P] == 1) & (x[:, :P] != mask_id)
         prompt_fill = x[:, :P] == mask_id
         if prompt_fill.any() and not self.fills_prompt_masks:
-            raise ValueError(f"the {self.name!r} sampler does not fill mask tokens inside the prompt; "
+            raise ConfigError(f"the {self.name!r} sampler does not fill mask tokens inside the prompt; "
                              f"use the 'diffusion' sampler (order='confidence')")
         # active region: the response, plus prompt columns holding masks (DIJA)
         c0 = int(prompt_fill.any(0).nonzero()[0]) if prompt_fill.any() else P

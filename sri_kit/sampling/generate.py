@@ -20,6 +20,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..config import GenerationConfig
+from ..errors import ConfigError, InputTypeError, check_int
 from ..judges import is_refusal
 from ..models import LoadedModel, check_prompts, per_prompt
 from .base import SampleBatch, Sampler, sampler_for
@@ -30,13 +31,12 @@ __all__ = ["generate", "generate_texts", "generate_canvases", "Response"]
 
 def _prepare(lm, prompts, config, batch_size, prefill):
     if not isinstance(lm, LoadedModel):
-        raise TypeError("generate() needs a LoadedModel: use sri_kit.load_model(...) or sri_kit.wrap_model(...)")
+        raise InputTypeError("generate() needs a LoadedModel: use sri_kit.load_model(...) or sri_kit.wrap_model(...)")
     prompts = check_prompts(prompts)
     cfg = config if config is not None else lm.default_config
     if not isinstance(cfg, GenerationConfig):
-        raise TypeError(f"config must be a GenerationConfig, got {type(cfg).__name__}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
+        raise InputTypeError(f"config must be a GenerationConfig, got {type(cfg).__name__}")
+    check_int("batch_size", batch_size, minimum=1)
     sampler = sampler_for(lm, cfg)
     sampler.validate(lm, cfg)
     prefills = per_prompt(prefill, len(prompts), "prefill")
@@ -45,7 +45,7 @@ def _prepare(lm, prompts, config, batch_size, prefill):
     extra = sampler.response_positions(cfg)
     for i, r in enumerate(rows):
         if limit is not None and len(r) + extra > limit:
-            raise ValueError(f"prompt {i} has {len(r)} tokens; with {extra} response positions it exceeds the "
+            raise ConfigError(f"prompt {i} has {len(r)} tokens; with {extra} response positions it exceeds the "
                              f"model's context of {limit} tokens: shorten the prompt or generate fewer tokens "
                              f"(steps / gen_length)")
     return prompts, cfg, sampler, prefills, rows

@@ -17,6 +17,7 @@ from __future__ import annotations
 import torch
 
 from ..config import GenerationConfig
+from ..errors import ConfigError
 from ..models import LoadedModel
 from .diffusion import MaskedDiffusionSampler
 
@@ -34,8 +35,8 @@ class LeftToRightSampler(MaskedDiffusionSampler):
     def validate(self, lm: LoadedModel, cfg: GenerationConfig) -> None:
         super().validate(lm, cfg)
         if cfg.steps != cfg.gen_length:
-            raise ValueError(f"the left_to_right sampler commits one token per step: set steps == gen_length "
-                             f"(got steps={cfg.steps}, gen_length={cfg.gen_length})")
+            raise ConfigError(f"the left_to_right sampler commits one token per step: set steps == gen_length "
+                              f"(got steps={cfg.steps}, gen_length={cfg.gen_length})")
 
     def short_config(self, base: GenerationConfig, n_tokens: int) -> GenerationConfig:
         return base.replace(steps=n_tokens, gen_length=n_tokens, block_length=None, temperature=0.0)

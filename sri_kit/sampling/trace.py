@@ -17,6 +17,7 @@ from typing import Any, Sequence
 import numpy as np
 import safetensors.numpy as safetensors_numpy    # by module: tests patch save_file there
 
+from ..errors import CorruptFileError, reading
 from ..io import atomic_write
 from ..models import FAMILIES
 
@@ -128,17 +129,37 @@ def save_traces(traces: Sequence[GenerationTrace], path: str | os.PathLike) -> P
 
 
 def load_traces(path: str | os.PathLike) -> list[GenerationTrace]:
+    """Read the traces of :func:`save_traces`. A truncated or inconsistent pair of files (records that
+    disagree with the tensors) is a :class:`~sri_kit.errors.CorruptFileError` naming the file."""
     path = Path(path)
     if path.suffix != ".safetensors":
         path = path.with_suffix(".safetensors")
     side = path.with_suffix(".json")
     if not path.exists() or not side.exists():
         raise FileNotFoundError(f"need both {path} and {side} (written by save_traces)")
-    meta = json.loads(side.read_text())
-    if meta.get("format") != "sri_kit.traces/1":
-        raise ValueError(f"{side} is not a sri_kit trace file")
-    arrays = safetensors_numpy.load_file(str(path))
+    fix = "it is truncated or was not written by sri_kit.save_traces: regenerate the traces"
+    with reading(side, "sri_kit trace sidecar", fix):
+        meta = json.loads(side.read_text(encoding="utf-8"))
+    if not isinstance(meta, dict) or meta.get("format") != "sri_kit.traces/1":
+        raise CorruptFileError(side, f"{side} is not a sri_kit trace file (no 'sri_kit.traces/1' format tag); {fix}")
+    records = meta.get("traces")
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        raise CorruptFileError(side, f"{side}: 'traces' must be a list of records; {fix}")
+    with reading(path, "sri_kit trace file", fix):
+        arrays = safetensors_numpy.load_file(str(path))
+    expected = {f"{i}.{n}" for i in range(len(records)) for n in _ARRAYS}
+    if set(arrays) != expected:
+        n_t = len({k.split(".")[0] for k in arrays})
+        raise CorruptFileError(side, f"{side} lists {len(records)} trace record(s) but {path} holds tensors for "
+                                     f"{n_t}: the two files do not belong together; {fix}")
     out = []
-    for i, rec in enumerate(meta["traces"]):
-        out.append(GenerationTrace(**rec, **{n: arrays[f"{i}.{n}"] for n in _ARRAYS}))
+    for i, rec in enumerate(records):
+        with reading(side, f"sri_kit trace sidecar (record {i})", fix):
+            tr = GenerationTrace(**rec, **{n: arrays[f"{i}.{n}"] for n in _ARRAYS})
+        T = tr.activations.shape[0] if tr.activations.ndim == 2 else -1
+        if T < 1 or any(getattr(tr, n).ndim != 2 or getattr(tr, n).shape[0] != T for n in _ARRAYS[1:]) \
+                or tr.predicted.shape != tr.committed.shape or tr.predicted.shape != tr.confidence.shape:
+            raise CorruptFileError(path, f"{path}: trace {i} has tensors of inconsistent shapes "
+                                         f"({', '.join(f'{n} {tuple(getattr(tr, n).shape)}' for n in _ARRAYS)}); {fix}")
+        out.append(tr)
     return out
