@@ -17,6 +17,12 @@ Headless runs (one TOML/YAML config describes the run; see examples/run_tiny.tom
     sri-kit run CONFIG               all of the above in order
 
     torchrun --nproc-per-node N -m sri_kit.cli collect CONFIG
+
+Errors: a user mistake (a bad config value, a missing or damaged file, an unknown name: every
+``sri_kit.errors.SriKitError``) prints one line ``sri-kit <command>: error: ...`` and exits with code 2;
+``--debug`` (anywhere on the command line) shows the traceback instead. Anything else is a real
+failure: its traceback is printed and the exit code is 1. Configs are validated in full before a
+model is loaded or anything is written.
 """
 from __future__ import annotations
 
@@ -27,21 +33,51 @@ from pathlib import Path
 
 from . import distributed, pipeline
 from .demo import main as demo_main
+from .errors import ConfigError, SriKitError
 from .models import PRESETS, load_model
+from .runconfig import check_generation
 from .organism.evaluate import main as eval_main
 from .organism.train import main as train_main
 from .sampling import generate, save_traces
 
 
+def _read_prompt_lines(path: str) -> list[str]:
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"prompts file {p} does not exist; give a text file with one prompt per line")
+    if not p.is_file():
+        raise ConfigError(f"prompts file {p} is a folder, not a file; give a text file with one prompt per line")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"prompts file {p} is not UTF-8 text ({e.reason} at byte {e.start}); give a text "
+                          "file with one prompt per line") from None
+    prompts = [line.strip() for line in text.splitlines() if line.strip()]
+    if not prompts:
+        raise ConfigError(f"prompts file {p} has no prompts (it is empty or blank); write one prompt per line")
+    return prompts
+
+
 def _generate(a) -> int:
-    lm = load_model(a.model, device=a.device)
-    cfg = lm.default_config
+    # everything the user gave is checked before the model is loaded or anything is written
     over = {k: v for k, v in (("steps", a.steps), ("gen_length", a.gen_length), ("remasking", a.remasking),
                               ("temperature", a.temperature), ("order", a.order), ("seed", a.seed)) if v is not None}
-    cfg = cfg.replace(**over)
-    prompts = [l.strip() for l in Path(a.prompts).read_text().splitlines() if l.strip()]
+    if a.batch_size < 1:
+        raise ConfigError(f"--batch-size must be >= 1, got {a.batch_size}")
+    prompts = _read_prompt_lines(a.prompts)
+    out = Path(a.out)
+    if out.is_dir():
+        raise ConfigError(f"output {out} is a folder; give a file path such as {out / 'traces.safetensors'}")
+    for q in out.parents:
+        if q.exists():
+            if not q.is_dir():
+                raise ConfigError(f"output {out}: {q} is a file, not a folder")
+            break
+    check_generation(over, a.model, where="generation options")
+    lm = load_model(a.model, device=a.device)
+    cfg = lm.default_config.replace(**over)
     traces = generate(lm, prompts, cfg, batch_size=a.batch_size)
-    path = save_traces(traces, a.out)
+    path = save_traces(traces, out)
     print(f"{len(traces)} traces ({lm.name}, config {cfg.key()}) -> {path}")
     return 0
 
@@ -90,9 +126,6 @@ def _pipeline(a) -> int:
             print(r["blocking"].round(1).to_string())
         if cmd in ("report", "run"):
             print(f"report: {pipeline.write_report(a.config)}")
-    except (pipeline.ConfigError, pipeline.IncompleteRunError, pipeline.DiskFullError, FileNotFoundError) as e:
-        print(f"sri-kit {cmd}: error: {e}", file=sys.stderr)
-        return 2
     except pipeline.StopAfterShards as e:
         print(f"sri-kit {cmd}: {e}", file=sys.stderr)
         return 75
@@ -116,7 +149,26 @@ def _add_run_args(p, collect: bool = False) -> None:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="sri-kit", description="Step-wise refusal dynamics in AR and diffusion LMs.")
+    """Run the command line; returns the exit code (0 ok, 2 user mistake, 1 real failure, 75 stopped)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    if debug:
+        argv = [x for x in argv if x != "--debug"]
+    words = [x for x in argv if not x.startswith("-")]
+    cmd = " ".join(words[:2] if words[:1] in (["guard"], ["organism"]) else words[:1])
+    try:
+        return _main(argv)
+    except (SriKitError, FileNotFoundError, IsADirectoryError, NotADirectoryError) as e:
+        if debug:
+            raise
+        msg = " ".join(str(e).split()) or type(e).__name__
+        print(f"sri-kit {cmd}: error: {msg} (--debug shows the traceback)", file=sys.stderr)
+        return 2
+
+
+def _main(argv) -> int:
+    ap = argparse.ArgumentParser(prog="sri-kit", description="Step-wise refusal dynamics in AR and diffusion LMs. "
+                                 "--debug (anywhere) shows tracebacks instead of one-line errors.")
     sub = ap.add_subparsers(dest="cmd", required=True)
     d = sub.add_parser("demo", help="run the main job on the embedded organism", add_help=False)
     d.add_argument("rest", nargs=argparse.REMAINDER)

@@ -46,6 +46,7 @@ from typing import Any
 
 from . import attacks as atk
 from .config import GenerationConfig
+from .errors import ConfigError, SriKitError, UnknownNameError
 from .data import load_prompts, make_splits, prompts_hash
 
 __all__ = ["RunConfig", "SetSpec", "ResolvedSet", "load_run_config", "resolve_sets", "ROLES",
@@ -60,9 +61,8 @@ RUNTIME_FIELDS = {("run", "batch_size"), ("model", "device"), ("run", "progress"
 _SECTIONS = {"run", "model", "generation", "splits", "sets", "guard", "report"}
 
 
-class ConfigError(ValueError):
-    """A run config that cannot be used (bad field, mismatched run folder ...)."""
-
+# ConfigError is the kit's (sri_kit.errors): a ValueError for a run config that cannot be used (bad field,
+# mismatched run folder ...)
 
 def _toml_loads(text: str) -> dict:
     try:
@@ -157,13 +157,22 @@ class RunConfig:
         bad = set(run) - {"out_dir", "shard_size", "batch_size", "name", "progress"}
         if bad:
             raise ConfigError(f"[run]: unknown fields {sorted(bad)} (out_dir, shard_size, batch_size, name, progress)")
+        if not isinstance(run.get("out_dir", ""), str) or run.get("out_dir") == "":
+            raise ConfigError(f"[run] out_dir must be a folder path (a string), got {run.get('out_dir')!r}")
         out_dir = Path(os.path.expanduser(str(run.get("out_dir", "sri_kit_run"))))
         out_dir = out_dir if out_dir.is_absolute() else base / out_dir
+        for q in (out_dir, *out_dir.parents):
+            if q.exists():
+                if not q.is_dir():
+                    raise ConfigError(f"[run] out_dir {out_dir}: {q} is a file, not a folder; choose another out_dir")
+                break
         shard_size, batch_size = run.get("shard_size", 16), run.get("batch_size", 16)
         for k, v in (("shard_size", shard_size), ("batch_size", batch_size)):
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
                 raise ConfigError(f"[run] {k} must be a positive integer, got {v!r}")
         model = dict(data.get("model") or {})
+        if model.get("name") is not None and not isinstance(model.get("name"), str):
+            raise ConfigError(f"[model] name must be a string, got {model.get('name')!r}")
         if not model.get("name"):
             raise ConfigError("[model] name is required: a preset (e.g. 'tiny-dlm', 'llada-8b-instruct') or a local folder")
         bad = set(model) - {"name", "device", "dtype", "trust_remote_code"}
@@ -180,6 +189,7 @@ class RunConfig:
         bad = set(generation) - known
         if bad:
             raise ConfigError(f"[generation]: unknown GenerationConfig fields {sorted(bad)}; known: {sorted(known)}")
+        check_generation(generation, model["name"])
         splits = data.get("splits")
         sets: dict[str, SetSpec] = {}
         if splits is not None:
@@ -188,8 +198,10 @@ class RunConfig:
                 if not isinstance(splits.get(side), dict):
                     raise ConfigError(f"[splits] needs `{side} = {{ source = ... }}` (or path = ...)")
             attacks = splits.get("attacks", ["none"])
-            if isinstance(attacks, str) or not all(isinstance(a, str) for a in attacks):
+            if isinstance(attacks, str) or not isinstance(attacks, list) or not all(isinstance(a, str) for a in attacks):
                 raise ConfigError("[splits] attacks must be a list of attack names")
+            for a in attacks:
+                _check_attack(a, "[splits] attacks")
             for role in _SPLIT_ROLES:
                 sets[role] = SetSpec(name=role, role=role, from_split=role)
             for a in attacks:
@@ -220,6 +232,15 @@ class RunConfig:
             if spec.get("from_split") and splits is None:
                 raise ConfigError(f"[sets.{sname}] from_split needs a [splits] section")
             spec.setdefault("name", sname)
+            _check_attack(spec.get("attack", "none"), f"[sets.{sname}] attack")
+            for k in ("n", "skip", "attack_seed", "seed"):
+                v = spec.get(k)
+                if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
+                    raise ConfigError(f"[sets.{sname}] {k} must be a non-negative integer, got {v!r}")
+            if spec.get("prompts") is not None and not all(isinstance(x, str) and x.strip() for x in spec["prompts"]):
+                i = next(i for i, x in enumerate(spec["prompts"]) if not (isinstance(x, str) and x.strip()))
+                raise ConfigError(f"[sets.{sname}] prompts[{i}] is {spec['prompts'][i]!r}: every prompt must be a "
+                                  "non-empty string")
             sets[sname] = SetSpec(**spec)
         if not sets:
             raise ConfigError("the config defines no prompt sets: add [splits] and/or [sets.<name>] tables")
@@ -259,6 +280,63 @@ def load_run_config(path: str | os.PathLike | dict | RunConfig, base_dir: str | 
     data, text = read_config_file(path)
     p = Path(path)
     return RunConfig.from_dict(data, base_dir or p.resolve().parent, source_text=text, source_suffix=p.suffix.lower())
+
+
+def _check_attack(name, where: str) -> None:
+    if not isinstance(name, str):
+        raise ConfigError(f"{where}: an attack name is a string, got {name!r}")
+    try:
+        atk.get(name)
+    except KeyError:
+        raise ConfigError(f"{where}: unknown attack {name!r}; known attacks: {', '.join(atk.names())} "
+                          "(`python -c 'import sri_kit; print(sri_kit.attacks.names())'`)") from None
+
+
+def _model_defaults(name: str) -> tuple[dict, str | None]:
+    """(recommended GenerationConfig fields, family or None) of a model, without loading it: the preset's,
+    then a local folder's ``sri_kit.json`` on top (as :func:`sri_kit.load_model` combines them)."""
+    from .models import _FAMILY_ALIASES, MODELS_DIR, PRESETS
+
+    preset = PRESETS.get(name) or PRESETS.get(name.lower())
+    dc = dict(preset.default_config) if preset else {}
+    family = preset.family if preset else None
+    folder = MODELS_DIR / preset.hub_id if preset is not None and preset.local else Path(name)
+    kit_path = folder / "sri_kit.json"
+    if kit_path.is_file():
+        try:
+            kit = json.loads(kit_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            kit = {}           # load_model names the damaged file
+        if isinstance(kit, dict):
+            if isinstance(kit.get("default_config"), dict):
+                dc.update(kit["default_config"])
+            if "system_prompt" in kit:
+                dc["system_prompt"] = kit["system_prompt"]
+            family = _FAMILY_ALIASES.get(kit.get("family"), family) if isinstance(kit.get("family"), str) else family
+    return dc, family
+
+
+def check_generation(generation: dict, model_name: str, where: str = "[generation]") -> None:
+    """Validate ``[generation]`` before any model is loaded or file written: every field's type and range,
+    the combination with the model's recommended config, the sampler name and (when the model's family
+    is known without loading it) the sampler's own checks."""
+    base, family = _model_defaults(str(model_name))
+    try:
+        cfg = GenerationConfig.from_dict({**base, **generation})
+    except SriKitError as e:
+        raise ConfigError(f"{where}: {str(e).removeprefix('GenerationConfig: ')}") from None
+    from .sampling import get_sampler
+
+    if cfg.sampler is not None:
+        try:
+            sampler = get_sampler(cfg.sampler)
+        except UnknownNameError as e:
+            raise ConfigError(f"{where} sampler: {e}") from None
+        sampler.options(cfg)
+    if family == "diffusion" and cfg.order == "confidence" and cfg.sampler in (None, "diffusion") \
+            and cfg.steps > cfg.gen_length:
+        raise ConfigError(f"{where}: steps ({cfg.steps}) > gen_length ({cfg.gen_length}): a diffusion step "
+                          "commits at least one token, so the extra steps would commit nothing; use steps <= gen_length")
 
 
 @dataclass

@@ -18,12 +18,13 @@ import shutil
 from pathlib import Path
 from typing import Any, Callable
 
+from ..errors import SriKitError
 from ..io import atomic_write, atomic_write_text
 
 __all__ = ["DiskFullError", "sha256_file", "disk_full", "write_atomic", "write_text", "write_json"]
 
 
-class DiskFullError(OSError):
+class DiskFullError(SriKitError, OSError):
     """Writing an output ran out of disk space (the partial file was removed)."""
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from ..distributed import Dist
 from ..runconfig import ConfigError, ResolvedSet, RunConfig, load_run_config, resolve_sets
+from ..errors import SriKitError, reading
 from .files import write_json, write_text
 
 __all__ = ["RUN_FORMAT", "IncompleteRunError", "StopAfterShards", "Run", "config_diff", "prepare", "save_config",
@@ -27,7 +28,7 @@ RUN_FORMAT = "sri_kit.run/1"
 COLLECT_SECTIONS = ("run", "model", "generation", "splits", "sets")
 
 
-class IncompleteRunError(RuntimeError):
+class IncompleteRunError(SriKitError, RuntimeError):
     """A step needs outputs an earlier step has not (fully) written."""
 
 
@@ -79,7 +80,8 @@ def prepare(config, *, dist: Dist | None = None, write: bool = True, allow_updat
     """Resolve the config's prompt sets and check them against the run folder.
 
     The first call writes ``config.toml`` (the file as given) and ``run.json`` into the folder; later
-    calls must describe the same run, else a :class:`ConfigError` ("mismatched config") lists what
+    calls must describe the same run (unless nothing was collected yet: a start that failed, say on a
+    model that would not load, does not bind the folder to its config), else a :class:`ConfigError` ("mismatched config") lists what
     differs. ``allow_update=True`` accepts changes to the downstream ``[guard]``/``[report]`` sections
     only (traces stay valid; rerun the later steps).
     """
@@ -88,9 +90,17 @@ def prepare(config, *, dist: Dist | None = None, write: bool = True, allow_updat
     rec = run.record()
     path = run.dir / "run.json"
     if path.exists():
-        old = json.loads(path.read_text())
-        if old.get("format") != RUN_FORMAT:
+        with reading(path, "sri_kit run record (run.json)",
+                     f"it was cut short: delete {path} and rerun (complete shards are checked against the config "
+                     "again and kept when they match), or use a new [run] out_dir"):
+            old = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(old, dict) or old.get("format") != RUN_FORMAT:
             raise ConfigError(f"{path} is not a sri_kit run record; choose another out_dir")
+        if not started(run) and (old.get("config_key") != rec["config_key"] or old.get("sets") != rec["sets"]):
+            # nothing was collected under the old config (a failed start): the corrected config takes over
+            if write and (dist is None or dist.is_main):
+                save_config(run, rec)
+            return run
         if old.get("config_key") != rec["config_key"] or old.get("sets") != rec["sets"]:
             diffs = (config_diff(old.get("config"), rec["config"], "config")
                      + config_diff(old.get("sets"), rec["sets"], "sets"))
@@ -108,6 +118,11 @@ def prepare(config, *, dist: Dist | None = None, write: bool = True, allow_updat
     if write and (dist is None or dist.is_main):
         save_config(run, rec)
     return run
+
+
+def started(run: Run) -> bool:
+    """Whether anything was collected in the run folder (a shard commit marker or merged traces)."""
+    return any((run.dir / "shards").glob("*.done.json")) or any((run.dir / "traces").glob("*.safetensors"))
 
 
 def save_config(run: Run, rec: dict) -> None:
