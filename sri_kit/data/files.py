@@ -13,6 +13,8 @@ Example:
 from __future__ import annotations
 
 import csv
+import hashlib
+import io
 import json
 import os
 import urllib.request
@@ -21,10 +23,11 @@ from typing import Sequence
 
 import pandas as pd
 
+from ..errors import ChecksumError, ConfigError, CorruptFileError, SriKitError, reading
 from ..io import atomic_write
 
 __all__ = ["REPO_ROOT", "ENV_VAR", "cache_dir", "offline", "DataNotFoundError", "external_dir", "resolve_file",
-           "find_local", "read_records", "hub_records"]
+           "find_local", "read_records", "hub_records", "check_payload"]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ENV_VAR = "SRI_KIT_DATA"
@@ -40,7 +43,7 @@ def offline() -> bool:
     return any(os.environ.get(v, "").lower() in {"1", "true", "yes"} for v in ("SRI_KIT_OFFLINE", "HF_HUB_OFFLINE"))
 
 
-class DataNotFoundError(FileNotFoundError):
+class DataNotFoundError(SriKitError, FileNotFoundError):
     """A dataset was not found locally and could not be fetched."""
 
 
@@ -61,14 +64,55 @@ def _find_in(folder: Path, fname: str, subdirs: Sequence[str]) -> Path | None:
     return None
 
 
-def _download(url: str, fname: str, what: str) -> Path:
+def _fetch(url: str) -> bytes:
+    """The bytes at ``url`` (tests monkeypatch this)."""
+    with urllib.request.urlopen(url, timeout=20) as r:  # noqa: S310 - fixed https URLs
+        return r.read()
+
+
+def check_payload(payload: bytes, fname: str, *, sha256: str | None = None, columns: Sequence[str] = ()) -> None:
+    """Raise :class:`ChecksumError` unless ``payload`` is what ``fname`` should hold: its sha256 when the kit
+    knows it, else a non-empty UTF-8 file that parses as its format (csv/tsv with a header and at least one
+    row holding ``columns``, json, jsonl)."""
+    if sha256 is not None:
+        got = hashlib.sha256(payload).hexdigest()
+        if got != sha256:
+            raise ChecksumError(fname, f"download of {fname} has sha256 {got[:16]}…, expected {sha256[:16]}… "
+                                       f"({len(payload)} bytes): the file changed upstream or the transfer was "
+                                       "damaged; nothing was written. Retry, or pass path= a copy you trust")
+    if not payload.strip():
+        raise ChecksumError(fname, f"download of {fname} is empty; nothing was written. Retry later or pass path=")
+    suf = Path(fname).suffix.lower()
+    try:
+        text = payload.decode("utf-8")
+        if suf in (".csv", ".tsv"):
+            rows = list(csv.DictReader(io.StringIO(text), delimiter="\t" if suf == ".tsv" else ","))
+            if not rows:
+                raise ValueError("no data rows")
+            missing = [c for c in columns if c not in rows[0]]
+            if missing:
+                raise ValueError(f"no column(s) {missing}, found {sorted(k for k in rows[0] if k)}")
+        elif suf == ".json":
+            json.loads(text)
+        elif suf == ".jsonl":
+            for line in text.splitlines():
+                if line.strip():
+                    json.loads(line)
+    except ValueError as e:   # includes UnicodeDecodeError and JSONDecodeError
+        raise ChecksumError(fname, f"download of {fname} is not a valid {suf or 'data'} file ({type(e).__name__}: "
+                                   f"{str(e)[:120]}); nothing was written. Retry later or pass path=") from None
+
+
+def _download(url: str, fname: str, what: str, sha256: str | None = None, columns: Sequence[str] = ()) -> Path:
+    """Fetch ``url`` into the cache as ``fname``: verified (:func:`check_payload`), then written atomically
+    (a failed or interrupted download leaves nothing behind, no ``.part`` file)."""
     cdir = cache_dir()
     cdir.mkdir(parents=True, exist_ok=True)
     dest = cdir / fname
     if dest.is_file():
         return dest
-    with urllib.request.urlopen(url, timeout=20) as r:  # noqa: S310 - fixed https URLs
-        payload = r.read()
+    payload = _fetch(url)
+    check_payload(payload, fname, sha256=sha256, columns=columns)
     atomic_write(dest, lambda tmp: Path(tmp).write_bytes(payload))
     return dest
 
@@ -80,9 +124,12 @@ def resolve_file(
     subdirs: Sequence[str] = (),
     url: str | None = None,
     what: str | None = None,
+    sha256: str | None = None,
+    columns: Sequence[str] = (),
 ) -> Path:
     """Find ``fname``: ``path`` (file or folder), ``$SRI_KIT_DATA``, ``<repo>/../shared/data/external``,
-    the download cache, then ``url`` (downloaded once into ``~/.cache/sri_kit/data``)."""
+    the download cache, then ``url`` (downloaded once into ``~/.cache/sri_kit/data``; checked against
+    ``sha256`` when given, else for its format and ``columns``, and written atomically)."""
     what = what or fname
     if path is not None:
         p = Path(path).expanduser()
@@ -107,7 +154,9 @@ def resolve_file(
         err = RuntimeError("offline mode ($SRI_KIT_OFFLINE / $HF_HUB_OFFLINE) forbids downloads")
     elif url is not None:
         try:
-            return _download(url, fname, what)
+            return _download(url, fname, what, sha256=sha256, columns=columns)
+        except ChecksumError:
+            raise
         except Exception as e:  # offline, blocked, 404 ...
             err = e
     raise DataNotFoundError(
@@ -139,22 +188,45 @@ def read_records(p: Path) -> list[dict]:
         with p.open(newline="", encoding="utf-8") as f:
             return list(csv.DictReader(f, delimiter="\t" if suf == ".tsv" else ","))
     if suf == ".jsonl":
-        return [json.loads(line) for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
+        rows = []
+        for n, line in enumerate(_text(p).splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                r = json.loads(line)
+            except ValueError as e:
+                raise CorruptFileError(p, f"{p}, line {n}: not valid JSON ({e}); each line of a .jsonl file must be "
+                                          "one JSON object such as {\"prompt\": \"...\"} (or one JSON string)") from None
+            if isinstance(r, str):
+                r = {"prompt": r}
+            if not isinstance(r, dict):
+                raise ConfigError(f"{p}, line {n}: expected a JSON object or a string, got {type(r).__name__} "
+                                  f"{line.strip()[:40]}; write each prompt as {{\"prompt\": \"...\"}}")
+            rows.append(r)
+        return rows
     if suf == ".json":
-        data = json.loads(p.read_text(encoding="utf-8"))
+        with reading(p, "JSON file", "fix the JSON (a list of records, or of strings)"):
+            data = json.loads(_text(p))
         if isinstance(data, dict):
             for key in ("jailbreaks", "data", "rows", "prompts"):
                 if isinstance(data.get(key), list):
                     data = data[key]
                     break
         if not isinstance(data, list):
-            raise ValueError(f"{p}: expected a JSON list of records")
+            raise ConfigError(f"{p}: expected a JSON list of records")
         return [r if isinstance(r, dict) else {"prompt": r} for r in data]
     if suf == ".parquet":
         return pd.read_parquet(p).to_dict("records")
     if suf == ".txt":
-        return [{"prompt": line.strip()} for line in p.read_text(encoding="utf-8").splitlines() if line.strip()]
-    raise ValueError(f"{p}: unsupported file type {suf!r} (use csv, tsv, json, jsonl, parquet or txt)")
+        return [{"prompt": line.strip()} for line in _text(p).splitlines() if line.strip()]
+    raise ConfigError(f"{p}: unsupported file type {suf!r} (use csv, tsv, json, jsonl, parquet or txt)")
+
+
+def _text(p: Path) -> str:
+    try:
+        return p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise CorruptFileError(p, f"{p} is not UTF-8 text ({e.reason} at byte {e.start}); save it as UTF-8") from None
 
 
 def hub_records(

@@ -9,12 +9,14 @@ Example:
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from ..errors import ConfigError
 from .files import REPO_ROOT, DataNotFoundError, hub_records, read_records, resolve_file
 
 __all__ = ["SOURCES", "EMBEDDED", "EMBEDDED_DIR", "names", "describe", "load_records", "load_prompts", "subset"]
@@ -30,6 +32,8 @@ class _Source:
     hub: tuple | None = None  # (repo, config, split, to_records)
     subdirs: tuple[str, ...] = ()
     doc: str = ""
+    sha256: str | None = None       # of the file at ``url`` when that URL is pinned to a commit (stable)
+    columns: tuple[str, ...] = ()   # columns a download must have (checked when no sha256 is known)
 
 
 def _col(name: str, where: Callable[[dict], bool] | None = None) -> Callable[[list[dict]], list[str]]:
@@ -62,10 +66,16 @@ def _artifact(rows: list[dict]) -> list[str]:
 
 
 _GH = "https://raw.githubusercontent.com"
+# Downloads are verified before they are written (atomically) into the cache. XSTest's URL is pinned to a commit,
+# so its sha256 is stable and checked; the other URLs follow their repositories' main branch, whose bytes may
+# change, so those files are checked for their format and columns instead (a non-empty UTF-8 csv/json that
+# parses and has the columns the loader reads).
+_XSTEST_URL = f"{_GH}/paul-rottger/exaggerated-safety/475f10bf0a3d6a9dfb174b6de1a38afbfdff98a5/xstest_prompts.csv"
+_XSTEST_SHA256 = "11783fb294ed017473ee53c207d71f2161c7672c8d0b037501e78387f801cb5a"
 SOURCES: dict[str, _Source] = {
     "advbench": _Source(
         "advbench.csv", _col("goal"), url=f"{_GH}/llm-attacks/llm-attacks/main/data/advbench/harmful_behaviors.csv",
-        doc="AdvBench harmful behaviours (520, column 'goal')",
+        doc="AdvBench harmful behaviours (520, column 'goal')", columns=("goal",),
     ),
     "alpaca": _Source(
         "alpaca.json", _col("instruction"),
@@ -80,40 +90,40 @@ SOURCES: dict[str, _Source] = {
     "harmbench": _Source(
         "harmbench_test.csv", _harmbench("standard"),
         url=f"{_GH}/centerforaisafety/HarmBench/main/data/behavior_datasets/harmbench_behaviors_text_test.csv",
-        doc="HarmBench test behaviours, 'standard' functional category only",
+        doc="HarmBench test behaviours, 'standard' functional category only", columns=("Behavior",),
     ),
     "harmbench_contextual": _Source(
         "harmbench_test.csv", _harmbench("contextual"),
         url=f"{_GH}/centerforaisafety/HarmBench/main/data/behavior_datasets/harmbench_behaviors_text_test.csv",
-        doc="HarmBench contextual behaviours as '<context>\\n\\n---\\n\\n<behaviour>' (HarmBench's format)",
+        columns=("Behavior",), doc="HarmBench contextual behaviours as '<context>\\n\\n---\\n\\n<behaviour>' (HarmBench's format)",
     ),
     "harmbench_copyright": _Source(
         "harmbench_test.csv", _harmbench("copyright"),
         url=f"{_GH}/centerforaisafety/HarmBench/main/data/behavior_datasets/harmbench_behaviors_text_test.csv",
-        doc="HarmBench copyright behaviours",
+        doc="HarmBench copyright behaviours", columns=("Behavior",),
     ),
     "harmbench_all": _Source(
         "harmbench_test.csv", _harmbench(None),
         url=f"{_GH}/centerforaisafety/HarmBench/main/data/behavior_datasets/harmbench_behaviors_text_test.csv",
-        doc="all HarmBench test behaviours (320), contextual ones with their context",
+        doc="all HarmBench test behaviours (320), contextual ones with their context", columns=("Behavior",),
     ),
     "strongreject": _Source(
         "strongreject.csv", _col("forbidden_prompt"),
         url=f"{_GH}/alexandrasouly/strongreject/main/strongreject_dataset/strongreject_dataset.csv",
-        doc="StrongREJECT forbidden prompts (313)",
+        doc="StrongREJECT forbidden prompts (313)", columns=("forbidden_prompt",),
     ),
     "xstest": _Source(
-        "xstest_prompts.csv", _col("prompt"), url=f"{_GH}/paul-rottger/exaggerated-safety/main/xstest_prompts.csv",
+        "xstest_prompts.csv", _col("prompt"), url=_XSTEST_URL, sha256=_XSTEST_SHA256, columns=("prompt", "label"),
         doc="XSTest, all 450 prompts (250 safe + 200 unsafe contrasts)",
     ),
     "xstest_safe": _Source(
         "xstest_prompts.csv", _col("prompt", lambda r: r.get("label") == "safe"),
-        url=f"{_GH}/paul-rottger/exaggerated-safety/main/xstest_prompts.csv",
+        url=_XSTEST_URL, sha256=_XSTEST_SHA256, columns=("prompt", "label"),
         doc="XSTest safe prompts that look unsafe (250)",
     ),
     "xstest_unsafe": _Source(
         "xstest_prompts.csv", _col("prompt", lambda r: r.get("label") == "unsafe"),
-        url=f"{_GH}/paul-rottger/exaggerated-safety/main/xstest_prompts.csv",
+        url=_XSTEST_URL, sha256=_XSTEST_SHA256, columns=("prompt", "label"),
         doc="XSTest unsafe contrast prompts (200)",
     ),
     "jbb_pair": _Source(
@@ -156,12 +166,28 @@ def _unknown(name: Any) -> str:
 
 
 def _generic_prompts(rows: list[dict], p: Path) -> list[str]:
+    strict = Path(p).suffix.lower() in (".json", ".jsonl")    # typed formats: a number or null is a mistake
     for col in ("prompt", "goal", "Goal", "instruction", "forbidden_prompt", "Behavior", "text"):
         if rows and col in rows[0]:
+            if strict:
+                for i, r in enumerate(rows):
+                    v = r.get(col)
+                    if not isinstance(v, str):
+                        raise ConfigError(f"{p}: {_where(p, i)} has {col} = {json.dumps(v)[:40]} "
+                                          f"({type(v).__name__}); every prompt must be a string")
             return [str(r[col]) for r in rows if r.get(col) not in (None, "")]
     raise ValueError(
         f"{p}: no prompt column (looked for prompt, goal, Goal, instruction, forbidden_prompt, Behavior, text)"
     )
+
+
+def _where(p: Path, i: int) -> str:
+    """'line N' of the i-th record of a .jsonl file (blank lines are skipped when reading), else 'record i+1'."""
+    if Path(p).suffix.lower() == ".jsonl":
+        lines = [n for n, line in enumerate(Path(p).read_text(encoding="utf-8").splitlines(), 1) if line.strip()]
+        if i < len(lines):
+            return f"line {lines[i]}"
+    return f"record {i + 1}"
 
 
 def load_records(name: str, path: str | Path | None = None) -> list[dict]:
@@ -170,7 +196,7 @@ def load_records(name: str, path: str | Path | None = None) -> list[dict]:
         src = SOURCES[name]
         try:
             p = resolve_file(src.fname, path, subdirs=src.subdirs, url=src.url if src.hub is None else None,
-                             what=f"{name} ({src.fname})")
+                             what=f"{name} ({src.fname})", sha256=src.sha256, columns=src.columns)
         except DataNotFoundError:
             if src.hub is None or path is not None:
                 raise
