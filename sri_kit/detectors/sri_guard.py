@@ -44,6 +44,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from ..errors import CorruptFileError, reading
 from ..io import atomic_write, atomic_write_text
 
 from .one_class import DEFAULT_CALIB_FRACTION, MIN_CALIB, PercentileNoveltyDetector
@@ -242,27 +243,35 @@ class SRIGuard(PercentileNoveltyDetector):
                 f"{d} is not a saved SRIGuard (expected {_CONFIG} and {_WEIGHTS}); "
                 "write one with SRIGuard.save(path)."
             )
-        meta = json.loads((d / _CONFIG).read_text())
-        if meta.get("format") != _FORMAT:
-            raise ValueError(f"{d / _CONFIG} has format {meta.get('format')!r}, expected {_FORMAT!r}.")
-        guard = cls(
-            percentile=meta["percentile"], hidden=tuple(meta["hidden"]), epochs=meta["epochs"],
-            lr=meta["lr"], batch_size=meta["batch_size"], seed=meta["seed"], device=device,
-            calib_fraction=meta["calib_fraction"], weight_decay=meta["weight_decay"],
-            min_calib=meta["min_calib"], activation=meta["activation"], output=meta["output"],
-        )
-        tensors = load_file(str(d / _WEIGHTS))
-        net = guard._new_module(int(meta["n_features_in"]))
-        net.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("net.")})
+        fix = "it is truncated or was not written by SRIGuard.save: fit the guard again and save it"
+        with reading(d / _CONFIG, "SRIGuard config", fix):
+            meta = json.loads((d / _CONFIG).read_text(encoding="utf-8"))
+        if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
+            raise CorruptFileError(d / _CONFIG, f"{d / _CONFIG} has format "
+                                   f"{meta.get('format') if isinstance(meta, dict) else None!r}, expected {_FORMAT!r}.")
+        with reading(d / _CONFIG, "SRIGuard config", fix):
+            guard = cls(
+                percentile=meta["percentile"], hidden=tuple(meta["hidden"]), epochs=meta["epochs"],
+                lr=meta["lr"], batch_size=meta["batch_size"], seed=meta["seed"], device=device,
+                calib_fraction=meta["calib_fraction"], weight_decay=meta["weight_decay"],
+                min_calib=meta["min_calib"], activation=meta["activation"], output=meta["output"],
+            )
+            n_features = int(meta["n_features_in"])
+        with reading(d / _WEIGHTS, "SRIGuard weights file", fix):
+            tensors = load_file(str(d / _WEIGHTS))
+            net = guard._new_module(n_features)
+            net.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("net.")})
+            calib = tensors["calib_scores"].double().numpy()
         net.eval()
         guard.net_ = net
-        guard.n_features_in_ = int(meta["n_features_in"])
-        guard.threshold_ = float(meta["threshold"])
-        guard.calib_scores_ = tensors["calib_scores"].double().numpy()
-        guard.n_train_ = int(meta["n_train"])
-        guard.n_calib_ = int(meta["n_calib"])
-        guard.n_params_ = int(meta["n_params"])
-        guard.loss_history_ = np.asarray(
-            [] if meta.get("final_train_loss") is None else [meta["final_train_loss"]]
-        )
+        with reading(d / _CONFIG, "SRIGuard config", fix):
+            guard.n_features_in_ = n_features
+            guard.threshold_ = float(meta["threshold"])
+            guard.calib_scores_ = calib
+            guard.n_train_ = int(meta["n_train"])
+            guard.n_calib_ = int(meta["n_calib"])
+            guard.n_params_ = int(meta["n_params"])
+            guard.loss_history_ = np.asarray(
+                [] if meta.get("final_train_loss") is None else [meta["final_train_loss"]]
+            )
         return guard
