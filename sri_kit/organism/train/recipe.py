@@ -1,6 +1,6 @@
 """The organism's training recipe: constants, stage and run configurations, the learning-rate schedule.
 
-Every default here is the shipped recipe (``python -m sri_kit.organism.train --out data/models``);
+Every default here is the shipped recipe (``python -m sri_kit.organism.train --out data/models --overwrite-shipped``);
 changing one changes the released weights.
 
 Example:

@@ -19,6 +19,8 @@ from pathlib import Path
 import torch
 from transformers import AutoTokenizer
 
+from ...errors import ConfigError
+from ...models import MODELS_DIR
 from ...sampling import generate_texts
 from ..evaluate import organism_lm, quick_metrics
 from ..tokenizer import train_tokenizer
@@ -90,10 +92,24 @@ def train_one(kind: str, tok, pools, cfg: RunCfg, out: Path, log, val_prompts, d
     return info
 
 
+def check_out(out: Path, overwrite_shipped: bool = False) -> None:
+    """Refuse an output folder that is a file, or the shipped weights' folder without ``overwrite_shipped``."""
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is a file, not a folder; choose another --out")
+    shipped = MODELS_DIR.resolve()
+    if not overwrite_shipped and out.resolve() == shipped and any((shipped / o.name).exists() for o in ORGANISMS.values()):
+        raise ConfigError(f"--out {out} is the folder of the shipped weights ({shipped}); training would replace "
+                          "them. Pass --overwrite-shipped to do that on purpose, or choose another --out")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="sri-kit organism train", description=__doc__.split("\n")[0])
-    ap.add_argument("--out", default=None, help="output folder (gets tiny-ar/ and tiny-dlm/); "
-                                                "default: data/models for a full run, a temp dir for --smoke")
+    ap.add_argument("--out", default=None, help="output folder (gets tiny-ar/ and tiny-dlm/); default: "
+                                                "./sri_kit_organism for a full run, a temp dir for --smoke. The "
+                                                "shipped weights (data/models) are replaced only with "
+                                                "--overwrite-shipped")
+    ap.add_argument("--overwrite-shipped", action="store_true",
+                    help="allow --out to be the repository's data/models, replacing the shipped tiny-ar / tiny-dlm")
     ap.add_argument("--smoke", action="store_true", help="a few optimiser steps on a tiny corpus (CI)")
     ap.add_argument("--only", choices=list(ORGANISMS), default=None, help="train one model only")
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
@@ -144,9 +160,10 @@ def main(argv=None) -> int:
     if str(args.device).startswith("cuda"):
         torch.backends.cuda.matmul.allow_tf32 = True  # GPU recipe: TF32 matmuls (CPU runs are plain float32)
     if args.out is None:
-        out = Path(tempfile.mkdtemp(prefix="sri_kit_organism_")) if args.smoke else Path("data/models")
+        out = Path(tempfile.mkdtemp(prefix="sri_kit_organism_")) if args.smoke else Path("sri_kit_organism")
     else:
         out = Path(args.out)
+    check_out(out, args.overwrite_shipped)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
 
