@@ -44,7 +44,7 @@ class GenerationConfig:
     order: ``confidence`` (diffusion remasking) or ``left_to_right`` (a DLM decoded AR-style:
         exactly one committed token per step, the leftmost masked one; needs steps == gen_length).
     pooling: ``reference`` (the official code, default: reproduces its released centers) or
-        ``generated`` (the paper's §3.1 wording: generated tokens only). See DESIGN.md §4.
+        ``generated`` (the paper's §3.1 wording: generated tokens only). See the README ("Pooling: a documented choice") and ``sri_kit.sampling.pooling``.
     layer: -1 records the model's hook site (the final norm); k >= 0 records the output of decoder
         layer k (0 = the first block). Other negative values are refused (-2 would be ambiguous:
         Python's "second to last" or the layer before the final norm?).

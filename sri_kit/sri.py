@@ -1,9 +1,15 @@
 """The Step-wise Refusal Internal dynamics (SRI) signal: centers, σ_t, states, IRR.
 
-Example:
-    >>> centers = Centers.fit(harmless_traces, harmful_traces)        # doctest: +SKIP
-    >>> sigma = sri_signal(jailbreak_traces, centers)                  # [N, T], 1 = compliant
-    >>> internal_recovery_rate(sigma, lambda_r=0.3)                    # doctest: +SKIP
+Example (plain per-step centers; ``Centers.fit(harmless_traces, harmful_traces)`` makes them from traces):
+    >>> rng = np.random.default_rng(0)
+    >>> mu_ok, mu_ref = rng.normal(size=(2, 4, 8))           # T = 4 steps, D = 8
+    >>> acts = np.stack([mu_ok, mu_ref]) + 0.01 * rng.normal(size=(2, 4, 8))
+    >>> sigma = sri_signal(acts, (mu_ok, mu_ref))            # [N, T], 1 = compliant, 0 = refusal-aligned
+    >>> sigma.round(2)
+    array([[1., 1., 1., 1.],
+           [0., 0., 0., 0.]])
+    >>> internal_recovery_rate(sigma, lambda_r=0.3)          # nobody was compliant and then recovered
+    0.0
 """
 from __future__ import annotations
 

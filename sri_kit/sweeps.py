@@ -18,12 +18,18 @@ and, with ``path``, JSON files written atomically; an entry is only returned whe
 equal the request exactly, so a result is never reused for another setting. Revisiting a setting is
 instant.
 
-Example:
+Usage (minutes on the organism; ``notebooks/04_sweeps.ipynb`` runs it)::
+
+    df = sweeps.sweep(lm, {"harmful": harmful, "jailbreak": jb}, lm.default_config,
+                      "steps", [8, 16, 32], anchors=(benign, harmful))
+    sk.plots.plot_sweep(df)
+
+Example (what can be swept depends on the sampler that runs the model):
     >>> from sri_kit import sweeps
-    >>> lm = sk.load_model("tiny-dlm")                                              # doctest: +SKIP
-    >>> df = sweeps.sweep(lm, {"harmful": harmful, "jailbreak": jb}, lm.default_config,
-    ...                   "steps", [8, 16, 32], anchors=(benign, harmful))        # doctest: +SKIP
-    >>> sk.plots.plot_sweep(df)                                                     # doctest: +SKIP
+    >>> sweeps.sweepable(lm_ar)
+    ('steps', 'temperature', 'top_p')
+    >>> sweeps.sweepable(lm_dlm)
+    ('steps', 'remasking', 'block_length', 'temperature', 'top_p')
 """
 from __future__ import annotations
 

@@ -5,7 +5,10 @@ and an ``Output`` that shows errors. Results are cached by config key in the fun
 
 Example:
     >>> tr = sk.generate(lm_dlm, ["Hi"], sk.GenerationConfig(steps=4, gen_length=8), progress=False)[0]
-    >>> TracePlayer(tr, lm_dlm.tokenizer).slider.max
+    >>> import contextlib, io
+    >>> with contextlib.redirect_stdout(io.StringIO()):   # outside Jupyter the panel's figure would print
+    ...     player = TracePlayer(tr, lm_dlm.tokenizer)
+    >>> player.slider.max
     3
     >>> SweepPanel(lm_ar, {"harmful": ["Explain how to pick a lock."]}).param.options   # what an AR sampler reads
     ('steps', 'temperature', 'top_p')

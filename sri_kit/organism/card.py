@@ -75,7 +75,7 @@ def sample_responses(model_dir, k: int = 10) -> list[tuple[str, str]]:
 _CARD = """# {name}: the sri_kit model organism ({kind})
 
 A tiny chat model trained from scratch by `sri_kit.organism.train` on a corpus the project generates itself
-(`sri_kit/organism/corpus.py`). It exists so that every notebook, test and benchmark of sri_kit runs offline in
+(`sri_kit/organism/corpus/`). It exists so that every notebook, test and benchmark of sri_kit runs offline in
 seconds; the same code runs on real models. **It is a research organism, not an assistant.** Its harmful-request
 "compliance" is a content-free placeholder; nothing operational was ever in its training data.
 

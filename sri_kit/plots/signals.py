@@ -1,8 +1,10 @@
 """Figures. Every function returns a matplotlib Figure; nothing is saved or shown here.
 
 Example:
-    >>> fig = plot_sri_trajectories({"harmless": sigma_h, "jailbreak": sigma_j})   # doctest: +SKIP
-    >>> fig.savefig("sri.png")                                                        # doctest: +SKIP
+    >>> sigma_h, sigma_j = np.full((3, 8), 0.9), np.linspace(0.9, 0.1, 8)[None].repeat(3, 0)
+    >>> fig = plot_sri_trajectories({"harmless": sigma_h, "jailbreak": sigma_j})
+    >>> type(fig).__name__, len(fig.axes)
+    ('Figure', 1)
 """
 from __future__ import annotations
 

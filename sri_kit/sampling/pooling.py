@@ -1,6 +1,6 @@
 """The one pooler: how the hooked site's output becomes φ_t, for every sampler.
 
-Two choices (DESIGN.md of the project, "Pooling: the paper and its code differ"; see also ``GenerationConfig.pooling``):
+Two choices (the paper and its code differ; README, "Pooling: a documented choice"):
 
 - ``reference`` (default) reproduces the paper's official code.
   Canvas samplers (masked diffusion): the mean of the hooked state over *all* response positions
