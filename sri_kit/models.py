@@ -2,9 +2,9 @@
 
 Example:
     >>> import sri_kit
-    >>> lm = sri_kit.load_model("tiny-dlm")            # doctest: +SKIP
-    >>> lm.family, lm.hook_site                        # doctest: +SKIP
-    ('diffusion', 'model.final_norm')
+    >>> lm = sri_kit.load_model("tiny-dlm")
+    >>> lm.family, lm.hook_site, lm.causal, FAMILIES[lm.family].default_sampler
+    ('diffusion', 'model.final_norm', False, 'diffusion')
 """
 from __future__ import annotations
 

@@ -1,9 +1,9 @@
 """GenerationTrace: everything one generation recorded, step by step.
 
 Example:
-    >>> tr = sri_kit.generate(lm, ["Write a haiku about rain."])[0]      # doctest: +SKIP
-    >>> tr.activations.shape, tr.step_texts()[-1] == tr.text             # doctest: +SKIP
-    ((32, 256), True)
+    >>> tr = sk.generate(lm_ar, ["Write a haiku about rain."], progress=False)[0]
+    >>> tr.activations.shape, tr.predicted.shape, tr.step_texts()[-1] == tr.text
+    ((32, 256), (32, 32), True)
 """
 from __future__ import annotations
 
