@@ -14,8 +14,9 @@ Example:
     >>> sigma.shape, bool(sigma[0, -1] < 0.5)                                # ends refusal-aligned
     ((1, 32), True)
 """
-from . import plots
+from . import errors, plots
 from .config import EPS, LAMBDA_C, LAMBDA_R, TAU, GenerationConfig
+from .errors import SriKitError
 from .hooks import record_steps
 from .judges import REFUSAL_KEYWORDS, is_placeholder_compliance, is_refusal, text_refusal_signal
 from .models import PRESETS, LoadedModel, load_model, wrap_model
@@ -39,7 +40,7 @@ __all__ = [
     "record_steps", "generate", "generate_texts", "GenerationTrace", "save_traces", "load_traces",
     "Centers", "sri_signal", "sri_states", "internal_recoveries", "internal_recovery_rate",
     "is_refusal", "is_placeholder_compliance", "text_refusal_signal", "REFUSAL_KEYWORDS",
-    "analysis", "attacks", "canvas", "data", "detectors", "plots", "sweeps",
+    "analysis", "attacks", "canvas", "data", "detectors", "errors", "plots", "sweeps", "SriKitError",
     "HeuristicHarmJudge", "LLMJudge", "step_judgements", "recovery_rates", "fixed_weights_table", "irr_table",
     "find_incomplete_recovery", "lda_projection", "signal_comparison_auroc", "sweep",
 ]

@@ -95,7 +95,7 @@ def reading(path: str | os.PathLike, what: str, fix: str):
     >>> import tempfile, pathlib, json
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.json"
     >>> _ = p.write_text("{trunc")
-    >>> with reading(p, "a run record", "delete it"):                # doctest: +ELLIPSIS
+    >>> with reading(p, "run record", "delete it"):                  # doctest: +ELLIPSIS
     ...     json.loads(p.read_text())
     Traceback (most recent call last):
     sri_kit.errors.CorruptFileError: .../x.json is not a readable run record (JSONDecodeError: ...); delete it
