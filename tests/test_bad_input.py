@@ -578,3 +578,22 @@ def test_organism_train_never_overwrites_the_shipped_weights(monkeypatch, capsys
     (tmp_path / "f").write_text("x")
     assert cli.main(["organism", "train", "--out", str(tmp_path / "f")]) == 2
     assert "is a file, not a folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kw,err,frag", [(dict(percentile=True), InputTypeError, "percentile must be a number"),
+                                         (dict(percentile=float("nan")), ConfigError, "percentile must be a finite"),
+                                         (dict(epochs=2.5), InputTypeError, "epochs must be an int"),
+                                         (dict(lr=float("nan")), ConfigError, "lr must be a finite"),
+                                         (dict(calib_fraction=1.5), ConfigError, "calib_fraction must be < 1"),
+                                         (dict(batch_size=True), InputTypeError, "batch_size must be an int")])
+def test_sri_guard_parameters(kw, err, frag):
+    with pytest.raises(err, match=frag):
+        SRIGuard(**kw)
+
+
+def test_sri_guard_sigma_out_of_range_and_nan():
+    g = SRIGuard(epochs=1)
+    with pytest.raises(ConfigError, match=r"\[0, 1\]"):
+        g.fit(np.full((50, 8), 3.0))
+    with pytest.raises(ConfigError, match="NaN/inf"):
+        g.fit(np.full((50, 8), np.nan))

@@ -39,6 +39,9 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import ConfigError, check_float, check_int
+
+
 __all__ = [
     "PercentileNoveltyDetector",
     "IsolationForestDetector",
@@ -65,36 +68,36 @@ def as_signal_array(X: Any, name: str = "X", *, n_features: int | None = None) -
     (1, 2)
     """
     if X is None:
-        raise ValueError(f"{name} is None; pass σ vectors as an array [N, T].")
+        raise ConfigError(f"{name} is None; pass σ vectors as an array [N, T].")
     if hasattr(X, "detach") and hasattr(X, "cpu"):  # torch tensor, without importing torch
         X = X.detach().cpu().double().numpy()
     try:
         arr = np.asarray(X, dtype=np.float64)
     except (TypeError, ValueError) as exc:
-        raise ValueError(
+        raise ConfigError(
             f"{name} could not be converted to a float array [N, T] ({exc}); pass σ vectors as a "
             "numpy array or torch tensor, e.g. sri_kit.sri_signal(traces, centers)."
         ) from None
     if arr.ndim == 1:
-        raise ValueError(
+        raise ConfigError(
             f"{name} is 1-D with shape {arr.shape}; expected σ vectors [N, T]. "
             f"For a single signal use {name}[None, :]."
         )
     if arr.ndim != 2:
-        raise ValueError(f"{name} must be 2-D [N, T]; got shape {arr.shape}.")
+        raise ConfigError(f"{name} must be 2-D [N, T]; got shape {arr.shape}.")
     if arr.shape[0] == 0:
-        raise ValueError(f"{name} is empty (0 signals); pass at least one σ vector.")
+        raise ConfigError(f"{name} is empty (0 signals); pass at least one σ vector.")
     if arr.shape[1] == 0:
-        raise ValueError(f"{name} has 0 features per signal; expected T ≥ 1 steps.")
+        raise ConfigError(f"{name} has 0 features per signal; expected T ≥ 1 steps.")
     bad = ~np.isfinite(arr)
     if bad.any():
         rows = np.flatnonzero(bad.any(axis=1))
-        raise ValueError(
+        raise ConfigError(
             f"{name} contains {int(bad.sum())} NaN/inf values in {rows.size} signal(s) "
             f"(first rows: {rows[:5].tolist()}); drop or recompute those signals before fitting/scoring."
         )
     if n_features is not None and arr.shape[1] != n_features:
-        raise ValueError(
+        raise ConfigError(
             f"{name} has T={arr.shape[1]} values per signal but the detector was fitted on "
             f"T={n_features}; use signals from the same generation config (steps) as at fit time."
         )
@@ -104,7 +107,7 @@ def as_signal_array(X: Any, name: str = "X", *, n_features: int | None = None) -
 def _calib_split(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Seeded (train_idx, calib_idx) split of ``n`` rows."""
     if not 0.0 < fraction < 1.0:
-        raise ValueError(f"calib_fraction must be in (0, 1); got {fraction}.")
+        raise ConfigError(f"calib_fraction must be in (0, 1); got {fraction}.")
     n_calib = int(round(n * fraction))
     perm = np.random.default_rng(seed).permutation(n)
     return np.sort(perm[n_calib:]), np.sort(perm[:n_calib])
@@ -135,12 +138,15 @@ class PercentileNoveltyDetector:
         min_calib: int = MIN_CALIB,
         seed: int = 0,
     ) -> None:
+        where = type(self).__name__
+        check_float("percentile", percentile, where=where)
         if not 0.0 < float(percentile) < 100.0:
-            raise ValueError(f"percentile must be in (0, 100); got {percentile}.")
+            raise ConfigError(f"percentile must be in (0, 100); got {percentile}.")
         self.percentile = float(percentile)
-        self.calib_fraction = float(calib_fraction)
-        self.min_calib = int(min_calib)
-        self.seed = int(seed)
+        self.calib_fraction = check_float("calib_fraction", calib_fraction, lo=0, lo_open=True, hi=1, hi_open=True,
+                                          where=where)
+        self.min_calib = check_int("min_calib", min_calib, minimum=1, where=where)
+        self.seed = check_int("seed", seed, where=where)
 
     # -- to implement -------------------------------------------------------------------------
     def _fit_scorer(self, X: np.ndarray) -> None:  # pragma: no cover - abstract
@@ -161,7 +167,7 @@ class PercentileNoveltyDetector:
     def _check_calib_size(self, n_calib: int, origin: str) -> None:
         need = self._needed_for_percentile()
         if n_calib < self.min_calib:
-            raise ValueError(
+            raise ConfigError(
                 f"Too few calibration signals: {n_calib} ({origin}); at least {self.min_calib} are "
                 f"required, and a {self.percentile:g}th-percentile threshold only means something with "
                 f"≥ {need} (the paper uses 200). Pass more benign signals or an explicit X_calib."
@@ -183,7 +189,7 @@ class PercentileNoveltyDetector:
                 n_cal, f"{self.calib_fraction:.1%} of {n} benign signals held out; X_calib=None"
             )
             if n - n_cal < 2:
-                raise ValueError(f"Too few benign signals to train on ({n - n_cal}); pass more.")
+                raise ConfigError(f"Too few benign signals to train on ({n - n_cal}); pass more.")
             tr, ca = _calib_split(n, self.calib_fraction, self.seed)
             return X_benign[tr], X_benign[ca]
         Xc = self._check_values(

@@ -44,7 +44,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from ..errors import CorruptFileError, reading
+from ..errors import ConfigError, CorruptFileError, InputTypeError, check_float, check_int, reading
 from ..io import atomic_write, atomic_write_text
 
 from .one_class import DEFAULT_CALIB_FRACTION, MIN_CALIB, PercentileNoveltyDetector
@@ -110,13 +110,17 @@ class SRIGuard(PercentileNoveltyDetector):
         output: str = "sigmoid",
     ) -> None:
         super().__init__(percentile, calib_fraction=calib_fraction, min_calib=min_calib, seed=seed)
-        hidden = tuple(int(h) for h in hidden)
+        if isinstance(hidden, (str, bytes)) or not hasattr(hidden, "__iter__"):
+            raise InputTypeError(f"SRIGuard: hidden must be a tuple of layer sizes, got {hidden!r}")
+        hidden = tuple(check_int("hidden size", h, where="SRIGuard") for h in hidden)
         if not hidden or min(hidden) < 1:
-            raise ValueError(f"hidden must be a non-empty tuple of positive sizes; got {hidden}.")
-        if int(epochs) < 1:
-            raise ValueError(f"epochs must be ≥ 1; got {epochs}.")
-        if batch_size is not None and int(batch_size) < 1:
-            raise ValueError(f"batch_size must be ≥ 1 or None (full batch); got {batch_size}.")
+            raise ConfigError(f"hidden must be a non-empty tuple of positive sizes; got {hidden}.")
+        if check_int("epochs", epochs, where="SRIGuard") < 1:
+            raise ConfigError(f"epochs must be ≥ 1; got {epochs}.")
+        if batch_size is not None and check_int("batch_size", batch_size, where="SRIGuard") < 1:
+            raise ConfigError(f"batch_size must be ≥ 1 or None (full batch); got {batch_size}.")
+        check_float("lr", lr, lo=0, lo_open=True, where="SRIGuard")
+        check_float("weight_decay", weight_decay, lo=0, where="SRIGuard")
         self.hidden = hidden
         self.epochs = int(epochs)
         self.lr = float(lr)
@@ -127,9 +131,9 @@ class SRIGuard(PercentileNoveltyDetector):
         self.output = output
         # Validate names now rather than at fit time (without building modules: no RNG use).
         if activation not in _ACTIVATIONS:
-            raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}; got {activation!r}.")
+            raise ConfigError(f"activation must be one of {sorted(_ACTIVATIONS)}; got {activation!r}.")
         if output not in ("sigmoid", "linear"):
-            raise ValueError(f"output must be 'sigmoid' or 'linear'; got {output!r}.")
+            raise ConfigError(f"output must be 'sigmoid' or 'linear'; got {output!r}.")
 
     # -- architecture ------------------------------------------------------------------------------
     def layer_sizes(self, n_in: int) -> list[int]:
@@ -143,7 +147,7 @@ class SRIGuard(PercentileNoveltyDetector):
         if self.output == "sigmoid":
             lo, hi = float(X.min()), float(X.max())
             if lo < -_RANGE_TOL or hi > 1 + _RANGE_TOL:
-                raise ValueError(
+                raise ConfigError(
                     f"{name} has values in [{lo:.4g}, {hi:.4g}] but σ vectors lie in [0, 1] "
                     "(sri_kit.sri_signal output). Pass σ, not raw distances or logits — or build "
                     "SRIGuard(output='linear') to model other features."
