@@ -31,8 +31,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import distributed, pipeline
-from .demo import main as demo_main
+from . import demo, distributed, pipeline
 from .errors import ConfigError, SriKitError
 from .models import PRESETS, load_model
 from .runconfig import check_generation
@@ -207,7 +206,7 @@ def _main(argv) -> int:
     if a.cmd in _STEPS or a.cmd == "guard":
         return _pipeline(a)
     if a.cmd == "demo":
-        return demo_main(a.rest)
+        return demo.main(a.rest)
     if a.cmd == "organism":
         if a.ocmd == "train":
             return train_main(a.rest) or 0
