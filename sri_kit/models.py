@@ -100,7 +100,7 @@ for _k, _p in list(PRESETS.items()):
 
 @dataclass
 class LoadedModel:
-    """A model ready for the kit's samplers (see DESIGN.md §3)."""
+    """A model ready for the kit's samplers (its fields: docs/CORE_API.md)."""
 
     model: Any
     tokenizer: Any
