@@ -293,7 +293,8 @@ def _end_ids(tok, model) -> tuple[int, ...]:
     return tuple(ids)
 
 
-_FAMILY_ALIASES = {"ar": "ar", "causal": "ar", "autoregressive": "ar",
+#: Names accepted for each model family (``wrap_model(family=...)``, ``sri_kit.json``).
+FAMILY_ALIASES = {"ar": "ar", "causal": "ar", "autoregressive": "ar",
                    "diffusion": "diffusion", "dlm": "diffusion", "masked": "diffusion", "mdm": "diffusion"}
 
 
@@ -301,10 +302,10 @@ def wrap_model(model, tokenizer, *, family: str, name: str = "custom", hook_site
                mask_token_id: int | None = None, shift_logits: bool = False,
                default_config: GenerationConfig | dict | None = None) -> LoadedModel:
     """Wrap an already-loaded model (any architecture) for the kit's samplers."""
-    if not isinstance(family, str) or family not in _FAMILY_ALIASES:
-        raise ConfigError(f"family must be 'ar' or 'diffusion' (aliases: {', '.join(sorted(_FAMILY_ALIASES))}), "
+    if not isinstance(family, str) or family not in FAMILY_ALIASES:
+        raise ConfigError(f"family must be 'ar' or 'diffusion' (aliases: {', '.join(sorted(FAMILY_ALIASES))}), "
                           f"got {family!r}")
-    family = _FAMILY_ALIASES[family]
+    family = FAMILY_ALIASES[family]
     if family == "diffusion":
         mask_token_id = mask_token_id if mask_token_id is not None else tokenizer.mask_token_id
         if mask_token_id is None:
@@ -399,7 +400,7 @@ def load_model(name_or_path: str | os.PathLike, *, device=None, dtype=None,
                       f"cache that has it), then load it again or pass its local folder") from None
     cfg_dict = cfg.to_dict()
     family, shift = _detect(cfg_dict)
-    family = _FAMILY_ALIASES[kit["family"]] if "family" in kit else (preset.family if preset else family)
+    family = FAMILY_ALIASES[kit["family"]] if "family" in kit else (preset.family if preset else family)
     shift = bool(kit.get("shift_logits", preset.shift_logits if preset else shift))
     if family == "diffusion":
         classes = (AutoModelForMaskedLM, AutoModel) if needs_remote or "masked" not in str(cfg_dict.get("architectures")).lower() else (AutoModelForMaskedLM,)
@@ -459,9 +460,9 @@ def _check_local_folder(folder: Path) -> dict:
         kit = _read_json(kp, "sri_kit.json (the kit's settings for this model)",
                          "fix its JSON or delete it (the kit then detects the family from config.json)")
         fam = kit.get("family")
-        if "family" in kit and (not isinstance(fam, str) or fam not in _FAMILY_ALIASES):
+        if "family" in kit and (not isinstance(fam, str) or fam not in FAMILY_ALIASES):
             raise ConfigError(f"{kp}: unknown family {fam!r}; use 'ar' or 'diffusion' "
-                              f"(aliases: {', '.join(sorted(_FAMILY_ALIASES))})")
+                              f"(aliases: {', '.join(sorted(FAMILY_ALIASES))})")
         dc = kit.get("default_config", {})
         if not isinstance(dc, dict):
             raise ConfigError(f"{kp}: default_config must be a mapping of GenerationConfig fields, got {dc!r}")

@@ -46,8 +46,10 @@ from typing import Any
 
 from . import attacks as atk
 from .config import GenerationConfig
-from .errors import ConfigError, SriKitError, UnknownNameError
 from .data import load_prompts, make_splits, prompts_hash
+from .errors import ConfigError, SriKitError, UnknownNameError
+from .models import FAMILY_ALIASES, MODELS_DIR, PRESETS
+from .sampling import get_sampler, sampler_for_family
 
 __all__ = ["RunConfig", "SetSpec", "ResolvedSet", "load_run_config", "resolve_sets", "ROLES",
            "ConfigError", "read_config_file"]
@@ -295,8 +297,6 @@ def _check_attack(name, where: str) -> None:
 def _model_defaults(name: str) -> tuple[dict, str | None]:
     """(recommended GenerationConfig fields, family or None) of a model, without loading it: the preset's,
     then a local folder's ``sri_kit.json`` on top (as :func:`sri_kit.load_model` combines them)."""
-    from .models import _FAMILY_ALIASES, MODELS_DIR, PRESETS
-
     preset = PRESETS.get(name) or PRESETS.get(name.lower())
     dc = dict(preset.default_config) if preset else {}
     family = preset.family if preset else None
@@ -312,7 +312,7 @@ def _model_defaults(name: str) -> tuple[dict, str | None]:
                 dc.update(kit["default_config"])
             if "system_prompt" in kit:
                 dc["system_prompt"] = kit["system_prompt"]
-            family = _FAMILY_ALIASES.get(kit.get("family"), family) if isinstance(kit.get("family"), str) else family
+            family = FAMILY_ALIASES.get(kit.get("family"), family) if isinstance(kit.get("family"), str) else family
     return dc, family
 
 
@@ -325,18 +325,18 @@ def check_generation(generation: dict, model_name: str, where: str = "[generatio
         cfg = GenerationConfig.from_dict({**base, **generation})
     except SriKitError as e:
         raise ConfigError(f"{where}: {str(e).removeprefix('GenerationConfig: ')}") from None
-    from .sampling import get_sampler
-
-    if cfg.sampler is not None:
-        try:
+    try:
+        if family is not None:
+            sampler = sampler_for_family(family, cfg, model_name=str(model_name))
+        elif cfg.sampler is not None:
             sampler = get_sampler(cfg.sampler)
-        except UnknownNameError as e:
-            raise ConfigError(f"{where} sampler: {e}") from None
-        sampler.options(cfg)
-    if family == "diffusion" and cfg.order == "confidence" and cfg.sampler in (None, "diffusion") \
-            and cfg.steps > cfg.gen_length:
-        raise ConfigError(f"{where}: steps ({cfg.steps}) > gen_length ({cfg.gen_length}): a diffusion step "
-                          "commits at least one token, so the extra steps would commit nothing; use steps <= gen_length")
+        else:
+            return
+        sampler.validate(None, cfg)
+    except UnknownNameError as e:
+        raise ConfigError(f"{where} sampler: {e}") from None
+    except SriKitError as e:
+        raise ConfigError(f"{where}: {e}") from None
 
 
 @dataclass

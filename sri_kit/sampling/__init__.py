@@ -16,7 +16,7 @@ Example:
 from __future__ import annotations
 
 from .ar import ARSampler
-from .base import (NoOptions, SampleBatch, Sampler, get_sampler, register, sampler_for, sampler_names,
+from .base import (NoOptions, SampleBatch, Sampler, get_sampler, register, sampler_for, sampler_for_family, sampler_names,
                    unregister)
 from .diffusion import MaskedDiffusionSampler, num_transfer_tokens
 from .generate import Response, generate, generate_canvases, generate_texts
@@ -32,4 +32,4 @@ register(LeftToRightSampler())
 
 __all__ = ["generate", "generate_texts", "generate_canvases", "Response", "GenerationTrace", "save_traces", "load_traces", "num_transfer_tokens",
            "Sampler", "SampleBatch", "NoOptions", "register", "unregister", "get_sampler", "sampler_names",
-           "sampler_for", "Pooler", "target_logprob_ids", "decoder", "ARSampler", "MaskedDiffusionSampler", "LeftToRightSampler"]
+           "sampler_for", "sampler_for_family", "Pooler", "target_logprob_ids", "decoder", "ARSampler", "MaskedDiffusionSampler", "LeftToRightSampler"]

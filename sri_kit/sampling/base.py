@@ -44,7 +44,7 @@ from ..errors import ConfigError, InputTypeError, UnknownNameError
 from ..models import FAMILIES, LoadedModel
 
 __all__ = ["SampleBatch", "Sampler", "NoOptions", "register", "unregister", "get_sampler", "sampler_names",
-           "sampler_for"]
+           "sampler_for", "sampler_for_family"]
 
 
 @dataclass
@@ -110,8 +110,9 @@ class Sampler:
                 raise
             raise ConfigError(f"sampler {self.name!r}: bad options {given}: {e}") from None
 
-    def validate(self, lm: LoadedModel, cfg: GenerationConfig) -> None:
-        """Raise a clear error when ``cfg`` cannot run on ``lm`` with this sampler."""
+    def validate(self, lm: LoadedModel | None, cfg: GenerationConfig) -> None:
+        """Raise a clear error when ``cfg`` cannot run on ``lm`` with this sampler (``lm`` is None when a
+        config is checked before its model is loaded: check only what the config alone decides)."""
         self.options(cfg)
 
     def response_positions(self, cfg: GenerationConfig) -> int:
@@ -168,15 +169,19 @@ def sampler_names() -> list[str]:
 def sampler_for(lm: LoadedModel, cfg: GenerationConfig) -> Sampler:
     """The sampler that runs ``cfg`` on ``lm``: ``cfg.sampler`` when set, the left-to-right sampler for
     ``order="left_to_right"``, otherwise the model family's default."""
-    family = FAMILIES[lm.family]
+    return sampler_for_family(lm.family, cfg, model_name=lm.name)
+
+
+def sampler_for_family(family: str, cfg: GenerationConfig, *, model_name: str = "this model") -> Sampler:
+    """:func:`sampler_for` from the family name alone (to check a config before any model is loaded)."""
     if cfg.sampler is not None:
         name = cfg.sampler
     elif cfg.order == "left_to_right":
         name = "left_to_right"
     else:
-        name = family.default_sampler
+        name = FAMILIES[family].default_sampler
     sampler = get_sampler(name)
-    if lm.family not in sampler.families:
-        raise ConfigError(f"sampler {name!r} runs on {'/'.join(sampler.families)} models, but {lm.name} is a "
-                         f"{lm.family} model; use one of {[n for n, s in _REGISTRY.items() if lm.family in s.families]}")
+    if family not in sampler.families:
+        raise ConfigError(f"sampler {name!r} runs on {'/'.join(sampler.families)} models, but {model_name} is a "
+                          f"{family} model; use one of {[n for n, s in _REGISTRY.items() if family in s.families]}")
     return sampler
