@@ -12,11 +12,15 @@ of the world size); shard ``j`` of the global shard list is done by rank ``j % w
 """
 from __future__ import annotations
 
+import datetime
 import os
 import sys
 import time
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
+
+import torch
+import torch.distributed as dist
 
 __all__ = ["Dist", "from_env", "init", "shutdown"]
 
@@ -41,8 +45,6 @@ class Dist:
 
     def device(self, requested: str | None = None) -> str | None:
         """``cuda:LOCAL_RANK`` on a CUDA machine (unless a non-CUDA device is requested), else ``requested``."""
-        import torch
-
         if requested and not str(requested).startswith("cuda"):
             return requested
         if torch.cuda.is_available():
@@ -53,8 +55,6 @@ class Dist:
 
     def barrier(self) -> None:
         if self.group:
-            import torch.distributed as dist
-
             if self.backend == "nccl":
                 dist.barrier(device_ids=[self.local_rank])
             else:
@@ -64,8 +64,6 @@ class Dist:
         """Every rank's ``obj`` (a small picklable value), in rank order."""
         if not self.group:
             return [obj]
-        import torch.distributed as dist
-
         out: list = [None] * self.world
         dist.all_gather_object(out, obj)
         return out
@@ -116,11 +114,6 @@ def init(rank: int | None = None, world: int | None = None, *, use_group: bool |
         use_group = bool(os.environ.get("MASTER_ADDR")) or bool(os.environ.get("TORCHELASTIC_RUN_ID"))
     if not use_group:
         return d
-    import datetime
-
-    import torch
-    import torch.distributed as dist
-
     if not dist.is_initialized():
         backend = "nccl" if torch.cuda.is_available() else "gloo"
         if backend == "nccl":
@@ -135,8 +128,6 @@ def init(rank: int | None = None, world: int | None = None, *, use_group: bool |
 
 def shutdown(d: Dist) -> None:
     if d.group:
-        import torch.distributed as dist
-
         if dist.is_initialized():
             dist.destroy_process_group()
         d.group = False

@@ -89,7 +89,7 @@ def read_config_file(path: str | os.PathLike) -> tuple[dict, str]:
             data = _toml_loads(text)
         elif suf in (".yaml", ".yml"):
             try:
-                import yaml
+                import yaml  # optional: only YAML run configs need it
             except ModuleNotFoundError:
                 raise ConfigError("YAML configs need pyyaml: pip install pyyaml (or use TOML)") from None
             data = yaml.safe_load(text) or {}

@@ -20,7 +20,7 @@ CLASS_COLORS = {"harmless": "#2e7d32", "benign": "#2e7d32", "refused": "#c62828"
 
 
 def new_figure(figsize=(8, 4)):
-    from matplotlib.figure import Figure     # no pyplot: no global state, nothing shown implicitly
+    from matplotlib.figure import Figure     # matplotlib loads on first figure; no pyplot: no global state
 
     fig = Figure(figsize=figsize, layout="constrained")
     return fig, fig.add_subplot(1, 1, 1)
@@ -73,7 +73,7 @@ def plot_sweep(table, metrics=("refusal_rate", "attack_success", "irr", "mean_si
     """One panel per metric of a :func:`sri_kit.sweeps.sweep` table: the metric against the swept
     value, one line per prompt group (categorical values such as remasking names are spaced evenly).
     The IRR axis names the table's ``lambda_r`` when there is one."""
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure     # matplotlib loads on first figure
 
     metrics = list(metrics)
     fig = Figure(figsize=(3.2 * len(metrics), 3.2), layout="constrained")
