@@ -20,12 +20,6 @@ from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import StratifiedKFold
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 from .. import sampling            # the module: sampling.generate is looked up at call time (tests patch it)
 from ..config import GenerationConfig
@@ -54,6 +48,8 @@ def lda_projection(sigma_by_class: Mapping[str, np.ndarray], n_components: int =
     X = np.concatenate([np.atleast_2d(np.asarray(sigma_by_class[k], float)) for k in names])
     y = np.concatenate([[k] * len(np.atleast_2d(sigma_by_class[k])) for k in names])
     k = min(n_components, len(names) - 1, X.shape[1])
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis  # heavy: sklearn loads on first use
+
     lda = LinearDiscriminantAnalysis(n_components=k)
     Z = lda.fit_transform(X, y)
     if Z.shape[1] < 2:
@@ -154,6 +150,13 @@ def signal_features(ablation: LayerAblation, static_layer: str = "last") -> dict
 
 
 def _cv_auroc(Xb: np.ndarray, Xa: np.ndarray, scorer: str, folds: int, seed: int) -> float:
+    # heavy: sklearn loads on first use (importing it with the package adds ~1.3 s to `import sri_kit`)
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import StratifiedKFold
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
     X = np.concatenate([Xb, Xa]).astype(float)
     y = np.r_[np.zeros(len(Xb)), np.ones(len(Xa))]
     if len(Xb) < 2 or len(Xa) < 2:
