@@ -46,6 +46,8 @@ class ModelFamily:
 FAMILIES: dict[str, ModelFamily] = {
     "ar": ModelFamily("ar", causal=True, default_sampler="ar"),
     "diffusion": ModelFamily("diffusion", causal=False, default_sampler="diffusion"),
+    # block diffusion with uniform corruption and renoising (no mask token): transformers' DiffusionGemma
+    "diffusiongemma": ModelFamily("diffusiongemma", causal=False, default_sampler="diffusiongemma"),
 }
 
 
@@ -295,7 +297,8 @@ def _end_ids(tok, model) -> tuple[int, ...]:
 
 #: Names accepted for each model family (``wrap_model(family=...)``, ``sri_kit.json``).
 FAMILY_ALIASES = {"ar": "ar", "causal": "ar", "autoregressive": "ar",
-                   "diffusion": "diffusion", "dlm": "diffusion", "masked": "diffusion", "mdm": "diffusion"}
+                   "diffusion": "diffusion", "dlm": "diffusion", "masked": "diffusion", "mdm": "diffusion",
+                  "diffusiongemma": "diffusiongemma", "diffusion_gemma": "diffusiongemma"}
 
 
 def wrap_model(model, tokenizer, *, family: str, name: str = "custom", hook_site: str | None = None,
