@@ -168,3 +168,69 @@ def test_left_to_right_is_one_file_plus_one_registry_line():
     assert src.count("register(LeftToRightSampler())") == 1
     assert inspect.getsourcefile(LeftToRightSampler).endswith("left_to_right.py")
     assert issubclass(LeftToRightSampler, Sampler)
+
+
+class _VariableSampler(MaskedDiffusionSampler):
+    """A toy variable-step sampler: row i reports T − i steps (the arrays keep T_max = T)."""
+
+    name = "test_variable"
+    variable_steps = True
+
+    def run(self, lm, rows, cfg, *, record=True):
+        out = super().run(lm, rows, cfg, record=record)
+        out.n_steps = torch.tensor([cfg.steps - i for i in range(len(rows))])
+        return out
+
+
+def test_variable_step_traces_keep_their_own_steps_and_align_by_progress(dlm):
+    register(_VariableSampler())
+    try:
+        cfg = GenerationConfig(steps=8, gen_length=8, sampler="test_variable")
+        traces = generate(dlm, PROMPTS, cfg, batch_size=3, progress=False)
+    finally:
+        unregister("test_variable")
+    full = generate(dlm, PROMPTS, cfg.replace(sampler=None), batch_size=3, progress=False)
+    # prompts are batched by token length: row j of the batch is the j-th shortest prompt
+    order = sorted(range(3), key=lambda i: len(dlm.encode_chat([PROMPTS[i]])[0]))
+    for j, i in enumerate(order):
+        T = 8 - j
+        assert traces[i].steps == T and traces[i].meta["steps"] == T and traces[i].meta["max_steps"] == 8
+        np.testing.assert_array_equal(traces[i].activations, full[i].activations[:T])
+        np.testing.assert_array_equal(traces[i].predicted, full[i].predicted[:T])
+    # centers refuse mixed step counts and name the fix
+    with pytest.raises(sk.errors.ConfigError, match="align_traces"):
+        sk.Centers.fit(traces, traces)
+    aligned = sk.align_traces(traces, 8)
+    assert {a.steps for a in aligned} == {8}
+    for a, tr in zip(aligned, traces):
+        src = a.meta["step_map"]
+        assert a.meta["source_steps"] == tr.steps and src[-1] == tr.steps - 1 and src == sorted(src)
+        np.testing.assert_array_equal(a.activations, tr.activations[src])
+        np.testing.assert_array_equal(a.committed, tr.committed[src])
+    # re-aligning composes with the original map
+    twice = sk.align_traces(aligned, 4)
+    assert twice[0].meta["step_map"] == [aligned[0].meta["step_map"][k] for k in (1, 3, 5, 7)]
+    assert twice[0].meta["source_steps"] == traces[0].steps
+
+
+def test_step_map_is_monotone_covers_the_end_and_is_identity_on_equal_lengths():
+    from sri_kit.sampling import step_map
+
+    for ti in range(1, 20):
+        for T in range(1, 20):
+            m = step_map(ti, T)
+            assert len(m) == T and m[-1] == ti - 1 and m[0] >= 0 and (np.diff(m) >= 0).all()
+            if T <= ti:      # a longer trace skips steps but never repeats one
+                assert len(set(m.tolist())) == T
+            else:            # a shorter trace visits every step
+                assert set(m.tolist()) == set(range(ti))
+        assert step_map(ti, ti).tolist() == list(range(ti))
+    with pytest.raises(sk.errors.ConfigError, match="positive integer"):
+        step_map(0, 4)
+
+
+def test_saved_traces_keep_their_sampler_name(tmp_path, dlm):
+    tr = generate(dlm, ["Hi"], GenerationConfig(steps=8, gen_length=8, order="left_to_right"), progress=False)[0]
+    assert tr.sampler == "left_to_right"
+    tr.save(tmp_path / "t.safetensors")
+    assert sk.GenerationTrace.load(tmp_path / "t.safetensors").sampler == "left_to_right"

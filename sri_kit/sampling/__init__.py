@@ -3,7 +3,8 @@
 Layout: ``base.py`` (the Sampler protocol, its typed result, the registry), ``pooling.py`` (φ_t for
 every sampler), one file per sampler (``ar.py``, ``diffusion.py``, ``left_to_right.py``),
 ``generate.py`` (batching, traces, the text-only fast path), ``trace.py`` (GenerationTrace),
-``scoring.py`` (teacher-forced / masked-canvas target log-probabilities).
+``scoring.py`` (teacher-forced / masked-canvas target log-probabilities), ``align.py`` (one step grid
+for traces of variable-step samplers).
 
 Example:
     >>> from sri_kit import GenerationConfig
@@ -15,6 +16,7 @@ Example:
 """
 from __future__ import annotations
 
+from .align import align_trace, align_traces, step_map
 from .ar import ARSampler
 from .base import (NoOptions, SampleBatch, Sampler, get_sampler, register, sampler_for, sampler_for_family, sampler_names,
                    unregister)
@@ -30,6 +32,6 @@ register(ARSampler())
 register(MaskedDiffusionSampler())
 register(LeftToRightSampler())
 
-__all__ = ["generate", "generate_texts", "generate_canvases", "Response", "GenerationTrace", "save_traces", "load_traces", "num_transfer_tokens",
+__all__ = ["generate", "generate_texts", "align_traces", "align_trace", "step_map", "generate_canvases", "Response", "GenerationTrace", "save_traces", "load_traces", "num_transfer_tokens",
            "Sampler", "SampleBatch", "NoOptions", "register", "unregister", "get_sampler", "sampler_names",
            "sampler_for", "sampler_for_family", "Pooler", "target_logprob_ids", "decoder", "ARSampler", "MaskedDiffusionSampler", "LeftToRightSampler"]

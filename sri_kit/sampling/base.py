@@ -58,6 +58,9 @@ class SampleBatch:
     confidence: float32 [B, T, L], the model's probability of ``predicted``.
     n_forward: forward passes of the model over the batch.
     filled_prompt_ids: per row, the prompt ids after mask tokens inside the prompt were filled (or None).
+    n_steps: int64 [B], the steps row i actually took, for samplers whose rows stop at different steps
+        (``Sampler.variable_steps``); the per-step arrays then have T = max(n_steps) steps and a row that
+        stopped early repeats its last step up to T. None: every row took all T steps.
     """
 
     response_ids: torch.Tensor
@@ -67,6 +70,7 @@ class SampleBatch:
     confidence: torch.Tensor | None = None
     n_forward: int = 0
     filled_prompt_ids: list[list[int]] | None = None
+    n_steps: torch.Tensor | None = None
 
     @property
     def recorded(self) -> bool:
@@ -86,6 +90,9 @@ class Sampler:
     and widgets do not offer them). revises: whether uncommitted positions hold the model's current
     prediction, which later steps may change (the text-level recovery analysis reads it).
     Options: the dataclass of its own options (``GenerationConfig.options``).
+    variable_steps: whether rows may take different numbers of steps (adaptive or threshold decoding);
+    ``cfg.steps`` is then the most a row takes, and the traces are put on one step grid with
+    :func:`sri_kit.sampling.align_traces` before centers, σ or IRR compare them.
     """
 
     name: ClassVar[str] = ""
@@ -93,6 +100,7 @@ class Sampler:
     settings: ClassVar[tuple[str, ...]] = ("steps", "temperature", "top_p", "top_k", "pooling", "layer", "seed",
                                            "system_prompt")
     revises: ClassVar[bool] = False
+    variable_steps: ClassVar[bool] = False
     Options: ClassVar[type] = NoOptions
 
     def options(self, cfg: GenerationConfig) -> Any:

@@ -69,7 +69,8 @@ def generate(lm: LoadedModel, prompts: Sequence[str], config: GenerationConfig |
     ``config=None`` uses the model's recommended config. ``prefill`` forces the start of the response
     (one string or one per prompt); it is part of the context, so ``trace.text`` holds what the model
     generated after it and ``trace.response`` the whole visible response. Results do not depend on
-    ``batch_size``.
+    ``batch_size``. With a variable-step sampler (``Sampler.variable_steps``) each trace keeps the steps
+    its row took (``trace.steps``); :func:`~sri_kit.sampling.align_traces` puts them on one grid.
     """
     prompts, cfg, sampler, prefills, rows = _prepare(lm, prompts, config, batch_size, prefill)
     decode = decoder(lm.tokenizer, lm.end_token_ids)
@@ -78,15 +79,18 @@ def generate(lm: LoadedModel, prompts: Sequence[str], config: GenerationConfig |
     for idx, out in _batches(lm, sampler, rows, cfg, batch_size, progress, record=True):
         for j, i in enumerate(idx):
             text = decode(out.response_ids[j], lstrip=not prefills[i])
-            meta = {"pooling": cfg.pooling, "layer": cfg.layer, "steps": cfg.steps, "n_forward": out.n_forward}
+            T = out.activations.shape[1] if out.n_steps is None else int(out.n_steps[j])   # this row's steps
+            meta = {"pooling": cfg.pooling, "layer": cfg.layer, "steps": T, "n_forward": out.n_forward}
+            if sampler.variable_steps:
+                meta["max_steps"] = cfg.steps
             if out.filled_prompt_ids is not None:
                 meta["filled_prompt"] = lm.tokenizer.decode(out.filled_prompt_ids[j], skip_special_tokens=False)
             traces[i] = GenerationTrace(
                 prompt=prompts[i], text=text,
-                activations=out.activations[j].numpy(),
-                predicted=out.predicted[j].numpy().astype(np.int64),
-                committed=out.committed[j].numpy().astype(bool),
-                confidence=out.confidence[j].numpy(),
+                activations=out.activations[j, :T].numpy(),
+                predicted=out.predicted[j, :T].numpy().astype(np.int64),
+                committed=out.committed[j, :T].numpy().astype(bool),
+                confidence=out.confidence[j, :T].numpy(),
                 refused=is_refusal((prefills[i] or "") + text), model_name=lm.name, config_key=key,
                 family=lm.family, sampler=sampler.name, prefill=prefills[i], meta=meta,
                 _decode=functools.partial(decode, lstrip=not prefills[i]))

@@ -121,7 +121,7 @@ def save_traces(traces: Sequence[GenerationTrace], path: str | os.PathLike) -> P
         for name in _ARRAYS:
             tensors[f"{i}.{name}"] = np.ascontiguousarray(getattr(tr, name))
         records.append({k: getattr(tr, k) for k in ("prompt", "text", "refused", "model_name", "config_key",
-                                                     "family", "prefill", "meta")})
+                                                     "family", "sampler", "prefill", "meta")})
     side = path.with_suffix(".json")
     atomic_write(path, lambda tmp: safetensors_numpy.save_file(tensors, tmp))
     atomic_write(side, lambda tmp: Path(tmp).write_text(json.dumps({"format": "sri_kit.traces/1", "traces": records})))
