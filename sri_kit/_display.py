@@ -37,3 +37,37 @@ def register_png_formatter(shell=None) -> bool:
 
     png.for_type(Figure, _png)
     return True
+
+
+def figure_png(fig, dpi: int = 100) -> bytes:
+    """PNG bytes of a Figure, cropped to its content (what the notebook shows)."""
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    return buf.getvalue()
+
+
+def readable(df, digits: int = 3):
+    """A copy of ``df`` for people: floats rounded to ``digits`` decimals and printed plainly (0.000 rather
+    than 1.2e-05); other columns unchanged."""
+    out = df.copy()
+    for c in out.columns:
+        if out[c].dtype.kind == "f":
+            out[c] = out[c].map(lambda v: "" if v != v else f"{v:.{digits}f}")
+    return out
+
+
+def mime_bundle(obj) -> dict:
+    """An ``Output`` display-data entry for a Figure (PNG, independent of IPython's formatters), a
+    DataFrame (HTML + text) or anything else (its ``str``)."""
+    import base64
+
+    if hasattr(obj, "savefig"):
+        data = {"image/png": base64.b64encode(figure_png(obj)).decode("ascii"),
+                "text/plain": f"<Figure of {len(obj.axes)} axes>"}
+    elif hasattr(obj, "to_html"):
+        data = {"text/html": obj.to_html(index=False), "text/plain": obj.to_string(index=False)}
+    else:
+        data = {"text/plain": str(obj)}
+    return {"output_type": "display_data", "data": data, "metadata": {}}

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .signals import CLASS_COLORS, new_figure, plot_sri_trajectories
+from .signals import CLASS_COLORS, legend_outside, new_figure, plot_sri_trajectories
 
 __all__ = ["refusal_curves_figure", "trajectory_figure", "irr_figure", "lda_figure", "auroc_figure"]
 
@@ -23,7 +23,7 @@ __all__ = ["refusal_curves_figure", "trajectory_figure", "irr_figure", "lda_figu
 def refusal_curves_figure(curves: pd.DataFrame, title: str = "Text-level refusal by step", normalized: bool = False):
     """Line per group: share of generations whose current prediction is a refusal, by step
     (``curves`` from :func:`sri_kit.analysis.refusal_curves`; ``normalized``: x = step / (T − 1))."""
-    fig, ax = new_figure((7, 3.6))
+    fig, ax = new_figure((8.5, 3.6))
     x = "step_frac" if normalized else "step"
     for g, sub in curves.groupby("group", sort=False):
         ax.plot(sub[x], sub["refusing"], marker="o", ms=3, lw=1.8, label=f"{g} (n={int(sub['n'].iloc[0])})")
@@ -31,7 +31,7 @@ def refusal_curves_figure(curves: pd.DataFrame, title: str = "Text-level refusal
     ax.set_ylabel("Share refusing (text)")
     ax.set_ylim(-0.03, 1.03)
     ax.set_title(title)
-    ax.legend(fontsize=8)
+    legend_outside(ax)
     ax.grid(alpha=0.3)
     return fig
 
@@ -41,7 +41,8 @@ def trajectory_figure(harmless, refused, jailbroken, text_signal=None, *, title:
     """Fig. 2/12 analogue: σ_t over the compliance (green) / refusal (red) regions.
 
     ``harmless``, ``refused``: σ of harmless and refused generations ([T] or [N, T]; [N, T] draws the
-    mean ± std). ``jailbroken``: σ of one jailbroken (harmful, answered) generation [T] (or several).
+    median and interquartile band, and each generation when there are fewer than 8; n in the legend).
+    ``jailbroken``: σ of one jailbroken (harmful, answered) generation [T] (or several).
     ``text_signal``: the jailbroken example's text-level refusal signal
     (``sri_kit.judges.text_refusal_signal(trace.step_texts())``), drawn dashed black.
     Labels follow the paper's legend.
@@ -59,7 +60,7 @@ def irr_figure(table: pd.DataFrame, title: str = "Internal Recovery Rate", annot
     With exactly two groups and ``annotate_diff`` the difference (second − first) is written above
     each pair, as in Fig. 6.
     """
-    fig, ax = new_figure((6.5, 3.6))
+    fig, ax = new_figure((7.5, 3.6))
     groups = list(dict.fromkeys(table["group"]))
     lams = sorted(table["lambda_r"].unique(), reverse=True)
     w = 0.8 / max(len(groups), 1)
@@ -79,14 +80,14 @@ def irr_figure(table: pd.DataFrame, title: str = "Internal Recovery Rate", annot
     ax.set_ylabel("IRR")
     ax.set_ylim(0, 1.05)
     ax.set_title(title)
-    ax.legend(fontsize=8)
+    legend_outside(ax)
     return fig
 
 
 def lda_figure(frame: pd.DataFrame, title: str = "LDA of SRI signals"):
     """Fig. 13 analogue: one scatter per class of the LDA projection (``frame`` from
     :func:`sri_kit.analysis.lda_projection`: columns class, ld1, ld2), classes in their frame order."""
-    fig, ax = new_figure((5, 4))
+    fig, ax = new_figure((6.5, 4))
     for c in dict.fromkeys(frame["class"]):
         sub = frame[frame["class"] == c]
         ax.scatter(sub["ld1"], sub["ld2"], s=14, alpha=0.75, label=f"{c} (n={len(sub)})",
@@ -94,7 +95,7 @@ def lda_figure(frame: pd.DataFrame, title: str = "LDA of SRI signals"):
     ax.set_xlabel("LD1")
     ax.set_ylabel("LD2")
     ax.set_title(title)
-    ax.legend(fontsize=8)
+    legend_outside(ax)
     return fig
 
 

@@ -35,29 +35,47 @@ def _finish(fig: Any) -> None:
 
 
 def plot_roc_curves(curves: Mapping[str, tuple[Any, Any, float]], *, title: str | None = "ROC: benign vs attack",
-                    ax: Any = None):
+                    ax: Any = None, log_fpr: bool = True):
     """ROC curves, one per detector: ``curves[name] = (fpr, tpr, auroc)``.
 
-    The legend shows each AUROC; dotted lines mark 1 % and 5 % FPR. ``ax``: draw into an existing
-    Axes (its figure is returned). :func:`sri_kit.detectors.roc_figure` computes the curves from scores.
+    The false-positive axis is log-scaled by default (``log_fpr``), so the region a defence operates in
+    (FPR of 1-5 %) takes half the plot instead of a sliver against the axis; FPR = 0 is drawn at the
+    axis' left edge (below the smallest positive FPR, at most 0.1 %). Dotted lines mark 1 % and 5 % FPR;
+    the legend (outside the plot) shows each AUROC. ``ax``: draw into an existing Axes (its figure is
+    returned). :func:`sri_kit.detectors.roc_figure` computes the curves from scores.
     """
     if not curves:
         raise ValueError("curves is empty; pass {name: (fpr, tpr, auroc)}.")
-    fig, ax = _figure_and_axes(ax, (4.8, 4.2))
+    fig, ax = _figure_and_axes(ax, (6.8, 4.2))
+    pos = [float(np.min(f[f > 0])) for f in (np.asarray(c[0], dtype=float) for c in curves.values()) if (f > 0).any()]
+    floor = min([1e-3] + [p / 2 for p in pos]) if log_fpr else 0.0
     for name, (fpr, tpr, auc) in curves.items():
-        ax.plot(np.asarray(fpr), np.asarray(tpr), label=f"{name} (AUROC {auc:.3f})")
-    ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls="--")
+        x = np.asarray(fpr, dtype=float)
+        ax.plot(np.maximum(x, floor) if log_fpr else x, np.asarray(tpr), lw=1.8, label=f"{name} (AUROC {auc:.3f})")
+    chance = np.geomspace(floor, 1, 50) if log_fpr else np.array([0.0, 1.0])
+    ax.plot(chance, chance, color="grey", lw=0.8, ls="--", label="chance")
     for x in (0.01, 0.05):
         ax.axvline(x, color="grey", lw=0.6, ls=":")
-    ax.set_xlim(0, 1)
+    if log_fpr:
+        ax.set_xscale("log")
+        ax.set_xlim(floor, 1)
+        ax.xaxis.set_major_formatter(_percent_formatter())
+    else:
+        ax.set_xlim(0, 1)
     ax.set_ylim(0, 1.01)
-    ax.set_xlabel("false-positive rate (benign flagged)")
+    ax.set_xlabel("false-positive rate (benign flagged)" + (", log scale" if log_fpr else ""))
     ax.set_ylabel("true-positive rate (attacks flagged)")
     if title:
         ax.set_title(title)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
     _finish(fig)
     return fig
+
+
+def _percent_formatter():
+    from matplotlib.ticker import FuncFormatter     # matplotlib loads on first figure
+
+    return FuncFormatter(lambda v, _: f"{100 * v:.3g} %")
 
 
 def plot_overhead(names: Sequence[str], overhead_pct: Sequence[float], values: Sequence[float], *,

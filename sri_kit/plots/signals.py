@@ -5,6 +5,8 @@ Example:
     >>> fig = plot_sri_trajectories({"harmless": sigma_h, "jailbreak": sigma_j})
     >>> type(fig).__name__, len(fig.axes)
     ('Figure', 1)
+    >>> fig.axes[0].get_legend().get_texts()[-1].get_text()      # n in the legend, outside the data
+    'jailbreak (SRI, median + IQR, n=3; thin: each)'
 """
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ import numpy as np
 #: The official code's colours and labels (PAPER.md §1.4, §6).
 COMPLIANCE = "#C8E6C9"
 REFUSAL = "#FFCDD2"
+#: Below this many generations a class's individual trajectories are drawn too.
+SMALL_N = 8
 CLASS_COLORS = {"harmless": "#2e7d32", "benign": "#2e7d32", "refused": "#c62828", "refusal": "#c62828",
                 "harmful": "#c62828", "jailbreak": "#1565c0", "jailbroken": "#1565c0", "attack": "#1565c0"}
 
@@ -24,6 +28,15 @@ def new_figure(figsize=(8, 4)):
 
     fig = Figure(figsize=figsize, layout="constrained")
     return fig, fig.add_subplot(1, 1, 1)
+
+
+def legend_outside(ax, *, fontsize: float = 8, title: str | None = None, handles=None, labels=None):
+    """The Axes' legend to the right of its plotting area, outside the data (constrained layout makes room).
+
+    Returns the Legend (still ``ax.get_legend()``)."""
+    args = () if handles is None else (handles, labels)
+    return ax.legend(*args, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, fontsize=fontsize,
+                     title=title, title_fontsize=fontsize, framealpha=0.9)
 
 
 def add_regions(ax, threshold: float = 0.5) -> None:
@@ -36,30 +49,41 @@ def add_regions(ax, threshold: float = 0.5) -> None:
 
 def plot_sri_trajectories(curves: Mapping[str, np.ndarray], text_signal: np.ndarray | None = None,
                           title: str = "", band: bool = True, colors: Mapping[str, str] | None = None,
-                          text_label: str = "Text-based refusal signal"):
-    """σ_t per class: each value is [T] (one generation) or [N, T] (mean ± std band drawn).
+                          text_label: str = "Text-based refusal signal", few: int = SMALL_N):
+    """σ_t per class: each value is [T] (one generation) or [N, T].
 
+    Each class is drawn as its median over generations with the interquartile band (``band``); with
+    fewer than ``few`` generations (default 8) every generation is drawn as a thin line as well, so a
+    bimodal group is never read as its average. The legend, outside the plot, gives each class's n.
     ``text_signal`` [T] is drawn dashed black (the paper's text-based refusal signal). ``colors`` maps a
     curve name to a colour (default: by the name's first word, see ``CLASS_COLORS``).
     """
-    fig, ax = new_figure()
+    fig, ax = new_figure((8.5, 4))
     add_regions(ax)
     for name, s in curves.items():
         s = np.atleast_2d(np.asarray(s, dtype=float))
-        steps = np.arange(s.shape[1])
+        n, steps = s.shape[0], np.arange(s.shape[1])
         color = (colors or {}).get(name) or CLASS_COLORS.get(name.split()[0].lower())
-        mean = s.mean(0)
-        ax.plot(steps, mean, lw=2, color=color, label=f"{name} (SRI, n={s.shape[0]})" if s.shape[0] > 1 else f"{name} (SRI)")
-        if band and s.shape[0] > 1:
-            sd = s.std(0)
-            ax.fill_between(steps, np.clip(mean - sd, 0, 1), np.clip(mean + sd, 0, 1), color=color, alpha=0.15, lw=0)
+        if n == 1:
+            ax.plot(steps, s[0], lw=2, color=color, label=f"{name} (SRI, n=1)")
+            continue
+        med = np.median(s, 0)
+        line, = ax.plot(steps, med, lw=2.2, color=color,
+                        label=f"{name} (SRI, median{' + IQR' if band else ''}, n={n}"
+                              f"{'; thin: each' if n < few else ''})")
+        if band:
+            q25, q75 = np.percentile(s, [25, 75], axis=0)
+            ax.fill_between(steps, q25, q75, color=line.get_color(), alpha=0.18, lw=0)
+        if n < few:
+            for row in s:
+                ax.plot(steps, row, lw=0.9, alpha=0.55, color=line.get_color(), label="_nolegend_")
     if text_signal is not None:
         ax.plot(np.arange(len(text_signal)), text_signal, "k--", lw=1.5, label=text_label)
     ax.set_xlabel("Generation Step")
     ax.set_ylabel("SRI σ_t (1 = compliant)")
     if title:
         ax.set_title(title)
-    ax.legend(loc="lower left", fontsize=7, framealpha=0.8)
+    legend_outside(ax)
     return fig
 
 
@@ -92,25 +116,33 @@ def plot_sweep(table, metrics=("refusal_rate", "attack_success", "irr", "mean_si
         ax.set_ylabel(label)
         ax.set_ylim(-0.03, 1.03)
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=7)
+    legend_outside(axes[-1], title="group")
     if title:
         fig.suptitle(title)
     return fig
 
 
 def plot_sweep_curves(curves, group: str | None = None, title: str = "", what: str = "sigma_mean"):
-    """σ_t (or ``what="text_refusing"``) per step for every swept value of one group, over the regions."""
-    fig, ax = new_figure()
+    """σ_t (or ``what="text_refusing"``) per step for every swept value of one group, over the regions.
+
+    σ is drawn as the median over the group's generations when the curves carry it (``sigma_median``,
+    from :func:`sri_kit.sweeps.sweep`), else the mean; the legend (outside the plot) names n."""
+    fig, ax = new_figure((8.5, 4))
     groups = list(dict.fromkeys(curves["group"]))
     group = group if group is not None else groups[0]
     sub = curves[curves["group"] == group]
+    col = what
     if what == "sigma_mean":
         add_regions(ax)
+        if "sigma_median" in sub and sub["sigma_median"].notna().any():
+            col = "sigma_median"
     for v, s in sub.groupby(sub["value"].astype(str), sort=False):
-        ax.plot(s["step"], s[what], lw=1.8, label=f"{s['param'].iloc[0]} = {v}")
+        n = f", n={int(s['n'].iloc[0])}" if "n" in s else ""
+        ax.plot(s["step"], s[col], lw=1.8, label=f"{s['param'].iloc[0]} = {v}{n}")
     ax.set_xlabel("Generation Step")
-    ax.set_ylabel("SRI σ_t (1 = compliant)" if what == "sigma_mean" else "Share refusing (text)")
+    stat = "median " if col == "sigma_median" else ("mean " if what == "sigma_mean" else "")
+    ax.set_ylabel(f"SRI σ_t, {stat}(1 = compliant)" if what == "sigma_mean" else "Share refusing (text)")
     ax.set_ylim(-0.05, 1.05)
     ax.set_title(title or f"{group}")
-    ax.legend(fontsize=7, loc="lower left")
+    legend_outside(ax)
     return fig
