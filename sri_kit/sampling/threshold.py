@@ -1,0 +1,332 @@
+"""Confidence-threshold parallel decoding for masked-diffusion models (Fast-dLLM's two rules).
+
+Same canvas, blocks, x̂0 and confidence p(x̂0) as the masked-diffusion sampler (``diffusion.py``), but a
+step commits a *variable* number of the current block's masked positions, so rows finish after
+different numbers of forward passes (``variable_steps``):
+
+- ``"threshold"`` (option ``threshold``, default 0.9): every masked position of the block whose
+  confidence is strictly greater than ``threshold``. Strict, so ``threshold=1.0`` never commits on
+  confidence alone (a probability never exceeds 1): the sampler then commits exactly the schedule's
+  floor (below) and is the exact ``diffusion`` sampler, token for token.
+- ``"threshold_factor"`` (option ``factor``, default 1.0): Fast-dLLM's factor rule. With the block's
+  confidences sorted c₁ ≥ c₂ ≥ …, commit the longest prefix with c_n > 1 − factor / (n + 1) for every
+  n in it (equivalently (n + 1)(1 − c_n) < factor: more tokens at once need more confidence).
+
+The floor: ``cfg.steps`` is the most steps a row takes (``steps // n_blocks`` per block). A step
+commits at least ⌈m / r⌉ of the block's m masked positions when r steps of the block's budget are left
+(at least one per step, as Fast-dLLM), so a block is always full within its budget. With
+``steps == gen_length`` the floor is one token per step (Fast-dLLM's setting); with fewer steps it
+is LLaDA's uniform schedule, recomputed after each step. Ranking ties go to the leftmost position,
+as in the ``diffusion`` sampler.
+
+Every row moves through its own blocks: a row whose block is full goes on to its next block at the
+next forward pass, and a row whose canvas is full leaves the batch (no more forward passes for it).
+A row's tokens therefore do not depend on the other rows of its batch. The per-step arrays hold
+T = max(n_steps) steps; ``SampleBatch.n_steps`` says how many row i took (a row that stopped early
+repeats its last step). ``sri_kit.sampling.align_traces`` puts traces of different lengths on one
+step grid for centers, σ and IRR.
+
+Differences from Fast-dLLM's ``get_transfer_index`` (NVlabs/Fast-dLLM, ``llada/generate.py``), none
+of which matter away from exact ties: the threshold comparison is strict (theirs keeps c ≥ threshold);
+the factor rule commits exactly the passing prefix (theirs also commits the last position when only
+that one fails); ``cfg.steps`` bounds the steps (theirs runs until the block is full); batches are
+supported (theirs: one prompt). Only ``remasking="low_confidence"`` (the confidence both rules read).
+
+Example:
+    >>> from sri_kit import GenerationConfig
+    >>> from sri_kit.sampling.threshold import ThresholdSampler
+    >>> cfg = GenerationConfig(steps=8, gen_length=8, sampler="threshold", options={"threshold": 0.0})
+    >>> out = ThresholdSampler().run(lm_dlm, lm_dlm.encode_chat(["Hi"]), cfg)
+    >>> out.n_forward, out.n_steps.tolist(), out.committed[0, -1].all().item()    # all 8 at once
+    (1, [1], True)
+"""
+from __future__ import annotations
+
+from contextlib import nullcontext
+from dataclasses import dataclass
+
+import torch
+
+from ..config import GenerationConfig
+from ..errors import ConfigError, check_float
+from ..hooks import head_from, record_steps
+from ..models import LoadedModel, accepts
+from .base import SampleBatch
+from .common import filter_logits, generators, left_pad
+from .diffusion import MaskedDiffusionSampler
+from .pooling import Pooler
+
+__all__ = ["ThresholdOptions", "FactorOptions", "ThresholdSampler", "FactorSampler", "predict_confidence",
+           "commit_counts", "draw_noise", "StepBuffers"]
+
+
+@dataclass(frozen=True)
+class ThresholdOptions:
+    """threshold: commit every masked position of the block with confidence > threshold (in [0, 1])."""
+
+    threshold: float = 0.9
+
+    def __post_init__(self) -> None:
+        check_float("threshold", self.threshold, lo=0.0, hi=1.0, where="sampler 'threshold'")
+
+
+@dataclass(frozen=True)
+class FactorOptions:
+    """factor: commit the top n positions while (n + 1)(1 − c_n) < factor (factor > 0)."""
+
+    factor: float = 1.0
+
+    def __post_init__(self) -> None:
+        check_float("factor", self.factor, lo=0.0, lo_open=True, where="sampler 'threshold_factor'")
+
+
+def _chunk(V: int, itemsize: int, device: torch.device) -> int:
+    """Rows of V entries per chunk: ~2 MB on a CPU, ~256 MB on a GPU."""
+    budget = (256 << 20) if device.type == "cuda" else (2 << 20)
+    return max(1, budget // (V * itemsize))
+
+
+def predict_confidence(la32: torch.Tensor, current: torch.Tensor, masked: torch.Tensor, compete: torch.Tensor,
+                       cfg: GenerationConfig, noise: torch.Tensor | None, conf: bool = True):
+    """x̂0 [N, A], confidence float64 [N, A] (p(x̂0), −inf off ``compete``) and p(x̂0) float32 [N, A].
+
+    ``la32``: float32 logits [N, A, V]; ``current``: canvas tokens [N, A]; ``masked``: which are masks
+    (x̂0 is the current token elsewhere); ``compete``: the positions that may be committed this step.
+    The confidence is LLaDA's float64 softmax, computed on the competing positions only (the same
+    arithmetic as the ``diffusion`` sampler, so rankings agree bit for bit); ``noise``: uniform draws
+    [N, A, V] for Gumbel-max sampling at temperature > 0. ``conf=False`` leaves p(x̂0) of the
+    positions that do not compete undefined (text-only runs).
+    """
+    N, A, V = la32.shape
+    dev = la32.device
+    score = torch.full((N, A), float("-inf"), dtype=torch.float64, device=dev)
+    if noise is None and cfg.top_k == 0 and cfg.top_p >= 1.0:
+        flat, cur, msk = la32.flatten(0, 1), current.flatten(), masked.flatten()
+        x0 = torch.empty_like(cur)
+        p_x0 = torch.empty(cur.shape, dtype=torch.float32, device=dev)
+        n = _chunk(V, 4, dev)
+        for i in range(0, len(flat), n):
+            c = flat[i:i + n]
+            tok = torch.where(msk[i:i + n], c.max(-1).indices, cur[i:i + n])
+            x0[i:i + n] = tok
+            if conf:
+                p_x0[i:i + n] = (c.gather(-1, tok[:, None])[:, 0] - torch.logsumexp(c, -1)).exp()
+        x0, p_x0 = x0.view(N, A), p_x0.view(N, A)
+        idx = compete.nonzero(as_tuple=True)
+        if idx[0].numel():
+            rows, tok = la32[idx], x0[idx]
+            n = _chunk(V, 8, dev)
+            p = torch.cat([torch.softmax(rows[i:i + n].to(torch.float64), -1).gather(-1, tok[i:i + n, None])[:, 0]
+                           for i in range(0, len(rows), n)])
+            score[idx] = p
+            p_x0[idx] = p.float()
+        return x0, score, p_x0
+    n = max(1, _chunk(V, 8, dev) // A)
+    x0s, ps = [], []
+    for i in range(0, N, n):
+        la = filter_logits(la32[i:i + n].to(torch.float64), cfg.top_k, cfg.top_p)
+        if noise is not None:        # Gumbel-max in float64, as LLaDA
+            x0 = (la.exp() / (-torch.log(noise[i:i + n])) ** cfg.temperature).argmax(-1)
+        else:
+            x0 = la.argmax(-1)
+        x0 = torch.where(masked[i:i + n], x0, current[i:i + n])
+        x0s.append(x0)
+        ps.append(torch.softmax(la, -1).gather(-1, x0[..., None])[..., 0])
+    p = torch.cat(ps)
+    return torch.cat(x0s), torch.where(compete, p, score), p.float()
+
+
+def commit_counts(conf: torch.Tensor, floor: torch.Tensor, *, threshold: float | None = None,
+                  factor: float | None = None) -> torch.Tensor:
+    """How many of the top-ranked competing positions each row commits: [N] int64.
+
+    ``conf`` [N, A] float64 (−inf where a position does not compete); ``floor`` [N]: the least a row
+    commits. Exactly one of ``threshold`` (count of conf > threshold) or ``factor`` (the longest sorted
+    prefix with c_n > 1 − factor / (n + 1)) is given.
+
+    >>> c = torch.tensor([[0.99, 0.7, 0.95, float("-inf")]], dtype=torch.float64)
+    >>> commit_counts(c, torch.tensor([1]), threshold=0.9).tolist(), commit_counts(c, torch.tensor([1]), factor=1.0).tolist()
+    ([2], [2])
+    >>> commit_counts(c, torch.tensor([1]), threshold=1.0).tolist()   # nothing exceeds 1: the floor
+    [1]
+    """
+    if (threshold is None) == (factor is None):
+        raise ValueError("commit_counts takes exactly one of threshold= or factor=")
+    if threshold is not None:
+        n = (conf > threshold).sum(-1)
+    else:        # c sorted down, bounds going up: the passing positions are a prefix, so counting them is enough
+        srt = conf.sort(-1, descending=True).values
+        j = torch.arange(1, conf.shape[-1] + 1, device=conf.device, dtype=torch.float64)
+        n = (srt > 1.0 - factor / (j + 1.0)).sum(-1)
+    return torch.maximum(n, floor)
+
+
+def draw_noise(gens, live, n_fill, prompt_fill, P, L, c0, V, dev) -> torch.Tensor:
+    """Uniform draws [n, A, V] of the live rows, in the ``diffusion`` sampler's order per row (the
+    response positions, then the row's prompt masks), so each row's stream does not depend on its batch."""
+    out = torch.full((len(live), P + L - c0, V), 0.5, dtype=torch.float64, device=dev)
+    for j, i in enumerate(live.tolist()):
+        g = gens[i]
+        out[j, P - c0:] = torch.rand((L, V), generator=g, dtype=torch.float64, device=dev)
+        if n_fill[i]:
+            cols = prompt_fill[i, c0:].nonzero()[:, 0]
+            out[j, cols] = torch.rand((int(n_fill[i]), V), generator=g, dtype=torch.float64, device=dev)
+    return out
+
+
+class StepBuffers:
+    """Per-step arrays [T, B, ...] where each row writes at its own step index; :meth:`batch` cuts them to
+    T = max steps taken and repeats each row's last step after it stopped."""
+
+    def __init__(self, T: int, B: int, L: int, device, pooling: str):
+        self.predicted = torch.empty((T, B, L), dtype=torch.long, device=device)
+        self.committed = torch.empty((T, B, L), dtype=torch.bool, device=device)
+        self.confidence = torch.empty((T, B, L), dtype=torch.float32, device=device)
+        self.acts: torch.Tensor | None = None
+        self.pooler = Pooler(pooling)
+        self.T = T
+
+    def write(self, t: torch.Tensor, rows: torch.Tensor, states: torch.Tensor, predicted: torch.Tensor,
+              committed: torch.Tensor, confidence: torch.Tensor) -> None:
+        """Step ``t[j]`` of batch row ``rows[j]``; ``states``: the hooked response states [n, L, D]."""
+        phi = self.pooler.canvas(states, committed)
+        if self.acts is None:
+            self.acts = torch.empty((self.T, self.predicted.shape[1], phi.shape[-1]), dtype=torch.float32,
+                                    device=phi.device)
+        self.acts[t, rows] = phi
+        self.predicted[t, rows] = predicted
+        self.committed[t, rows] = committed
+        self.confidence[t, rows] = confidence
+
+    def batch(self, response_ids: torch.Tensor, n_steps: torch.Tensor, n_forward: int, filled) -> SampleBatch:
+        Tm = int(n_steps.max())
+        arrays = [self.acts, self.predicted, self.committed, self.confidence]
+        for i, k in enumerate(n_steps.tolist()):
+            for a in arrays:
+                a[k:Tm, i] = a[k - 1, i]
+        a, p, c, f = (x[:Tm].transpose(0, 1).cpu() for x in arrays)
+        return SampleBatch(response_ids=response_ids.cpu(), activations=a, predicted=p, committed=c, confidence=f,
+                           n_forward=n_forward, filled_prompt_ids=filled, n_steps=n_steps.cpu())
+
+
+class ThresholdSampler(MaskedDiffusionSampler):
+    """Commit every masked position of the block above a confidence threshold (at least the schedule's
+    floor); ``cfg.steps`` is the most steps a row takes."""
+
+    name = "threshold"
+    variable_steps = True
+    Options = ThresholdOptions
+    # not "remasking" / "order": the option's rule decides what a step commits
+    settings = tuple(s for s in MaskedDiffusionSampler.settings if s not in ("remasking", "order"))
+
+    def rule(self, cfg: GenerationConfig) -> dict:
+        """Keyword arguments of :func:`commit_counts` for ``cfg``."""
+        return {"threshold": self.options(cfg).threshold}
+
+    def validate(self, lm: LoadedModel | None, cfg: GenerationConfig) -> None:
+        super().validate(lm, cfg)
+        if cfg.remasking != "low_confidence":
+            raise ConfigError(f"the {self.name!r} sampler compares the confidence p(x̂0) with its bound: use "
+                              f"remasking='low_confidence' (got {cfg.remasking!r})")
+        if cfg.order != "confidence":
+            raise ConfigError(f"the {self.name!r} sampler commits by confidence: use order='confidence' "
+                              f"(got {cfg.order!r})")
+
+    def short_config(self, base: GenerationConfig, n_tokens: int) -> GenerationConfig:
+        return super().short_config(base, n_tokens).replace(remasking="low_confidence")
+
+    @torch.no_grad()
+    def run(self, lm: LoadedModel, rows: list[list[int]], cfg: GenerationConfig, *,
+            record: bool = True) -> SampleBatch:
+        self.validate(lm, cfg)
+        rule = self.rule(cfg)
+        model, dev, mask_id = lm.model, lm.device, lm.mask_token_id
+        L, B = cfg.gen_length, len(rows)
+        x, attn, pos, P = left_pad(rows, lm.pad_token_id, dev, extra=L, fill_id=mask_id)
+        real_prompt = (attn[:, :P] == 1) & (x[:, :P] != mask_id)
+        prompt_fill = x[:, :P] == mask_id
+        c0 = int(prompt_fill.any(0).nonzero()[0]) if prompt_fill.any() else P   # first active column (DIJA masks)
+        A = P + L - c0
+        col = torch.arange(A, device=dev) + c0
+        start = c0 - 1 if lm.shift_logits else c0
+        padded = bool((attn == 0).any())
+        use_pos = padded and accepts(model, "position_ids")
+        cfg_on = cfg.cfg_scale > 0
+        gens = generators(cfg.seed, rows, dev) if cfg.temperature > 0 else None
+        n_fill = prompt_fill.sum(1)
+        bl = self.block_length(cfg)
+        n_blocks = L // bl
+        spb = cfg.steps // n_blocks
+        blk = torch.zeros(B, dtype=torch.long, device=dev)      # each row's current block
+        used = torch.zeros(B, dtype=torch.long, device=dev)     # steps spent in it
+        t_row = torch.zeros(B, dtype=torch.long, device=dev)    # steps taken
+        buf = StepBuffers(cfg.steps, B, L, dev, cfg.pooling) if record else None
+        hook = record_steps(model, lm.hook_site, layer=cfg.layer, rows=B, cols=slice(P, None)) if record \
+            else nullcontext()
+        n_forward = 0
+        with hook as rec, head_from(model, start):
+            while True:
+                live = (blk < n_blocks).nonzero()[:, 0]
+                if not live.numel():
+                    break
+                xs = x[live]                                     # a copy: written back below
+                kwargs = {}
+                if padded:
+                    kwargs["attention_mask"] = attn[live]
+                    if use_pos:
+                        kwargs["position_ids"] = pos[live]
+                inp = xs
+                if cfg_on:
+                    un = xs.clone()
+                    un[:, :P][real_prompt[live]] = mask_id
+                    inp = torch.cat([xs, un])
+                    kwargs = {k: torch.cat([v, v]) for k, v in kwargs.items()}
+                if record:
+                    rec.rows = len(live)                         # the conditional half under CFG
+                logits = model(input_ids=inp, **kwargs).logits
+                n_forward += 1
+                if logits.shape[1] == P + L:                     # the head was not sliced (hooks.head_from)
+                    logits = logits[:, max(start, 0):]
+                if start < 0:                                    # Dream shift with a mask in column 0
+                    logits = torch.cat([logits[:, :1], logits], dim=1)
+                if cfg_on:
+                    n = len(live)
+                    logits = logits[n:] + (cfg.cfg_scale + 1) * (logits[:n] - logits[n:])
+                la32 = logits[:, :A]
+                noise = draw_noise(gens, live, n_fill, prompt_fill, P, L, c0, la32.shape[-1], dev) \
+                    if gens is not None else None
+                m = xs[:, c0:] == mask_id
+                end = P + (blk[live] + 1) * bl
+                compete = m & (col[None] < end[:, None])
+                x0, conf, p_x0 = predict_confidence(la32, xs[:, c0:], m, compete, cfg, noise, conf=record)
+                left = compete.sum(-1)
+                budget = spb - used[live]
+                n_commit = commit_counts(conf, (left + budget - 1) // budget, **rule)
+                rank = conf.argsort(dim=-1, descending=True, stable=True).argsort(dim=-1, stable=True)
+                transfer = rank < n_commit[:, None]
+                xa = xs[:, c0:]
+                xa[transfer] = x0[transfer]
+                x[live] = xs
+                full = n_commit >= left                          # this row's block is complete
+                used[live] += 1
+                blk[live[full]] += 1
+                used[live[full]] = 0
+                if record:
+                    resp = xs[:, P:] != mask_id
+                    buf.write(t_row[live], live, rec.last, x0[:, P - c0:], resp, p_x0[:, P - c0:])
+                t_row[live] += 1
+        filled = [x[i, P - len(r):P].tolist() for i, r in enumerate(rows)] if prompt_fill.any() else None
+        if not record:
+            return SampleBatch(response_ids=x[:, P:].cpu(), n_forward=n_forward, filled_prompt_ids=filled,
+                               n_steps=t_row.cpu())
+        return buf.batch(x[:, P:], t_row, n_forward, filled)
+
+
+class FactorSampler(ThresholdSampler):
+    """Fast-dLLM's factor rule: commit the top n positions of the block while (n + 1)(1 − c_n) < factor."""
+
+    name = "threshold_factor"
+    Options = FactorOptions
+
+    def rule(self, cfg: GenerationConfig) -> dict:
+        return {"factor": self.options(cfg).factor}

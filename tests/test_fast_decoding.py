@@ -1,0 +1,226 @@
+"""Fast DLM decoding: threshold / factor parallel decoding and the prefix / dual KV-cache samplers."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import sri_kit as sk
+from sri_kit.errors import ConfigError, InputTypeError
+from sri_kit.sampling import get_sampler, register
+from sri_kit.sampling.cached import DualCacheSampler, PrefixCacheSampler
+from sri_kit.sampling.threshold import FactorSampler, ThresholdSampler, commit_counts
+
+PROMPTS = ["write a poem about the sea", "how do I bake bread at home", "hello world"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def samplers():
+    for s in (ThresholdSampler(), FactorSampler(), PrefixCacheSampler(), DualCacheSampler()):
+        register(s, replace=True)
+
+
+@pytest.fixture(scope="module")
+def tiny_dlm():
+    return sk.load_model("tiny-dlm")
+
+
+def _native(tok, kind):
+    native = pytest.importorskip("sri_kit.native")
+    torch.manual_seed(3)
+    if kind == "llada":
+        m = native.LLaDAForDiffusion(native.llada_config(
+            d_model=64, n_heads=4, n_kv_heads=2, n_layers=2, mlp_hidden_size=128, vocab_size=len(tok),
+            embedding_size=len(tok), mask_token_id=tok.mask_token_id, pad_token_id=tok.pad_token_id,
+            eos_token_id=tok.eos_token_id))
+        return sk.wrap_model(m.eval(), tok, family="diffusion", name="tiny-native-llada")
+    m = native.DreamForDiffusion(native.dream_config(
+        hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+        vocab_size=len(tok)))
+    return sk.wrap_model(m.eval(), tok, family="diffusion", name="tiny-native-dream", shift_logits=True)
+
+
+@pytest.fixture(scope="module")
+def llada_lm(tok):
+    return _native(tok, "llada")
+
+
+@pytest.fixture(scope="module")
+def dream_lm(tok):
+    return _native(tok, "dream")
+
+
+def _run(lm, cfg, prompts=PROMPTS, record=True, name=None):
+    return get_sampler(name or cfg.sampler or "diffusion").run(lm, lm.encode_chat(prompts), cfg, record=record)
+
+
+# ---- the commit rules ------------------------------------------------------------------------------
+
+def test_commit_counts_match_a_brute_force_count():
+    g = torch.Generator().manual_seed(0)
+    conf = torch.rand((50, 12), generator=g, dtype=torch.float64) ** 0.2
+    conf[conf < 0.3] = float("-inf")                      # positions that do not compete
+    floor = torch.randint(0, 3, (50,), generator=g)
+    for thr in (0.0, 0.5, 0.9, 1.0):
+        want = [max(int(f), int((row > thr).sum())) for row, f in zip(conf, floor)]
+        assert commit_counts(conf, floor, threshold=thr).tolist() == want
+    for fac in (0.5, 1.0, 3.0):
+        want = []
+        for row, f in zip(conf, floor):
+            c = sorted(row[torch.isfinite(row)].tolist(), reverse=True)
+            n = 0
+            while n < len(c) and c[n] > 1 - fac / (n + 2):      # the (n+1)-th largest
+                n += 1
+            want.append(max(int(f), n))
+        assert commit_counts(conf, floor, factor=fac).tolist() == want
+    with pytest.raises(ValueError):
+        commit_counts(conf, floor)
+
+
+# ---- threshold 1.0 is the exact sampler -----------------------------------------------------------
+
+@pytest.mark.parametrize("which", ["tiny_dlm", "bert_lm"])
+@pytest.mark.parametrize("steps,block", [(16, 8), (8, 16)])
+def test_threshold_one_is_exact_diffusion(request, which, steps, block):
+    lm = request.getfixturevalue(which)
+    cfg = sk.GenerationConfig(steps=steps, gen_length=16, block_length=block)
+    ex = _run(lm, cfg)
+    th = _run(lm, cfg.replace(sampler="threshold", options={"threshold": 1.0}))
+    assert torch.equal(th.response_ids, ex.response_ids)
+    assert torch.equal(th.committed, ex.committed) and torch.equal(th.predicted, ex.predicted)
+    torch.testing.assert_close(th.confidence, ex.confidence)
+    torch.testing.assert_close(th.activations, ex.activations)
+    assert th.n_forward == ex.n_forward == steps and th.n_steps.tolist() == [steps] * len(PROMPTS)
+    if steps == 16:                                       # steps == gen_length: one token per step
+        assert (np.diff(th.committed.sum(-1).numpy(), axis=1) == 1).all()
+
+
+def test_threshold_one_is_exact_when_sampling(bert_lm):
+    cfg = sk.GenerationConfig(steps=8, gen_length=8, temperature=0.9, top_k=20, seed=4)
+    ex = _run(bert_lm, cfg)
+    th = _run(bert_lm, cfg.replace(sampler="threshold", options={"threshold": 1.0}))
+    assert torch.equal(th.response_ids, ex.response_ids) and torch.equal(th.committed, ex.committed)
+
+
+# ---- lower thresholds: fewer forwards, consistent records ------------------------------------------
+
+def test_low_threshold_takes_fewer_forwards(tiny_dlm):
+    cfg = tiny_dlm.default_config            # 32 steps, 64 tokens, 2 blocks
+    exact = _run(tiny_dlm, cfg, record=False, name="diffusion")
+    fast = {t: _run(tiny_dlm, cfg.replace(sampler="threshold", options={"threshold": t}), record=False)
+            for t in (0.9, 0.3, 0.0)}
+    assert fast[0.0].n_forward == 2 and fast[0.0].n_steps.tolist() == [2] * len(PROMPTS)   # a block per pass
+    assert exact.n_forward == 32
+    assert fast[0.3].n_steps.sum() <= fast[0.9].n_steps.sum() <= 32 * len(PROMPTS)
+    assert fast[0.3].n_forward < 32
+    f = _run(tiny_dlm, cfg.replace(sampler="threshold_factor", options={"factor": 4.0}), record=False)
+    assert f.n_forward < 32
+
+
+@pytest.mark.parametrize("name,opts", [("threshold", {"threshold": 0.5}), ("threshold_factor", {"factor": 2.0})])
+def test_record_false_and_batching_give_the_same_tokens(bert_lm, tiny_dlm, name, opts):
+    for lm in (bert_lm, tiny_dlm):
+        cfg = sk.GenerationConfig(steps=16, gen_length=16, block_length=8, sampler=name, options=opts)
+        rec = _run(lm, cfg)
+        txt = _run(lm, cfg, record=False)
+        assert torch.equal(rec.response_ids, txt.response_ids) and torch.equal(rec.n_steps, txt.n_steps)
+        assert rec.predicted.shape[1] == int(rec.n_steps.max())
+        for i, p in enumerate(PROMPTS):
+            alone = _run(lm, cfg, prompts=[p])
+            n = int(alone.n_steps[0])
+            assert n == int(rec.n_steps[i])
+            assert torch.equal(alone.response_ids[0], rec.response_ids[i])
+            assert torch.equal(alone.committed[0], rec.committed[i, :n])
+            # a row that stopped early repeats its last step
+            assert (rec.committed[i, n:] == rec.committed[i, n - 1]).all()
+            torch.testing.assert_close(alone.activations[0], rec.activations[i, :n], atol=1e-4, rtol=1e-4)
+
+
+def test_generate_keeps_each_rows_steps(tiny_dlm):
+    cfg = tiny_dlm.default_config.replace(sampler="threshold", options={"threshold": 0.5})
+    traces = sk.generate(tiny_dlm, PROMPTS, cfg, progress=False)
+    out = _run(tiny_dlm, cfg, record=False)
+    got = sorted(tr.steps for tr in traces)
+    assert got == sorted(out.n_steps.tolist())
+    for tr in traces:
+        assert tr.meta["steps"] == tr.steps and tr.committed[-1].all()
+        assert tr.step_texts()[-1] == tr.text
+    assert sk.generate_texts(tiny_dlm, PROMPTS, cfg) == [tr.text for tr in traces]
+
+
+# ---- options ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name,opts,err,fragment", [
+    ("threshold", {"threshold": 1.5}, ConfigError, "threshold must be <= 1.0"),
+    ("threshold", {"threshold": -0.1}, ConfigError, "threshold must be >= 0.0"),
+    ("threshold", {"threshold": "high"}, InputTypeError, "threshold must be a number"),
+    ("threshold", {"threshold": True}, InputTypeError, "threshold must be a number"),
+    ("threshold", {"factor": 1.0}, ConfigError, "no option(s) ['factor']"),
+    ("threshold_factor", {"factor": 0.0}, ConfigError, "factor must be > 0.0"),
+    ("threshold_factor", {"factor": float("nan")}, ConfigError, "finite"),
+    ("dual_cache", {"cache": "yes"}, InputTypeError, "cache must be True or False"),
+])
+def test_options_are_validated(bert_lm, name, opts, err, fragment):
+    cfg = sk.GenerationConfig(steps=8, gen_length=8, sampler=name, options=opts)
+    with pytest.raises(err, match=None) as e:
+        get_sampler(name).validate(bert_lm, cfg)
+    assert fragment in str(e.value)
+
+
+def test_config_errors_name_the_fix(bert_lm, mbert_lm):
+    cfg = sk.GenerationConfig(steps=8, gen_length=8, sampler="threshold", remasking="random")
+    with pytest.raises(ConfigError, match="remasking='low_confidence'"):
+        get_sampler("threshold").validate(bert_lm, cfg)
+    for lm in (bert_lm, mbert_lm):                        # encoders without a KV cache
+        with pytest.raises(ConfigError, match="'threshold' sampler"):
+            get_sampler("prefix_cache").validate(lm, cfg.replace(sampler="prefix_cache", remasking="low_confidence"))
+    with pytest.raises(ConfigError, match="steps <= gen_length"):
+        get_sampler("threshold").validate(bert_lm, cfg.replace(steps=16, remasking="low_confidence"))
+
+
+# ---- the KV-cache samplers ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("model", ["llada_lm", "dream_lm"])
+@pytest.mark.parametrize("name", ["prefix_cache", "dual_cache"])
+def test_disabled_cache_is_exact_decoding(request, model, name):
+    lm = request.getfixturevalue(model)
+    cfg = sk.GenerationConfig(steps=16, gen_length=16, block_length=8)
+    ex = _run(lm, cfg)
+    off = _run(lm, cfg.replace(sampler=name, options={"cache": False}))
+    assert torch.equal(off.response_ids, ex.response_ids) and torch.equal(off.committed, ex.committed)
+    torch.testing.assert_close(off.activations, ex.activations)
+    th = _run(lm, cfg.replace(sampler="threshold", options={"threshold": 0.05}))
+    off = _run(lm, cfg.replace(sampler=name, options={"cache": False, "threshold": 0.05}))
+    assert torch.equal(off.response_ids, th.response_ids) and torch.equal(off.n_steps, th.n_steps)
+
+
+@pytest.mark.parametrize("model", ["llada_lm", "dream_lm"])
+@pytest.mark.parametrize("name", ["prefix_cache", "dual_cache"])
+def test_cache_used_only_after_a_blocks_first_step(request, model, name):
+    lm = request.getfixturevalue(model)
+    # one step per block: every pass is a full pass, so the cache never serves a step: exact
+    cfg = sk.GenerationConfig(steps=2, gen_length=16, block_length=8)
+    ex = _run(lm, cfg)
+    on = _run(lm, cfg.replace(sampler=name))
+    assert torch.equal(on.response_ids, ex.response_ids)
+    # more steps: the cached passes run, the canvas fills, batching and recording do not change tokens
+    cfg = sk.GenerationConfig(steps=16, gen_length=16, block_length=8, sampler=name)
+    on = _run(lm, cfg)
+    assert on.committed[:, -1].all() and on.n_forward == 16
+    assert torch.equal(_run(lm, cfg, record=False).response_ids, on.response_ids)
+    for i, p in enumerate(PROMPTS):
+        assert torch.equal(_run(lm, cfg, prompts=[p]).response_ids[0], on.response_ids[i])
+
+
+def test_cache_passes_are_cheaper_but_agree_with_exact_first_steps(llada_lm):
+    """The cached forward of a block, fed the canvas its cache was built from, reproduces the full pass."""
+    m = llada_lm.model
+    x = torch.tensor(llada_lm.encode_chat(["hello world"]))
+    x = torch.cat([x, torch.full((1, 8), llada_lm.mask_token_id)], 1)
+    full = m(input_ids=x, use_cache=True)
+    S, bs = x.shape[1], x.shape[1] - 8
+    dual = m(input_ids=x[:, bs:], past_key_values=full.past_key_values, replace_position=torch.arange(bs, S))
+    torch.testing.assert_close(dual.logits, full.logits[:, bs:], atol=1e-5, rtol=1e-5)
+    prefix = tuple((k[..., :bs, :], v[..., :bs, :]) for k, v in full.past_key_values)
+    pre = m(input_ids=x[:, bs:], past_key_values=prefix)
+    torch.testing.assert_close(pre.logits, full.logits[:, bs:], atol=1e-5, rtol=1e-5)
