@@ -148,7 +148,7 @@ def test_batch_equals_one_at_a_time(lm):
         T = int(solo.n_steps[0])
         assert int(batch.n_steps[i]) == T
         assert torch.equal(batch.response_ids[i], solo.response_ids[0])
-        for name in ("predicted", "committed", "accepted", "renoised", "canvas"):
+        for name in ("predicted", "committed", "accepted", "renoised", "canvas_ids", "canvas_index"):
             assert torch.equal(getattr(batch, name)[i, :T], getattr(solo, name)[0]), name
         torch.testing.assert_close(batch.activations[i, :T], solo.activations[0], rtol=0, atol=1e-6)
         torch.testing.assert_close(batch.confidence[i, :T], solo.confidence[0], rtol=0, atol=1e-6)
@@ -160,24 +160,26 @@ def test_batch_equals_one_at_a_time(lm):
 # ---------------------------------------------------------------- records
 def test_records_are_consistent(lm):
     cfg = cfg_of(VARIABLE, seed=1)
-    states, forwards = [], []
+    states, forwards, inputs = [], [], []
     dec = lm.model.model.decoder
     h1 = dec.norm.register_forward_hook(lambda mod, a, out: states.append(out.detach().clone()))
     h2 = dec.register_forward_hook(lambda mod, a, out: forwards.append(1))
+    h3 = dec.register_forward_pre_hook(lambda mod, a, kw: inputs.append(kw["decoder_input_ids"][0].clone()),
+                                       with_kwargs=True)
     try:
         out = run(lm, PROMPTS[:1], cfg)
     finally:
-        h1.remove(), h2.remove()
+        h1.remove(), h2.remove(), h3.remove()
     assert isinstance(out, DiffusionGemmaBatch)
     T, L = int(out.n_steps[0]), 2 * C
     assert len(forwards) == T == out.n_forward == out.activations.shape[1] and len(states) == T
     assert out.activations.shape == (1, T, 32) and out.activations.dtype == torch.float32
-    for name in ("predicted", "committed", "confidence", "accepted", "renoised"):
+    for name in ("predicted", "committed", "confidence", "accepted", "renoised", "canvas_ids"):
         assert getattr(out, name).shape == (1, T, L), name
     # φ_t: the mean of the decoder's final norm over the canvas of that forward (reference pooling)
     torch.testing.assert_close(out.activations[0], torch.stack([s[0].float().mean(0) for s in states]))
     assert out.predicted[0, -1].tolist() == out.response_ids[0].tolist()
-    canvas = out.canvas[0]
+    canvas = out.canvas_index[0]
     assert canvas.tolist() == sorted(canvas.tolist()) and set(canvas.tolist()) == {0, 1}
     for t in range(T):
         c = int(canvas[t])
@@ -194,6 +196,9 @@ def test_records_are_consistent(lm):
         assert ((conf[active] > 0) & (conf[active] <= 1)).all() and (conf[(c + 1) * C:] == 0).all()
         if c:   # earlier canvases keep their output tokens
             assert torch.equal(out.predicted[0, t, : c * C], out.response_ids[0, : c * C])
+            assert torch.equal(out.canvas_ids[0, t, : c * C], out.response_ids[0, : c * C])
+        if not last:   # canvas_ids: what the decoder reads at the next step
+            assert torch.equal(out.canvas_ids[0, t, active], inputs[t + 1])
 
 
 def _capture(module, run_it):
@@ -217,7 +222,7 @@ def test_generated_pooling_and_layer(lm):
     torch.testing.assert_close(lay.activations[0], torch.stack([s[0].float().mean(0) for s in layer_states]))
     # generated pooling: the canvas's committed positions only (accepted ones; all of it at its last step)
     for t in range(T):
-        c = int(gen.canvas[0, t])
+        c = int(gen.canvas_index[0, t])
         w = gen.committed[0, t, c * C:(c + 1) * C]
         torch.testing.assert_close(gen.activations[0, t], norm_states[t][0].float()[w].mean(0))
 

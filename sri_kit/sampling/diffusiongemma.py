@@ -109,13 +109,17 @@ class DiffusionGemmaBatch(SampleBatch):
 
     accepted: bool [B, T, L], the positions of the current canvas the entropy-bound sampler accepted at
         step t (the sampled token kept in the canvas). renoised: bool [B, T, L], the positions it
-        replaced by a fresh uniform token (the rest of the current canvas). canvas: int64 [B, T], which
-        canvas (0, 1, ...) step t denoised.
+        replaced by a fresh uniform token (the rest of the current canvas). canvas_ids: int64 [B, T, L],
+        the canvas after step t, i.e. the decoder's next input: the kept samples at accepted positions
+        (which may differ from ``predicted``, the argmax) and the fresh tokens at renoised ones (finished
+        canvases: their output; later canvases: pad). canvas_index: int64 [B, T], which canvas (0, 1, ...)
+        step t denoised.
     """
 
     accepted: torch.Tensor | None = None
     renoised: torch.Tensor | None = None
-    canvas: torch.Tensor | None = None
+    canvas_ids: torch.Tensor | None = None
+    canvas_index: torch.Tensor | None = None
 
 
 class _Capture:
@@ -249,7 +253,7 @@ class DiffusionGemmaSampler(Sampler):
         return DiffusionGemmaBatch(response_ids=response, activations=stack("phi"), predicted=stack("predicted"),
                                    committed=stack("committed"), confidence=stack("confidence"), n_forward=n_forward,
                                    n_steps=n_steps, accepted=stack("accepted"), renoised=stack("renoised"),
-                                   canvas=stack("canvas"))
+                                   canvas_ids=stack("canvas_ids"), canvas_index=stack("canvas_index"))
 
     def _run_row(self, lm: LoadedModel, row: list[int], cfg: GenerationConfig, C: int, L: int, site: str | None):
         """One prompt, exactly as ``model.generate()`` runs it (the same helpers in the same order, so the
@@ -275,7 +279,8 @@ class DiffusionGemmaSampler(Sampler):
             processor = _Capture(model._prepare_logits_processor(gc, None))
             stopping = model._prepare_ar_stopping_criteria(gc, None)
             diffusion_stopping = model._prepare_diffusion_stopping_criteria(gc)
-            rec_keys = ("phi", "predicted", "committed", "confidence", "accepted", "renoised", "canvas")
+            rec_keys = ("phi", "predicted", "committed", "confidence", "accepted", "renoised", "canvas_ids",
+                        "canvas_index")
             rec = {k: [] for k in rec_keys}
             pooler = Pooler(cfg.pooling) if site else None
             # what the response holds before the current canvas: tokens, confidence (future canvases: pad, 0)
@@ -310,8 +315,8 @@ class DiffusionGemmaSampler(Sampler):
                             if hooked.calls != calls + 1:
                                 raise RuntimeError(f"the hook at {site!r} ran {hooked.calls - calls} times in one "
                                                    f"denoising step (expected once): pick a decoder module")
-                            self._record(rec, pooler, hooked.last, processor.last, argmax, sampler, resp, conf,
-                                         c, C, last)
+                            self._record(rec, pooler, hooked.last, processor.last, argmax, canvas, sampler, resp,
+                                         conf, c, C, last)
                         if last:
                             break
                     input_ids = torch.cat([input_ids, argmax], dim=-1)
@@ -336,7 +341,7 @@ class DiffusionGemmaSampler(Sampler):
             return result
 
     @staticmethod
-    def _record(rec, pooler, states, processed, argmax, sampler, resp, conf, c, C, last) -> None:
+    def _record(rec, pooler, states, processed, argmax, canvas, sampler, resp, conf, c, C, last) -> None:
         """One decoder forward's records (response coordinates; ``resp``/``conf`` hold finished canvases;
         ``last``: the canvas's last step, which commits all of it)."""
         L = resp.numel()
@@ -348,8 +353,9 @@ class DiffusionGemmaSampler(Sampler):
         acc_full[sl] = accepted
         ren_full = torch.zeros_like(acc_full)
         ren_full[sl] = ~accepted             # EntropyBoundSampler.renoise_canvas renoises every non-accepted one
-        pred = resp.clone()
+        pred, ids = resp.clone(), resp.clone()
         pred[sl] = argmax[0]
+        ids[sl] = canvas[0]
         cf = conf.clone()
         cf[sl] = p_top
         committed = torch.zeros_like(acc_full)
@@ -361,4 +367,5 @@ class DiffusionGemmaSampler(Sampler):
         rec["confidence"].append(cf)
         rec["accepted"].append(acc_full)
         rec["renoised"].append(ren_full)
-        rec["canvas"].append(torch.tensor(c, device=resp.device))
+        rec["canvas_ids"].append(ids)
+        rec["canvas_index"].append(torch.tensor(c, device=resp.device))
