@@ -141,6 +141,21 @@ def test_native_files_are_released_names(tok, tmp_path):
         assert cfg["model_type"] == {"llada": "llada", "dream": "Dream"}[kind] and "auto_map" in cfg
 
 
+def test_dream_tokenizer_without_remote_code(tok, tmp_path):
+    """Dream's tokenizer_config names a remote-code class (DreamTokenizer); the native path reads the same
+    tokenizer files with a standard class and encodes chats identically."""
+    folder = _folder(tmp_path, _native("dream", tok), tok, "dream")
+    p = folder / "tokenizer_config.json"
+    tcfg = json.loads(p.read_text())
+    tcfg.update(tokenizer_class="DreamTokenizer", auto_map={"AutoTokenizer": ["tokenization_dream.DreamTokenizer", None]})
+    p.write_text(json.dumps(tcfg))
+    lm = sk.load_model(folder)
+    msgs = [{"role": "user", "content": PROMPTS[1]}]
+    assert lm.encode_chat(PROMPTS[1:2])[0] == list(tok.apply_chat_template(msgs, add_generation_prompt=True,
+                                                                            tokenize=True, return_dict=False))
+    assert lm.mask_token_id == tok.mask_token_id
+
+
 def test_native_tied_weights(tok, tmp_path):
     """weight_tying / tie_word_embeddings: the head is the embedding, stored once, and reloads tied."""
     for kind, over in (("llada", dict(weight_tying=True)), ("dream", dict(tie_word_embeddings=True))):
