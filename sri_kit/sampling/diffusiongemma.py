@@ -218,8 +218,9 @@ class DiffusionGemmaSampler(Sampler):
             return
         model = lm.model
         if not hasattr(model, "_denoising_step") or getattr(model.config, "canvas_length", None) is None:
-            raise ConfigError(f"{lm.name} is not a DiffusionGemma model (transformers' "
-                              f"DiffusionGemmaForBlockDiffusion): load it with family='diffusiongemma' only if it is")
+            raise ConfigError(f"{lm.name} ({type(model).__name__}) is not a DiffusionGemma model (transformers' "
+                              f"DiffusionGemmaForBlockDiffusion), which the 'diffusiongemma' family and sampler need; "
+                              f"wrap it with its own family ('ar' or 'diffusion')")
         self.hook_site(lm, cfg)
         self._generation_config(model, cfg, 1)
 
