@@ -27,7 +27,7 @@ Writing a new sampler is one file plus one registry line (see ``left_to_right.py
 Example:
     >>> from sri_kit.sampling import sampler_names, get_sampler
     >>> sampler_names()
-    ['ar', 'diffusion', 'left_to_right']
+    ['ar', 'diffusion', 'dream', 'left_to_right']
     >>> get_sampler("left_to_right").revises
     True
 """
