@@ -243,6 +243,8 @@ def test_generate_traces_align_and_sigma(lm):
     assert steps[:3] == out.n_steps.tolist() and len(set(steps)) > 1
     for tr in traces:
         assert tr.sampler == "diffusiongemma" and tr.meta["steps"] == tr.steps
+        # the step budget: the resolved max_denoising_steps per canvas times the canvases (gen_length = 2 canvases)
+        assert tr.meta["max_steps"] == 2 * VARIABLE["max_denoising_steps"] >= tr.steps
         assert tr.step_texts()[-1] == tr.text
     with pytest.raises(ConfigError, match="align_traces"):
         sk.Centers.fit(traces[:3], traces[3:])

@@ -40,7 +40,7 @@ def test_config_keys_made_before_the_sampler_fields_are_unchanged():
 
 
 def test_registry_and_family_defaults(ar, dlm):
-    assert sampler_names() == ["ar", "diffusion", "dream", "left_to_right"]
+    assert sampler_names() == ["ar", "diffusion", "diffusiongemma", "dream", "left_to_right"]
     assert sampler_for(ar, GenerationConfig()).name == "ar"
     assert sampler_for(dlm, GenerationConfig()).name == "diffusion"
     assert sampler_for(dlm, GenerationConfig(steps=8, gen_length=8, order="left_to_right")).name == "left_to_right"

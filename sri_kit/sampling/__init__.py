@@ -1,7 +1,8 @@
 """Generation: every sampler of the kit, chosen from a registry, behind ``generate`` and ``generate_texts``.
 
 Layout: ``base.py`` (the Sampler protocol, its typed result, the registry), ``pooling.py`` (φ_t for
-every sampler), one file per sampler (``ar.py``, ``diffusion.py``, ``left_to_right.py``, ``dream.py``),
+every sampler), one file per sampler (``ar.py``, ``diffusion.py``, ``left_to_right.py``, ``dream.py``,
+``diffusiongemma.py``),
 ``generate.py`` (batching, traces, the text-only fast path), ``trace.py`` (GenerationTrace),
 ``scoring.py`` (teacher-forced / masked-canvas target log-probabilities), ``align.py`` (one step grid
 for traces of variable-step samplers).
@@ -21,6 +22,7 @@ from .ar import ARSampler
 from .base import (NoOptions, SampleBatch, Sampler, get_sampler, register, sampler_for, sampler_for_family, sampler_names,
                    unregister)
 from .diffusion import MaskedDiffusionSampler, num_transfer_tokens
+from .diffusiongemma import DiffusionGemmaSampler
 from .dream import DreamSampler
 from .generate import Response, generate, generate_canvases, generate_texts
 from .left_to_right import LeftToRightSampler
@@ -33,8 +35,9 @@ register(ARSampler())
 register(MaskedDiffusionSampler())
 register(LeftToRightSampler())
 register(DreamSampler())
+register(DiffusionGemmaSampler())
 
 __all__ = ["generate", "generate_texts", "align_traces", "align_trace", "step_map", "generate_canvases", "Response", "GenerationTrace", "save_traces", "load_traces", "num_transfer_tokens",
            "Sampler", "SampleBatch", "NoOptions", "register", "unregister", "get_sampler", "sampler_names",
            "sampler_for", "sampler_for_family", "Pooler", "target_logprob_ids", "decoder", "ARSampler", "MaskedDiffusionSampler", "LeftToRightSampler",
-           "DreamSampler"]
+           "DreamSampler", "DiffusionGemmaSampler"]

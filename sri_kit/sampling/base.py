@@ -27,7 +27,7 @@ Writing a new sampler is one file plus one registry line (see ``left_to_right.py
 Example:
     >>> from sri_kit.sampling import sampler_names, get_sampler
     >>> sampler_names()
-    ['ar', 'diffusion', 'dream', 'left_to_right']
+    ['ar', 'diffusion', 'diffusiongemma', 'dream', 'left_to_right']
     >>> get_sampler("left_to_right").revises
     True
 """
@@ -126,6 +126,10 @@ class Sampler:
     def response_positions(self, cfg: GenerationConfig) -> int:
         """Positions the sampler appends after the prompt (for the context-length check)."""
         return cfg.gen_length
+
+    def max_steps(self, lm: LoadedModel, cfg: GenerationConfig) -> int:
+        """The most steps a row can take with ``cfg`` on ``lm`` (a variable-step sampler's budget)."""
+        return cfg.steps
 
     def short_config(self, base: GenerationConfig, n_tokens: int) -> GenerationConfig:
         """A greedy config for a short answer of about ``n_tokens`` tokens (e.g. an LLM judge's yes/no)."""

@@ -224,6 +224,12 @@ class DiffusionGemmaSampler(Sampler):
         self.hook_site(lm, cfg)
         self._generation_config(model, cfg, 1)
 
+    def max_steps(self, lm: LoadedModel, cfg: GenerationConfig) -> int:
+        """Denoising steps per canvas (the resolved ``max_denoising_steps``) times the canvases."""
+        C = int(lm.model.config.canvas_length)
+        gc, _ = self._generation_config(lm.model, cfg, 1)
+        return int(gc.max_denoising_steps) * math.ceil(cfg.gen_length / C)
+
     def response_positions(self, cfg: GenerationConfig) -> int:
         return cfg.gen_length        # whole canvases: up to canvas_length - 1 more (the model is not known here)
 

@@ -75,14 +75,15 @@ def generate(lm: LoadedModel, prompts: Sequence[str], config: GenerationConfig |
     prompts, cfg, sampler, prefills, rows = _prepare(lm, prompts, config, batch_size, prefill)
     decode = decoder(lm.tokenizer, lm.end_token_ids)
     key = cfg.key()
+    budget = sampler.max_steps(lm, cfg) if sampler.variable_steps else None
     traces: list[GenerationTrace | None] = [None] * len(rows)
     for idx, out in _batches(lm, sampler, rows, cfg, batch_size, progress, record=True):
         for j, i in enumerate(idx):
             text = decode(out.response_ids[j], lstrip=not prefills[i])
             T = out.activations.shape[1] if out.n_steps is None else int(out.n_steps[j])   # this row's steps
             meta = {"pooling": cfg.pooling, "layer": cfg.layer, "steps": T, "n_forward": out.n_forward}
-            if sampler.variable_steps:
-                meta["max_steps"] = cfg.steps
+            if budget is not None:
+                meta["max_steps"] = budget
             if out.filled_prompt_ids is not None:
                 meta["filled_prompt"] = lm.tokenizer.decode(out.filled_prompt_ids[j], skip_special_tokens=False)
             traces[i] = GenerationTrace(
