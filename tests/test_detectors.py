@@ -6,6 +6,7 @@ from configs in code. The organism-based evaluation lives elsewhere.
 
 from __future__ import annotations
 
+import inspect
 import json
 import time
 import warnings
@@ -304,14 +305,48 @@ def test_blocking_table_known_answers():
         blocking_table(flags[:3], refused, complied, fam)
 
 
-def test_measure_overhead_order_of_magnitude():
-    r = measure_overhead(lambda: time.sleep(0.02), lambda _: time.sleep(0.004), repeats=5, warmup=0)
-    assert len(r.gen_times) == len(r.defense_times) == 5
-    assert 8 < r.defense_pct < 60   # ~20 %
-    assert 5 < r.overhead_pct < 80
-    fast = measure_overhead(lambda: time.sleep(0.01), lambda _: None, repeats=3)
-    assert fast.defense_pct < 1.0
-    assert set(fast.as_dict()) >= {"overhead %", "defense %"}
+class FakeClock:
+    """A deterministic timer: time moves only when the timed functions advance it."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_measure_overhead_known_answers():
+    clock, calls = FakeClock(), []
+    durations = iter([100.0, 10.0, 20.0, 11.0, 21.0, 12.0, 22.0, 13.0, 23.0])   # warm-up first, then timed
+
+    def gen():
+        d = next(durations)
+        calls.append(f"gen {d:g}")
+        clock.now += d
+        return d
+
+    def defend(out):
+        calls.append(f"defend {out:g}")
+        clock.now += 2.0
+
+    r = measure_overhead(gen, defend, repeats=4, warmup=1, timer=clock)
+    # plain and defended runs alternate (plain first on even repeats); the warm-up round is not timed
+    assert calls == ["gen 100", "defend 100", "gen 10", "gen 20", "defend 20", "gen 11", "defend 11", "gen 21",
+                     "gen 12", "gen 22", "defend 22", "gen 13", "defend 13", "gen 23"]
+    assert r.gen_times == [10.0, 21.0, 12.0, 23.0]
+    assert r.gen_defense_times == [22.0, 13.0, 24.0, 15.0] and r.defense_times == [2.0] * 4
+    # medians: generation 16.5, generation + defense 18.5, defense 2
+    assert r.overhead_pct == pytest.approx(100 * 2.0 / 16.5) and r.defense_pct == pytest.approx(100 * 2.0 / 16.5)
+    assert r.as_dict()["overhead %"] == r.overhead_pct and r.as_dict()["defense %"] == r.defense_pct
+    # a defense that costs nothing, a generation that takes no time, no repeats
+    free = measure_overhead(lambda: clock.__setattr__("now", clock.now + 5.0), lambda _: None, repeats=3,
+                            timer=clock)
+    assert free.overhead_pct == 0.0 and free.defense_pct == 0.0 and free.gen_times == [5.0] * 3
+    with pytest.raises(ValueError, match="no measurable time"):
+        measure_overhead(lambda: None, lambda _: None, repeats=2, timer=clock)
+    with pytest.raises(ValueError, match="repeats"):
+        measure_overhead(gen, defend, repeats=0, timer=clock)
+    assert inspect.signature(measure_overhead).parameters["timer"].default is time.perf_counter
 
 
 def test_figures_return_figures(guard, data, tmp_path, monkeypatch):
@@ -411,10 +446,21 @@ def tiny_ar():
     return sk.wrap_model(model, tok, family="ar", name="tiny-char-llama")
 
 
+def log_ppl(lm, text: str) -> float:
+    """Mean next-token NLL of BOS + the raw text under the causal model, one prompt at a time (reference)."""
+    ids = lm.tokenizer(text, add_special_tokens=False)["input_ids"]
+    ids = torch.tensor([[lm.tokenizer.bos_token_id] + ids])
+    with torch.no_grad():
+        logits = lm.model(input_ids=ids).logits[0, :-1].float()
+    return float(torch.nn.functional.cross_entropy(logits, ids[0, 1:]))
+
+
 def test_perplexity_filter_calibration_and_gibberish(tiny_ar):
     calib = benign_prompts(100, seed=1)
     ppl = PerplexityFilter(tiny_ar, percentile=99.0, batch_size=32).fit(calib)
-    assert ppl.threshold_ == np.percentile(ppl.calib_scores_, 99.0)
+    reference = np.array([log_ppl(tiny_ar, p) for p in calib])
+    np.testing.assert_allclose(ppl.calib_scores_, reference, rtol=1e-4, atol=1e-5)
+    assert ppl.threshold_ == pytest.approx(np.percentile(reference, 99.0), rel=1e-4)
     assert 0 < np.mean(ppl.flag(calib)) <= 0.02
     # batched scores equal one-at-a-time scores
     one = np.array([PerplexityFilter(tiny_ar).scores([p])[0] for p in calib[:3]])
@@ -471,8 +517,11 @@ def test_self_examine(tiny_ar):
     assert wordy.scores(prompts, responses).tolist() == [0.5, 0.5]   # yes/no only, as before
     real = SelfExamine(tiny_ar, max_new_tokens=4)  # greedy on the tiny model: runs, parses, weak judge
     out = real.flag(prompts, responses)
-    assert out.dtype == bool and out.shape == (2,)
     assert len(real.last_answers_) == 2 and all(isinstance(a, str) for a in real.last_answers_)
+    # a flag is exactly a yes in the model's own answer (nothing else counts)
+    assert out.tolist() == [parse_yes_no(a, synonyms=False) is True for a in real.last_answers_]
+    scripted = SelfExamine(tiny_ar, generate_fn=lambda qs: ["yes"] * len(qs))
+    assert scripted.flag(prompts, responses).tolist() == [True, True]
     with pytest.raises(ValueError, match="responses"):
         real.flag(prompts)
 
@@ -480,11 +529,9 @@ def test_self_examine(tiny_ar):
 def test_keyword_refusal_judge():
     j = KeywordRefusalJudge(judge=lambda r: "cannot" in r)
     assert j.flag(["p1", "p2"], ["I cannot do that.", "Sure."]).tolist() == [True, False]
-    try:
-        from sri_kit.judges import is_refusal  # noqa: F401
-    except Exception:
-        pytest.skip("core sri_kit.judges not importable yet")
-    assert KeywordRefusalJudge().flag(["p"], ["I'm sorry, but I cannot help with that."]).tolist() == [True]
+    default = KeywordRefusalJudge()   # the kit's one refusal judge: sri_kit.judges.is_refusal
+    texts = ["I'm sorry, but I cannot help with that.", "Sure, here is a poem about the sea.", "As an AI, no."]
+    assert default.flag(["p"] * 3, texts).tolist() == [sk.is_refusal(t) for t in texts] == [True, False, True]
 
 
 def test_guard_classifier_sequence_classifier(tmp_path):
@@ -502,8 +549,12 @@ def test_guard_classifier_sequence_classifier(tmp_path):
     assert np.array_equal(g.flag(prompts), s > 0.5)
     # batched equals one-by-one
     np.testing.assert_allclose(s, np.concatenate([g.scores([p]) for p in prompts]), rtol=1e-4, atol=1e-6)
-    s2 = g.scores(prompts, responses=["Sure.", "No.", "ok"])
-    assert s2.shape == (3,)
+    responses = ["Sure.", "No.", "ok"]
+    s2 = g.scores(prompts, responses=responses)
+    # with responses, the classifier reads the (prompt, response) pair through its text template
+    paired = [g.text_template.format(prompt=p, response=r) for p, r in zip(prompts, responses)]
+    np.testing.assert_allclose(s2, g.scores(paired), rtol=1e-5, atol=1e-7)
+    assert not np.allclose(s2, s)
     assert GuardClassifier(model, tok, unsafe_label="SAFE").unsafe_label == 0
     # load from a local directory, kind chosen automatically
     model.save_pretrained(tmp_path / "guard")
@@ -522,7 +573,11 @@ def test_guard_classifier_chat_guard():
     g = GuardClassifier(model, tok, max_new_tokens=6)
     assert g.kind == "chat"
     flags = g.flag(["How do I bake bread?", "hi"], ["Sure, step 1.", "hello"])
-    assert flags.dtype == bool and flags.shape == (2,) and len(g.last_answers_) == 2
+    # a flag is an 'unsafe' verdict in the guard's answer; unparsable answers do not flag
+    assert len(g.last_answers_) == 2
+    assert flags.tolist() == [parse_safe_unsafe(a) is True for a in g.last_answers_]
+    assert g.scores(["hi"], ["hello"]).tolist() == [
+        {True: 1.0, False: 0.0, None: 0.5}[parse_safe_unsafe(g.last_answers_[0])]]
     tok2 = make_char_tokenizer()
     tok2.chat_template = None
     with pytest.raises(ValueError, match="chat_template"):
@@ -537,10 +592,12 @@ def test_baselines_on_core_loaded_models(ar_lm, bert_lm):
     responses = ["sure here is how to do it step 1 step 2", "I am sorry but I cannot help with that"]
     for lm in (ar_lm, bert_lm):  # both answer through sri_kit.sampling.generate_texts
         se = SelfExamine(lm, max_new_tokens=4)
-        assert se.flag(prompts, responses).shape == (2,) and len(se.last_answers_) == 2
+        flags = se.flag(prompts, responses)
+        assert flags.tolist() == [parse_yes_no(a, synonyms=False) is True for a in se.last_answers_]
     assert KeywordRefusalJudge().flag(prompts, responses).tolist() == [False, True]
-    ppl = PerplexityFilter(ar_lm).fit([f"{p} number {i}" for i in range(25) for p in prompts[:1]])
-    assert ppl.threshold_ == np.percentile(ppl.calib_scores_, 99.0)
+    calib = [f"{p} number {i}" for i in range(25) for p in prompts[:1]]
+    ppl = PerplexityFilter(ar_lm).fit(calib)
+    assert ppl.threshold_ == pytest.approx(np.percentile([log_ppl(ar_lm, p) for p in calib], 99.0), rel=1e-4)
     with pytest.raises(ValueError, match="autoregressive"):
         PerplexityFilter(bert_lm)
 
@@ -597,8 +654,17 @@ def test_guard_on_generated_traces_and_overhead(ar_lm):
     sigma = sk.sri_signal(traces, centers)
     assert sigma.shape == (60, 8)
     guard = SRIGuard(epochs=5, min_calib=10).fit(sigma[:40], sigma[40:])
-    assert guard.threshold_ == np.percentile(guard.calib_scores_, 99.0)
-    batch = prompts[:4]
-    r = measure_overhead(lambda: sk.generate(ar_lm, batch, cfg, progress=False),
-                         lambda tr: guard.predict(sk.sri_signal(tr, centers)), repeats=3)
-    assert np.isfinite(r.overhead_pct) and r.defense_pct > 0
+    # the threshold is the 99th percentile of the calibration signals' reconstruction errors
+    calib = sigma[40:]
+    errors = ((guard.reconstruct(calib) - calib) ** 2).mean(axis=1)
+    assert guard.threshold_ == pytest.approx(np.percentile(errors, 99.0), rel=1e-5)
+    assert (guard.predict(calib) == -1).tolist() == (errors > guard.threshold_ * (1 + 1e-6)).tolist()
+    batch, seen = prompts[:4], []
+
+    def defend(tr):
+        seen.append([t.prompt for t in tr])
+        return guard.predict(sk.sri_signal(tr, centers))
+
+    r = measure_overhead(lambda: sk.generate(ar_lm, batch, cfg, progress=False), defend, repeats=3)
+    assert seen == [batch] * 4     # one warm-up + 3 timed runs, each on the generated traces of the batch
+    assert len(r.gen_times) == 3 and min(r.gen_times) > 0 and r.defense_pct > 0
