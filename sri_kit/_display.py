@@ -48,12 +48,12 @@ def figure_png(fig, dpi: int = 100) -> bytes:
     return buf.getvalue()
 
 
-def readable(df, digits: int = 3):
+def readable(df, digits: int = 3, skip=()):
     """A copy of ``df`` for people: floats rounded to ``digits`` decimals and printed plainly (0.000 rather
-    than 1.2e-05); other columns unchanged."""
+    than 1.2e-05; NaN as an empty cell); columns in ``skip`` and non-float columns unchanged."""
     out = df.copy()
     for c in out.columns:
-        if out[c].dtype.kind == "f":
+        if out[c].dtype.kind == "f" and c not in skip:
             out[c] = out[c].map(lambda v: "" if v != v else f"{v:.{digits}f}")
     return out
 

@@ -148,6 +148,7 @@ class SweepPanel:
                               W.HBox([self.group, self.lambda_r, self.run_button]), self.status, self.out])
         self.table = self.curves = None
         self.figures: list = []
+        self._bundles: list = [None, None]
         self.error: Exception | None = None
         self.state, self.running, self._request, self._stop = "idle", False, None, False
         self._set_status("idle", "choose a parameter and its values, then press Run (nothing runs before)")
@@ -193,13 +194,19 @@ class SweepPanel:
                              f'font-family:monospace;white-space:pre-wrap">{icon} {html.escape(state)}: '
                              f'{html.escape(text)}</div>')
 
-    def _draw(self) -> None:
+    def _draw(self, *, sweep_fig: bool = True, curves_fig: bool = True) -> None:
+        """Redraw what changed (a new λ_r changes the sweep figure and table, a new group the σ curves)."""
         param = str(self.table["param"].iloc[0])
-        self.figures = [plot_sweep(self.table, title=f"{self.lm.name}: sweep of {param}"),
-                        plot_sweep_curves(self.curves, group=self.group.value,
-                                          title=f"σ_t of {self.group.value} for each {param}")]
+        if sweep_fig or not self.figures:
+            self._sweep_fig = plot_sweep(self.table, title=f"{self.lm.name}: sweep of {param}")
+            self._bundles[0] = mime_bundle(self._sweep_fig)
+        if curves_fig or len(self.figures) < 2:
+            self._curves_fig = plot_sweep_curves(self.curves, group=self.group.value,
+                                                 title=f"σ_t of {self.group.value} for each {param}")
+            self._bundles[1] = mime_bundle(self._curves_fig)
+        self.figures = [self._sweep_fig, self._curves_fig]
         cols = ["value", "group", "n", "refusal_rate", "attack_success", "irr", "lambda_r", "mean_sigma"]
-        _show(self.out, *self.figures, readable(self.table[cols]))
+        self.out.outputs = (self._bundles[0], self._bundles[1], mime_bundle(readable(self.table[cols], skip=("value",))))
 
     def _call(self, param, vals, **kw):
         return sweep(self.lm, self.groups, self.base, param, vals, lambda_r=round(float(self.lambda_r.value), 6),
@@ -263,7 +270,7 @@ class SweepPanel:
                        f"{time.perf_counter() - t0:.2f} s (no generation)")
             else:
                 msg = f"σ curves of {self.group.value}"
-            self._draw()
+            self._draw(sweep_fig=regenerate_table, curves_fig=not regenerate_table)
             self._set_status("done", msg)
         except NotCached:
             self._set_status("idle", f"λ_r = {self.lambda_r.value:.2f}: press Run (the generations are no longer cached)")

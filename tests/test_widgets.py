@@ -129,16 +129,17 @@ def test_trajectories_show_median_iqr_individual_traces_and_n():
     fig = sk.plots.plot_sri_trajectories({"harmful": bimodal, "harmless": many})
     ax = fig.axes[0]
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert any("harmful" in lab and "n=2" in lab for lab in labels)
-    assert any("harmless" in lab and "n=10" in lab for lab in labels)
+    assert "harmful (SRI, each of n=2)" in labels and "harmless (SRI, median + IQR, n=10)" in labels
     ys = [tuple(line.get_ydata()) for line in ax.lines]
     assert tuple(np.zeros(T)) in ys and tuple(np.ones(T)) in ys               # n < 8: each trace drawn
+    assert tuple(np.full(T, 0.5)) not in ys                                    # ... and no average of the two
     assert tuple(np.median(many, 0)) in ys
-    assert not any(y == tuple(r) for r in many[[0, -1]] for y in ys)       # n >= 8: no individual lines
+    assert not any(y == tuple(r) for r in many for y in ys)                    # n >= 8: no individual lines
     bands = [c for c in ax.collections if c.get_paths()]
-    verts = np.concatenate([p.vertices for c in bands for p in c.get_paths()])
+    assert len(bands) == 1                                                     # one IQR band: the n >= 8 class
+    verts = bands[0].get_paths()[0].vertices
     q25, q75 = np.percentile(many[:, 0], [25, 75])
-    assert np.isclose(verts[:, 1], q25).any() and np.isclose(verts[:, 1], q75).any()    # the IQR band
+    assert np.isclose(verts[:, 1], q25).any() and np.isclose(verts[:, 1], q75).any()
 
 
 def test_roc_shows_the_low_fpr_region():
@@ -333,8 +334,12 @@ def test_sweep_panel_irr_is_right_and_lambda_r_never_generates(bert_lm, count_ge
     assert t2.loc["other", "irr"] == sk.internal_recovery_rate(other, lambda_r=0.05)
     assert t2.loc["jailbreak", "irr"] == sk.internal_recovery_rate(sigma, lambda_r=0.05)
     assert "no generation" in panel.status.value
+    f0 = panel.figures[0]
+    panel.group.value = "other"                     # another group's σ curves: only that figure is redrawn
+    assert panel.figures[0] is f0 and panel.figures[1].axes[0].get_title() == "σ_t of other for each temperature"
+    assert len(panel.out.outputs) == 3 and len(count_generate) == n_gen
     panel.run_button.click()                        # Run at the new λ_r: a cache hit
-    assert len(count_generate) == n_gen
+    assert len(count_generate) == n_gen and panel.state == "done"
 
 
 def test_setting_key_ignores_thresholds_and_judge(bert_lm):

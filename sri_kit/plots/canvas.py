@@ -53,13 +53,14 @@ def _layout(tab: pd.DataFrame, width_chars: int):
     return boxes, row + 1
 
 
-def draw_canvas(ax, tab: pd.DataFrame, width_chars: int = 100) -> int:
+def draw_canvas(ax, tab: pd.DataFrame, width_chars: int = 100, min_rows: int = 1) -> int:
     """Draw a canvas table on ``ax`` as flowing cells; returns the number of rows used.
 
     Committed tokens: black on blue (just committed: darker blue, outlined). Still-masked positions show
     the current prediction in dark grey on a light grey, dashed cell; its text is fainter the lower the
     model's confidence (never below 55 % opacity). ``tab``: :func:`sri_kit.canvas.canvas_cells` or
-    :func:`sri_kit.canvas.canvas_table`.
+    :func:`sri_kit.canvas.canvas_table`. ``min_rows``: the axes hold at least this many rows (cells keep
+    their height when the axes are taller than the canvas).
     """
     boxes, rows = _layout(tab, width_chars)
     for (x, row, w, lab), r in zip(boxes, tab.itertuples()):
@@ -74,7 +75,7 @@ def draw_canvas(ax, tab: pd.DataFrame, width_chars: int = 100) -> int:
                 color="black" if r.committed else "#37474f",
                 alpha=1.0 if r.committed else 0.55 + 0.45 * float(np.clip(r.confidence, 0, 1)))
     ax.set_xlim(0, width_chars)
-    ax.set_ylim(-max(rows, 1), 0)
+    ax.set_ylim(-max(rows, min_rows, 1), 0)
     ax.axis("off")
     return rows
 
@@ -125,7 +126,7 @@ def trace_view_figure(tab: pd.DataFrame, step: int, text_signal: np.ndarray, sig
     left, right = fig.subfigures(1, 2, width_ratios=[1.75, 1])
     width_chars = int(6.4 / _CHAR_IN) - 2
     ax = left.add_subplot(1, 1, 1)
-    draw_canvas(ax, tab, width_chars)
+    draw_canvas(ax, tab, width_chars, min_rows=9)
     now = text_now if len(text_now) <= 60 else text_now[:57] + "…"
     ax.set_title(f"{model_name} step {step}/{T - 1}\ntext now: {now!r}", fontsize=10, loc="left")
     ax2 = right.add_subplot(1, 1, 1)

@@ -6,7 +6,7 @@ Example:
     >>> type(fig).__name__, len(fig.axes)
     ('Figure', 1)
     >>> fig.axes[0].get_legend().get_texts()[-1].get_text()      # n in the legend, outside the data
-    'jailbreak (SRI, median + IQR, n=3; thin: each)'
+    'jailbreak (SRI, each of n=3)'
 """
 from __future__ import annotations
 
@@ -52,9 +52,9 @@ def plot_sri_trajectories(curves: Mapping[str, np.ndarray], text_signal: np.ndar
                           text_label: str = "Text-based refusal signal", few: int = SMALL_N):
     """σ_t per class: each value is [T] (one generation) or [N, T].
 
-    Each class is drawn as its median over generations with the interquartile band (``band``); with
-    fewer than ``few`` generations (default 8) every generation is drawn as a thin line as well, so a
-    bimodal group is never read as its average. The legend, outside the plot, gives each class's n.
+    A class of at least ``few`` generations (default 8) is drawn as its median with the interquartile
+    band (``band``); a smaller class as each of its generations, so a bimodal group is never read as
+    its average. The legend, outside the plot, gives each class's n.
     ``text_signal`` [T] is drawn dashed black (the paper's text-based refusal signal). ``colors`` maps a
     curve name to a colour (default: by the name's first word, see ``CLASS_COLORS``).
     """
@@ -64,19 +64,18 @@ def plot_sri_trajectories(curves: Mapping[str, np.ndarray], text_signal: np.ndar
         s = np.atleast_2d(np.asarray(s, dtype=float))
         n, steps = s.shape[0], np.arange(s.shape[1])
         color = (colors or {}).get(name) or CLASS_COLORS.get(name.split()[0].lower())
-        if n == 1:
-            ax.plot(steps, s[0], lw=2, color=color, label=f"{name} (SRI, n=1)")
+        if n < few:                         # few generations: each one, never an average of a bimodal group
+            for k, row in enumerate(s):
+                line, = ax.plot(steps, row, lw=1.6, alpha=0.85 if n > 1 else 1.0, color=color,
+                                label=(f"{name} (SRI, n=1)" if n == 1 else f"{name} (SRI, each of n={n})")
+                                if k == 0 else "_nolegend_")
+                color = line.get_color()
             continue
         med = np.median(s, 0)
-        line, = ax.plot(steps, med, lw=2.2, color=color,
-                        label=f"{name} (SRI, median{' + IQR' if band else ''}, n={n}"
-                              f"{'; thin: each' if n < few else ''})")
+        line, = ax.plot(steps, med, lw=2.2, color=color, label=f"{name} (SRI, median{' + IQR' if band else ''}, n={n})")
         if band:
             q25, q75 = np.percentile(s, [25, 75], axis=0)
             ax.fill_between(steps, q25, q75, color=line.get_color(), alpha=0.18, lw=0)
-        if n < few:
-            for row in s:
-                ax.plot(steps, row, lw=0.9, alpha=0.55, color=line.get_color(), label="_nolegend_")
     if text_signal is not None:
         ax.plot(np.arange(len(text_signal)), text_signal, "k--", lw=1.5, label=text_label)
     ax.set_xlabel("Generation Step")
