@@ -7,7 +7,7 @@ import torch
 
 import sri_kit as sk
 from sri_kit.errors import ConfigError, InputTypeError
-from sri_kit.sampling import get_sampler, register
+from sri_kit.sampling import get_sampler, register, sampler_names, unregister
 from sri_kit.sampling.cached import DualCacheSampler, PrefixCacheSampler
 from sri_kit.sampling.threshold import FactorSampler, ThresholdSampler, commit_counts
 
@@ -16,8 +16,17 @@ PROMPTS = ["write a poem about the sea", "how do I bake bread at home", "hello w
 
 @pytest.fixture(scope="module", autouse=True)
 def samplers():
+    """Register the fast samplers for this module and leave the registry as it was (other tests and the
+    doctests read ``sampler_names()``)."""
+    before = {n: get_sampler(n) for n in sampler_names()}
     for s in (ThresholdSampler(), FactorSampler(), PrefixCacheSampler(), DualCacheSampler()):
         register(s, replace=True)
+    yield
+    for n in sampler_names():
+        if n in before:
+            register(before[n], replace=True)
+        else:
+            unregister(n)
 
 
 @pytest.fixture(scope="module")
