@@ -76,7 +76,9 @@ def decoding_speed_sweep(lm: LoadedModel, centers: Centers, harmful: Sequence[st
         att = generate(lm, attacked, cfg, batch_size=batch_size, progress=False)
         dt = time.perf_counter() - t0
         steps = np.array([tr.steps for tr in plain + att], dtype=float)
-        sigma = sri_signal(align_traces(att, T), centers)
+        # the centers come from exact decoding (another config key) by design: compare the aligned arrays
+        aligned = np.stack([tr.activations for tr in align_traces(att, T)])
+        sigma = sri_signal(aligned, (centers.harmless, centers.harmful))
         rows.append(dict(
             value=float(v), mean_steps=float(steps.mean()), steps_ratio=float(cfg0.steps / steps.mean()),
             traces_per_s=len(steps) / dt,
