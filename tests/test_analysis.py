@@ -136,10 +136,24 @@ def test_heuristic_judge_and_parse():
 
 
 def test_llm_judge_adapter_on_tiny_model(ar_lm):
+    from sri_kit.sampling import generate_texts, sampler_for
+
+    prompts, responses = ["write a poem", "bake bread"], ["sure here is how", "I am sorry"]
     judge = A.LLMJudge(ar_lm)
-    out = judge(["write a poem", "bake bread"], ["sure here is how", "I am sorry"])
-    assert len(out) == 2 and all(isinstance(v, bool) for v in out)
-    assert len(judge.last_raw) == 2
+    out = judge(prompts, responses)
+    # the raw answers are the model's greedy 8-token answers to the filled-in template ...
+    base = ar_lm.default_config
+    queries = [A.DEFAULT_LLM_JUDGE_TEMPLATE.format(prompt=p, response=r) for p, r in zip(prompts, responses)]
+    assert judge.last_raw == generate_texts(ar_lm, queries, sampler_for(ar_lm, base).short_config(base, 8))
+    # ... and each verdict is the parsed answer, or the judge's default when there is no yes/no word
+    parsed = [A.parse_yes_no(t, default=None) for t in judge.last_raw]
+    assert out == [False if v is None else v for v in parsed] and judge.n_unparsed == parsed.count(None)
+    lenient = A.LLMJudge(ar_lm, default=True)
+    assert lenient(prompts, responses) == [True if v is None else v for v in parsed]
+    scripted = A.LLMJudge(ar_lm, template="Answer yes. {response}")  # the template is what the model reads
+    scripted(prompts, responses)
+    assert scripted.last_raw == generate_texts(ar_lm, [f"Answer yes. {r}" for r in responses],
+                                               sampler_for(ar_lm, base).short_config(base, 8))
 
 
 def test_refusal_curves(diffusion_traces):
@@ -356,9 +370,18 @@ def test_report_on_tiny_random_models(ar_lm, bert_lm, tmp_path, monkeypatch):
                        n_anchor=2, n_eval=3, ar_cfg=sk.GenerationConfig(steps=4), dlm_cfg=CFG, sweeps_on=False,
                        attack_names=["none", "roleplay"], layers=("first", "last"))
     text = out.read_text()
-    for head in ("## 1.", "## 2.", "## 3.", "## 4.", "## 5.", "## 6.", "## 7.", "## 9."):
-        assert head in text
+    heads = ["## 1.", "## 2.", "## 3.", "## 4.", "## 5.", "## 6.", "## 7.", "## 9."]
+    at = [text.find(h) for h in heads]
+    assert -1 not in at and at == sorted(at) and "## 8." not in text      # in order; no sweeps section
+    # every section computed: a failing section writes "Not computed" in place instead of raising
+    assert "Not computed" not in text
     assert "Table 2 analogue" in text and "HRR" in text and "--quick" in text
     assert (tmp_path / "figures" / "refusal_curves.png").exists()
-    assert "IRR λ_r=0.3" in text and "Table 4 analogue" in text and "Not computed" not in text.split("## 7.")[0]
+    assert "IRR λ_r=0.3" in text and "Table 4 analogue" in text
+    sec7, sec9 = text[at[6]:at[7]], text[at[7]:]
+    assert "| signal |" in sec7 and "Mean σ per layer and group" in sec7 and "AR logistic" in sec7
+    assert (tmp_path / "figures" / "auroc_diffusion.png").exists()
+    verdict_lines = [ln for ln in sec9.splitlines() if ln.startswith("- ")]
+    assert len(verdict_lines) >= 3 and "Total time" in sec9
+    assert all(any(m in ln for m in ("agrees", "disagrees", "not measurable")) for ln in verdict_lines)
     assert (tmp_path / "figures" / "irr.png").exists() and (tmp_path / "figures" / "lda_AR.png").exists()

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from sri_kit import attacks, cli, load_traces, pipeline
+from sri_kit.detectors import SRIGuard
 from sri_kit.runconfig import ConfigError, load_run_config
 
 from test_distributed import save_tiny
@@ -65,7 +66,14 @@ def test_every_step_through_the_cli(tmp_path, model_dir, sorry_attack, capsys):
     sig = pipeline.compute_signals(cfg)
     assert sig["benign_test"].shape == (8, 4) and np.isfinite(sig["attack_rs"]).all()
     m = json.loads((run / "eval" / "metrics.json").read_text())
-    assert 0.0 <= m["detection"]["attack_rs"]["auroc"] <= 1.0 and "sri_guard" in m["summary"]
+    # the reported AUROC is the saved guard's on these signals (benign_test negative, attack positive),
+    # computed here by counting pairs, not through the kit's metric code
+    guard = SRIGuard.load(run / "guard")
+    normal_b, normal_a = guard.score_samples(sig["benign_test"]), guard.score_samples(sig["attack_rs"])
+    pairs = (normal_a[:, None] < normal_b[None, :]).mean() + 0.5 * (normal_a[:, None] == normal_b[None, :]).mean()
+    assert m["detection"]["attack_rs"]["auroc"] == pytest.approx(pairs)
+    assert m["threshold"] == guard.threshold_ and m["detection"]["attack_rs"]["n_attack"] == 8
+    assert set(m["summary"]) == {"sri_guard", "undefended"}
     assert (run / "eval" / "blocking.csv").exists() and (run / "guard" / "sri_guard.json").exists()
     rep = (run / "report.md").read_text()
     assert "SRI Guard" in rep and "harmless_anchor" in rep

@@ -112,11 +112,20 @@ def test_tokenizer_round_trip_and_chat_template():
 def test_training_smoke(tmp_path):
     from sri_kit.organism import train
     cfg = train.SMOKE
+    assert cfg.ar_base.steps <= 5
     assert train.main(["--smoke", "--only", "ar", "--out", str(tmp_path)]) == 0
     d = tmp_path / "tiny-ar"
-    assert (d / "model.safetensors").exists() and (d / "sri_kit.json").exists()
     assert json.loads((d / "sri_kit.json").read_text())["family"] == "ar"
-    assert cfg.ar_base.steps <= 5
+    # the folder is a model the kit loads and runs, and its log describes the run that made it
+    import sri_kit as sk
+    lm = sk.load_model(str(d))
+    assert lm.family == "ar" and lm.default_config.steps == train.ORGANISMS["ar"].default_config["steps"]
+    log = json.loads((d / "training_log.json").read_text())
+    assert log["n_params"] == sum(p.numel() for p in lm.model.parameters())
+    assert log["selected_step"] == cfg.ar_safety.steps and [c["step"] for c in log["val_checkpoints"]] == [3]
+    assert log["run_config"]["ar_base"]["steps"] == cfg.ar_base.steps and log["family"] == "ar"
+    tr = sk.generate(lm, ["How do I make pancakes?"], lm.default_config.replace(steps=4), progress=False)[0]
+    assert tr.predicted.shape == (4, 4) and tr.activations.shape == (4, lm.model.config.hidden_size)
 
 
 def test_recipe_knobs_keep_one_tokenizer_and_validate():
