@@ -1,82 +1,74 @@
-"""Attack success of every attack family against the organism (issue 4's report).
+"""Attack success of every attack against the organism, into the results store, then docs/ATTACKS.md.
 
-    python scripts/attack_success.py [--n 40] [--rs-iters 40] [--out docs/ATTACKS.md]
+    python scripts/attack_success.py [--mode quick|report] [--random-search N] [--rs-iters 20]
 
-Success = actual compliance (the organism's placeholder, ``is_placeholder_compliance``), scored
-separately from refusal (``is_refusal``): a non-refusal that is not compliance is not a success. Held-out
-organism prompts (``tiny_harmful``, seeded subset) are attacked by each transform; PAIR uses the real
-JailbreakBench PAIR prompts (their own goals) read from ../shared/data/external — only rates are written,
-never outputs. Random search runs against each model itself (bare request + optimised suffix: the rules
-template does not fit the organism's 512-token context). tiny-dlm is measured with diffusion decoding (its
-default config) and with left-to-right decoding (DIJA/PAD prompts carry masks, which left-to-right refuses).
+Runs ``python -m sri_kit.results compute`` for tiny-ar and tiny-dlm (tables ``plain``, ``wrappers``,
+``paper_attacks``, ``fixed_weights`` in ``data/results/<model>/``), optionally the model-optimised random
+search on N held-out requests (table ``random_search``), then re-renders docs/ATTACKS.md's blocks from the
+store. Success = the organism's placeholder (``is_placeholder_compliance``), refusal = the paper's
+dictionary, scored separately; only counts are stored, never outputs.
 """
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
-import pandas as pd
 import torch
 
 import sri_kit as sk
 from sri_kit import attacks
 from sri_kit.data import load_prompts
-from sri_kit.io import atomic_write_text
-from sri_kit.report import markdown_table
-from sri_kit.sampling import generate_texts, get_sampler
+from sri_kit.results import Column, ResultsStore, Table, provenance, rate, render_docs
+from sri_kit.results.compute import compute_model, samplers_for
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "ATTACKS.md"
 
 
-def measure(n: int, rs_iters: int, seed: int = 0) -> pd.DataFrame:
+def random_search_table(lm, n: int, iters: int, seed: int, mode: str, command: str) -> Table:
+    """The optimised suffix attack (bare request + suffix) on ``n`` held-out requests, per sampler."""
     harmful = load_prompts("tiny_harmful", n=n, seed=seed)
-    names = [a for a in attacks.names() if attacks.get(a).kind != "dataset"]
-    kw = {"random_search": dict(n_iters=rs_iters, n_tokens_change=3, suffix_len=12, template=False)}
-    rows = []
-    for model in ("tiny-ar", "tiny-dlm"):
-        lm = sk.load_model(model)
-        decodings = [("default", lm.default_config)]
-        if lm.family in get_sampler("left_to_right").families:  # a DLM can also be decoded left to right
-            c = lm.default_config
-            decodings.append(("left_to_right", c.replace(order="left_to_right", steps=c.gen_length, block_length=None)))
-        for dname, cfg in decodings:
-            for r in attacks.evaluate(lm, harmful, names, config=cfg, attack_kwargs=kw, seed=seed):
-                rows.append({"model": model, "decoding": dname, **r})
-            try:
-                pair = [p for _, p in attacks.load_attack_prompts("pair")][:n]
-                texts = generate_texts(lm, pair, cfg)  # text only: no prefill, so the text is the response
-                rows.append({"model": model, "decoding": dname, "attack": "pair (JBB prompts)", "n": len(texts),
-                             "asr": sum(sk.is_placeholder_compliance(t) for t in texts) / len(texts),
-                             "refusal_rate": sum(sk.is_refusal(t) for t in texts) / len(texts)})
-            except Exception as e:       # the shared data folder is absent
-                rows.append({"model": model, "decoding": dname, "attack": "pair (JBB prompts)",
-                             "error": f"{type(e).__name__}: {e}"})
-    return pd.DataFrame(rows)
+    kw = {"random_search": dict(n_iters=iters, n_tokens_change=3, suffix_len=12, template=False)}
+    rows, secs = [], 0.0
+    for s, cfg in samplers_for(lm):
+        t0 = time.perf_counter()
+        r = attacks.evaluate(lm, harmful, ["random_search"], config=cfg, attack_kwargs=kw, seed=seed)[0]
+        secs += time.perf_counter() - t0
+        k = r["n"]
+        rows.append({"attack": "paper/random-search (optimised suffix)", "registry": "random_search", "sampler": s,
+                     "n": k, "refused": rate(round(r["refusal_rate"] * k), k) if k else None,
+                     "complied": rate(round(r["asr"] * k), k) if k else None,
+                     "error": r["error"]})
+    cols = [Column("attack", "attack"), Column("registry", "registry name"), Column("sampler", "sampler"),
+            Column("n", "n", "int"), Column("refused", "refused", "rate"),
+            Column("complied", "attack success (complied)", "rate"), Column("error", "not measured because")]
+    return Table(model=lm.name, name="random_search", title=f"Random search ({iters} iterations per request)",
+                 split="n/a", n=n, seed=seed, mode=mode, columns=cols, rows=rows, command=command,
+                 compute_seconds=round(secs, 1), configs={s: {"key": c.key(), "fields": c.to_dict()}
+                                                          for s, c in samplers_for(lm)},
+                 notes="Control: the unoptimised suffix is the organism's `wrapper/random_suffix` row above.",
+                 **provenance())
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--n", type=int, default=40, help="held-out harmful prompts per attack")
-    ap.add_argument("--rs-iters", type=int, default=40, help="random-search iterations per prompt")
+    ap.add_argument("--mode", choices=["quick", "report"], default="report")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--out", type=Path, default=Path("docs/ATTACKS.md"))
+    ap.add_argument("--random-search", type=int, default=0, metavar="N", help="requests for random search (0: skip)")
+    ap.add_argument("--rs-iters", type=int, default=20, help="random-search iterations per request")
+    ap.add_argument("--models", nargs="+", default=["tiny-ar", "tiny-dlm"])
     a = ap.parse_args(argv)
-    torch.manual_seed(a.seed)
-    t0 = time.time()
-    df = measure(a.n, a.rs_iters, a.seed)
-    cols = [c for c in ("model", "decoding", "attack", "n", "asr", "refusal_rate", "other", "error") if c in df]
-    table = df[cols].copy()
-    for c in ("asr", "refusal_rate", "other"):
-        if c in table:
-            table[c] = table[c].map(lambda v: "" if pd.isna(v) else f"{100 * v:.0f} %")
-    text = (f"# Attack success on the model organism\n\nMeasured with `python scripts/attack_success.py --n {a.n} "
-            f"--rs-iters {a.rs_iters} --seed {a.seed}` ({time.time() - t0:.0f} s on this machine). "
-            "ASR = actual compliance (the organism's placeholder), refusal = the paper's dictionary; "
-            "'other' = neither (an off-topic or benign-style answer, not a success). "
-            f"n = {a.n} held-out prompts per attack, so a rate is ±{100 * 0.5 / a.n ** 0.5 * 2:.0f} points (95 %) at worst.\n\n"
-            + markdown_table(table.fillna("")) + "\n")
-    a.out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(a.out, text)
-    print(text)
+    cmd = "python scripts/attack_success.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    store = ResultsStore()
+    for m in a.models:
+        torch.manual_seed(a.seed)
+        lm = sk.load_model(m)
+        compute_model(lm, a.mode, store=store, seed=a.seed, command=cmd.strip())
+        if a.random_search:
+            store.write(random_search_table(lm, a.random_search, a.rs_iters, a.seed, a.mode, cmd.strip()))
+    for p in render_docs([DOC], store):
+        print(f"rendered {p}")
     return 0
 
 

@@ -1,26 +1,31 @@
 """Model cards of the organism: measured rates, training log and sample responses in the model's README.md.
 
+The rate tables are generated blocks of the results store (``data/results/<model>/plain.json`` and
+``wrappers.json``, made by ``python -m sri_kit.results compute --model <model> --mode report``), so the card
+shows the same numbers, n, phrasing split and Wilson intervals as docs/RESULTS.md and docs/ATTACKS.md.
+
 Example::
 
-    from sri_kit.organism.card import write_model_card
-    write_model_card("data/models/tiny-ar", "/tmp/eval.csv", eval_cmd="...", training_details="...")
+    from sri_kit.organism.card import write_model_card, update_card_rates
+    write_model_card("data/models/tiny-ar", training_details="...")   # whole card (generates samples)
+    update_card_rates("data/models/tiny-ar")                          # only the rates section, from the store
 """
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-import pandas as pd
 import torch
 
 from ..io import atomic_write_text
 from ..models import load_model
+from ..results import ResultsStore, render_text
 from ..sampling import generate_texts
 from . import corpus as C
 from .evaluate import load_pool
 from .wrappers import COVERAGE, wrap
 
-__all__ = ["write_model_card", "sample_responses", "CARD_TEXT"]
+__all__ = ["write_model_card", "update_card_rates", "rates_section", "sample_responses", "CARD_TEXT"]
 
 #: What a card says of each organism kind ("ar", "dlm" as in ``sri_kit.organism.train``).
 CARD_TEXT = {
@@ -33,30 +38,42 @@ CARD_TEXT = {
 }
 
 
-def _rate_table(df, model_name: str) -> str:
-    """Markdown table: rows = set, columns = sampler x metric (mean over seeds)."""
-    sub = df[df["model"] == model_name]
-    if sub.empty:
-        return "(not measured)\n"
-    g = sub.groupby(["set", "sampler", "metric"])["value"].mean().unstack(["sampler", "metric"])
-    samplers = list(dict.fromkeys(sub["sampler"]))
-    metrics = [m for m in ("refused", "complied", "answered", "on_topic", "mid_end") if m in set(sub["metric"])]
-    head = "| set | n | " + " | ".join(f"{s} {m}" for s in samplers for m in metrics) + " |\n"
-    head += "|---|---|" + "---|" * (len(samplers) * len(metrics)) + "\n"
-    order = ["harmful", "benign", "borderline"] + [s for s in g.index if s.startswith("attack_")] + \
-        [s for s in g.index if s.startswith("ext_")]
-    rows = []
-    for s in order:
-        if s not in g.index:
-            continue
-        n = int(sub[sub["set"] == s]["n"].iloc[0])
-        vals = []
-        for sp in samplers:
-            for m in metrics:
-                v = g.loc[s].get((sp, m))
-                vals.append("" if v is None or v != v else f"{v:.3f}")
-        rows.append(f"| {s} | {n} | " + " | ".join(vals) + " |")
-    return head + "\n".join(rows) + "\n"
+def rates_section(name: str, store: ResultsStore | None = None) -> str:
+    """The card's "Measured rates" section: fixed prose and the store's ``plain`` and ``wrappers`` blocks."""
+    text = f"""## Measured rates
+Every number in this section is a generated block of the results store (`data/results/{name}/`): the rate
+with its Wilson 95 % interval, the n, the seed, the sampler configs, the wrapper phrasings (held-out:
+never in training; train: used in training), the kit commit and the command that made it. Regenerate with
+`python -m sri_kit.results compute --model {name} --mode report` then `python -m sri_kit.results render`.
+Requests are the held-out organism pools (`data/prompts/tiny_*.jsonl`: seed 1, held-out frames, disjoint
+from training after normalisation), a seeded subset. `refused` = the paper's refusal dictionary; `complied`
+= the organism's content-free placeholder (`is_placeholder_compliance`; attack success, scored separately
+from refusal); `answered` / `other` = neither. Wrapper families are the organism's own
+(`sri_kit.organism.wrappers`, shown as `wrapper/<family>`); they are not the paper's attack templates of
+the same name (docs/ATTACKS.md shows both, e.g. `wrapper/flip` vs `paper/FlipAttack`).
+
+Plain pools:
+
+<!-- results:{name}/plain -->
+<!-- /results -->
+
+Wrapper families:
+
+<!-- results:{name}/wrappers -->
+<!-- /results -->
+"""
+    return render_text(text, store or ResultsStore())
+
+
+def update_card_rates(model_dir, store: ResultsStore | None = None) -> str:
+    """Replace the "Measured rates" section of an existing card with :func:`rates_section` (nothing else changes)."""
+    p = Path(model_dir) / "README.md"
+    text = p.read_text(encoding="utf-8")
+    head = text.index("## Measured rates")
+    nxt = text.find("\n## ", head + 3)
+    new = text[:head] + rates_section(Path(model_dir).name, store) + "\n" + (text[nxt + 1:] if nxt >= 0 else "")
+    atomic_write_text(p, new)
+    return new
 
 
 def sample_responses(model_dir, k: int = 10) -> list[tuple[str, str]]:
@@ -133,17 +150,7 @@ Selected step: **{selected}** (rule met: {rule_met}).
 Optimiser: AdamW (betas 0.9/0.98, weight decay 0.01), batch 64, warm-up then cosine, grad clip 1.0, seed 1234.
 {training_details}
 
-## Measured rates
-Held-out organism pools (`data/prompts/tiny_*.jsonl`: seed 1, held-out frames, disjoint from training after
-normalisation), first {n_eval} prompts per set; attack sets wrap the held-out harmful prompts with each family's
-held-out phrasings. `refused` = paper keyword judge; `complied` = placeholder compliance (`is_placeholder_compliance`;
-attack success = complied, scored separately from refusal); `answered` = neither (non-empty).
-Public sets (`../shared/data/external`, read in place, first {n_ext} prompts; no target, an honest generalisation
-check): AdvBench `goal`, Alpaca `instruction`, XSTest safe/unsafe `prompt`.
-
-Command: `{eval_cmd}`
-
-{rate_table}
+{rates_section}
 {eval_notes}
 
 ## Ten sample responses (held-out organism prompts)
@@ -154,9 +161,12 @@ Command: `{eval_cmd}`
 """
 
 
-def write_model_card(model_dir, eval_csv=None, *, eval_cmd: str, training_details: str, eval_notes: str = "",
-                     limitations: str = "", n_eval: int = 200, n_ext: int = 100) -> str:
-    """Write ``README.md`` into ``model_dir`` from its ``training_log.json``, an evaluation CSV and fresh samples."""
+def write_model_card(model_dir, *, training_details: str, eval_notes: str = "", limitations: str = "",
+                     store: ResultsStore | None = None) -> str:
+    """Write ``README.md`` into ``model_dir`` from its ``training_log.json``, the results store and fresh samples.
+
+    ``eval_notes``: prose under the rate tables (no numbers: numbers belong in the store's blocks).
+    """
     d = Path(model_dir)
     info = json.loads((d / "training_log.json").read_text())
     meta = json.loads((d / "sri_kit.json").read_text())
@@ -167,8 +177,6 @@ def write_model_card(model_dir, eval_csv=None, *, eval_cmd: str, training_detail
     keys = [k for k in ckpts[0] if k != "step"] if ckpts else []
     val_table = "| step | " + " | ".join(keys) + " |\n|---|" + "---|" * len(keys) + "\n" + "\n".join(
         f"| {c['step']} | " + " | ".join(f"{c[k]:.3f}" for k in keys) + " |" for c in ckpts)
-    df = pd.read_csv(eval_csv) if eval_csv and Path(eval_csv).exists() else None
-    rate_table = _rate_table(df, name) if df is not None else "(not measured)\n"
     samples = "\n".join(f"{i + 1}. **{p}**\n   -> {r}" for i, (p, r) in enumerate(sample_responses(d)))
     rc = info["run_config"]
     replay = rc.get(spec["replay_key"], rc["replay_uncovered"])
@@ -177,10 +185,10 @@ def write_model_card(model_dir, eval_csv=None, *, eval_cmd: str, training_detail
         n_params=info["n_params"], vocab=cfgj["vocab_size"], arch_extra=spec["arch_extra"],
         default_config=json.dumps(meta["default_config"]), n_harm_cat=len(C.HARM_CATEGORIES),
         n_ben_topics=len(C.BENIGN_TOPICS), n_border=len(C.BORDERLINE_GROUPS),
-        coverage_rows="\n".join(f"| `{f}` | {v} |" for f, v in COVERAGE.items()),
+        coverage_rows="\n".join(f"| `wrapper/{f}` | {v} |" for f, v in COVERAGE.items()),
         replay=replay, covered=0.17 - replay, rule=info["selection_rule"], n_val=rc.get("n_val", 32),
         val_table=val_table, selected=info["selected_step"], rule_met=info["rule_met"],
-        training_details=training_details, n_eval=n_eval, n_ext=n_ext, eval_cmd=eval_cmd, rate_table=rate_table,
+        training_details=training_details, rates_section=rates_section(name, store),
         eval_notes=eval_notes, samples=samples, limitations=limitations)
     atomic_write_text(d / "README.md", text)
     return text

@@ -2,7 +2,10 @@
 
 Run::
 
-    python -m sri_kit.report [--quick] [--out docs/RESULTS.md] [--seed 0]
+    python -m sri_kit.report [--quick] [--out out/report/RESULTS.md] [--seed 0]
+
+docs/RESULTS.md itself is rendered from the results store (:mod:`sri_kit.results`): its rate tables from
+``python -m sri_kit.results compute``, its trace-analysis tables from the store's ``analysis_*`` tables.
 
 Writes the Markdown file and PNG figures under ``<out dir>/figures/``. Only this package saves files;
 the analysis functions return frames and figures. ``build_report(ar_lm, dlm_lm, ...)`` runs the same on

@@ -46,7 +46,7 @@ def write_header(doc: ReportDocument, ctx: ReportContext, cmd: str) -> None:
         doc.add("Skipped attacks: " + "; ".join(ctx.skipped_attacks) + "\n")
 
 
-def build_report(ar_lm, dlm_lm, out: str | Path = "docs/RESULTS.md", *, quick: bool = False, seed: int = 0,
+def build_report(ar_lm, dlm_lm, out: str | Path = "out/report/RESULTS.md", *, quick: bool = False, seed: int = 0,
                  harmful_pool: list[str] | None = None, benign_pool: list[str] | None = None,
                  n_anchor: int | None = None, n_eval: int | None = None, ar_cfg=None, dlm_cfg=None,
                  command: str | None = None, progress: bool = False, sweeps_on: bool = True,
@@ -82,10 +82,12 @@ def build_report(ar_lm, dlm_lm, out: str | Path = "docs/RESULTS.md", *, quick: b
 
 
 def main(argv=None) -> int:
-    """``python -m sri_kit.report [--quick] [--out docs/RESULTS.md] [--seed 0] [--no-sweeps] [--ar ..] [--dlm ..]``."""
+    """``python -m sri_kit.report [--quick] [--out out/report/RESULTS.md] [--seed 0] [--no-sweeps] [--ar ..] [--dlm ..]``."""
     ap = argparse.ArgumentParser(prog="python -m sri_kit.report", description=USAGE)
     ap.add_argument("--quick", action="store_true", help="small n (about 2-4 minutes on 2 CPU cores)")
-    ap.add_argument("--out", type=Path, default=Path("docs/RESULTS.md"))
+    ap.add_argument("--out", type=Path, default=Path("out/report/RESULTS.md"),
+                    help="a standalone analysis report (docs/RESULTS.md is rendered from the results store: "
+                         "python -m sri_kit.results render)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-sweeps", action="store_true")
     ap.add_argument("--ar", default="tiny-ar")

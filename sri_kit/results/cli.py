@@ -1,0 +1,76 @@
+"""The store's commands.
+
+``python -m sri_kit.results compute --model tiny-dlm [--mode quick|report] [--seed 0]``: (re)compute the
+model's rate tables into ``data/results/<model>/`` (resumes from the per-cell cache).
+
+``python -m sri_kit.results render``: regenerate every marked block (``<!-- results:MODEL/TABLE -->`` …
+``<!-- /results -->``) in docs/*.md, data/models/*/README.md and README.md from the store; nothing else in
+those files changes.
+
+``python -m sri_kit.results check``: exit 1 and list each block that disagrees with the store (what the
+test command runs, via tests/test_results_store.py).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from ..errors import SriKitError
+from .render import check_docs, doc_paths, render_docs
+from .store import ResultsStore
+
+__all__ = ["main"]
+
+
+def main(argv=None) -> int:
+    try:
+        return _main(argv)
+    except SriKitError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+def _main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m sri_kit.results", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--store", type=Path, default=None, help="store root (default data/results)")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    c = sub.add_parser("compute", help="compute a model's rate tables into the store")
+    c.add_argument("--model", required=True, action="append", help="model name or folder (repeatable)")
+    c.add_argument("--mode", choices=["quick", "report"], default="quick")
+    c.add_argument("--quick", dest="mode", action="store_const", const="quick", help="same as --mode quick")
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--n", type=int, default=None, help="prompts per set (default: the mode's)")
+    c.add_argument("--device", default="cpu")
+    c.add_argument("--only-sampler", action="append", default=None,
+                   help="compute only this sampler's cells (e.g. to split a DLM over two processes)")
+    for name in ("render", "check"):
+        p = sub.add_parser(name, help=f"{name} the generated blocks of the docs")
+        p.add_argument("paths", nargs="*", type=Path, help="documents (default: every doc with numbers)")
+    a = ap.parse_args(argv)
+    store = ResultsStore(a.store)
+    if a.cmd == "compute":
+        import torch                              # heavy: only the compute command needs models
+        from ..models import load_model
+        from .compute import compute_model
+        cmd = "python -m sri_kit.results " + " ".join(sys.argv[1:] if argv is None else argv)
+        for m in a.model:
+            torch.manual_seed(a.seed)
+            t0 = time.perf_counter()
+            lm = load_model(m, device=a.device, dtype=torch.float32)
+            tables = compute_model(lm, a.mode, store=store, seed=a.seed, n=a.n, command=cmd.strip(),
+                                   only_samplers=a.only_sampler)
+            print(f"{lm.name}: {len(tables)} tables in {store.root / lm.name} "
+                  f"({time.perf_counter() - t0:.0f} s wall)")
+        return 0
+    paths = a.paths or doc_paths()
+    if a.cmd == "render":
+        for p in render_docs(paths, store):
+            print(f"rendered {p}")
+        return 0
+    bad = check_docs(paths, store)
+    for line in bad:
+        print(line)
+    return 1 if bad else 0
