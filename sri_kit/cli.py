@@ -216,7 +216,7 @@ def _main(argv) -> int:
     if a.cmd == "presets":
         for k, p in PRESETS.items():
             if "/" not in k:
-                print(f"{k:28s} {p.family:9s} {p.hub_id:42s} {p.note}")
+                print(f"{k:28s} {p.family:15s} {p.hub_id:42s} {p.note}")
         return 0
     return 1
 

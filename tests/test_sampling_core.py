@@ -40,7 +40,8 @@ def test_config_keys_made_before_the_sampler_fields_are_unchanged():
 
 
 def test_registry_and_family_defaults(ar, dlm):
-    assert sampler_names() == ["ar", "diffusion", "diffusiongemma", "dream", "left_to_right"]
+    assert sampler_names() == ["ar", "diffusion", "diffusiongemma", "dream", "dual_cache", "left_to_right", "prefix_cache",
+                              "threshold", "threshold_factor"]
     assert sampler_for(ar, GenerationConfig()).name == "ar"
     assert sampler_for(dlm, GenerationConfig()).name == "diffusion"
     assert sampler_for(dlm, GenerationConfig(steps=8, gen_length=8, order="left_to_right")).name == "left_to_right"
@@ -234,3 +235,37 @@ def test_saved_traces_keep_their_sampler_name(tmp_path, dlm):
     assert tr.sampler == "left_to_right"
     tr.save(tmp_path / "t.safetensors")
     assert sk.GenerationTrace.load(tmp_path / "t.safetensors").sampler == "left_to_right"
+
+
+class _NoPositions(torch.nn.Module):
+    """A masked LM whose forward takes no position ids and ignores the attention mask (as the released LLaDA
+    code does): padding a row changes what it computes."""
+
+    def __init__(self, inner):
+        super().__init__()
+        self.inner, self.config = inner, inner.config
+
+    def forward(self, input_ids, attention_mask=None):
+        return self.inner(input_ids=input_ids)
+
+
+def test_models_without_position_ids_get_padding_free_batches(tok, bert_lm, monkeypatch):
+    import sys
+
+    gen_mod = sys.modules["sri_kit.sampling.generate"]      # the module (the package exports the function)
+
+    lm = sk.wrap_model(_NoPositions(bert_lm.model), tok, family="diffusion", name="no-positions",
+                       hook_site="inner.bert.encoder")
+    assert gen_mod.padding_free(lm) and not gen_mod.padding_free(bert_lm)
+    prompts = ["hello world", "write a poem about the sea and the wind", "tell me a story", "hello world again",
+               "how do I bake bread at home"]
+    cfg = GenerationConfig(steps=4, gen_length=8)
+    one = [generate(lm, [p], cfg, progress=False)[0] for p in prompts]
+    batched = generate(lm, prompts, cfg, batch_size=3, progress=False)
+    assert [t.text for t in batched] == [t.text for t in one]
+    for a, b in zip(batched, one):
+        np.testing.assert_allclose(a.activations, b.activations, rtol=1e-4, atol=1e-5)
+    # the grouping is what makes it exact: padded batches of this model change some rows
+    monkeypatch.setattr(gen_mod, "padding_free", lambda lm: False)
+    padded = generate(lm, prompts, cfg, batch_size=5, progress=False)
+    assert any(not np.allclose(a.activations, b.activations, rtol=1e-4, atol=1e-5) for a, b in zip(padded, one))

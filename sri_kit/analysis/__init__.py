@@ -36,6 +36,7 @@ Example:
 from __future__ import annotations
 
 from ..plots.analysis import auroc_figure, irr_figure, refusal_curves_figure, trajectory_figure
+from .decoding_speed import decoding_speed_sweep
 from .fixed_weights import fixed_weights_from_traces, fixed_weights_table, paired_bootstrap
 from .irr import find_incomplete_recovery, fit_centers_protocol, irr_table, pick_jailbroken_example
 from .judging import (DEFAULT_LLM_JUDGE_TEMPLATE, HarmJudge, HeuristicHarmJudge, LLMJudge,  # noqa: F401
@@ -52,5 +53,5 @@ __all__ = [
     "fit_centers_protocol", "trajectory_figure", "pick_jailbroken_example",
     "irr_table", "irr_figure", "find_incomplete_recovery", "lda_projection",
     "LayerAblation", "resolve_layer", "layer_ablation", "signal_features", "signal_comparison_auroc",
-    "auroc_figure",
+    "auroc_figure", "decoding_speed_sweep",
 ]

@@ -11,17 +11,12 @@ decoding progress). The centers come from exact decoding at ``config`` (their T 
 
 Example:
     >>> from sri_kit.analysis.decoding_speed import decoding_speed_sweep
-    >>> from sri_kit.sampling import register, sampler_names, unregister
-    >>> from sri_kit.sampling.threshold import ThresholdSampler
-    >>> added = "threshold" not in sampler_names()       # until the package registers it
-    >>> _ = register(ThresholdSampler()) if added else None
     >>> cfg = sk.GenerationConfig(steps=4, gen_length=8)
     >>> tr = sk.generate(lm_dlm, ["Hi", "Write a poem"], cfg, progress=False)
     >>> centers = sk.Centers((tr[0].activations + 0.1), tr[1].activations)
     >>> df = decoding_speed_sweep(lm_dlm, centers, ["Write a poem"], values=(1.0, 0.0), config=cfg, attack="none")
     >>> df[["value", "mean_steps"]].values.tolist()
     [[1.0, 4.0], [0.0, 1.0]]
-    >>> _ = unregister("threshold") if added else None
 """
 from __future__ import annotations
 

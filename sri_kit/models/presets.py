@@ -73,8 +73,9 @@ PRESETS: dict[str, Preset] = {
                         note="kit-native LLaDA (no remote code; docs/REAL_MODELS.md)"),
     "dream-7b-instruct": Preset("Dream-org/Dream-v0-Instruct-7B", "diffusion", "model.norm",
                                 mask_token_id=151666, shift_logits=True,
-                                default_config=dict(_PAPER, remasking="entropy"),
-                                note="kit-native Dream (no remote code); Dream's own sampler defaults to alg='entropy'"),
+                                default_config=dict(_PAPER, sampler="dream", options={"alg": "entropy"}),
+                                note="kit-native Dream (no remote code); Dream's own sampler, alg='entropy' "
+                                     "(Dream's model card)"),
     "llama-3.1-8b-instruct": Preset("meta-llama/Llama-3.1-8B-Instruct", "ar", "model.norm", default_config=_PAPER),
     "qwen2.5-7b-instruct": Preset("Qwen/Qwen2.5-7B-Instruct", "ar", "model.norm", default_config=_PAPER),
     "gemma-7b-it": Preset("google/gemma-7b-it", "ar", "model.norm",
@@ -88,8 +89,9 @@ PRESETS: dict[str, Preset] = {
                                          note="block-diffusion variant adapted from Qwen3-0.6B (dLLM); run with blocks"),
     "diffusiongemma-26b-a4b-it": Preset("google/diffusiongemma-26B-A4B-it", "diffusiongemma", "model.decoder.norm",
                                         dtype="bfloat16", device_map="auto",
-                                        note="block-diffusion MoE (transformers' DiffusionGemmaForBlockDiffusion, "
-                                             "transformers >= 5.13); on CUDA its experts are spread over the visible "
+                                        default_config=dict(gen_length=256),   # one canvas (its max_new_tokens)
+                                        note="block-diffusion MoE (transformers' own DiffusionGemmaForBlockDiffusion, "
+                                             "no remote code); on CUDA its experts are spread over the visible "
                                              "GPUs (device_map='auto', needs `pip install accelerate`)"),
 }
 # hub ids resolve to the same presets

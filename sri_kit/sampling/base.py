@@ -27,7 +27,8 @@ Writing a new sampler is one file plus one registry line (see ``left_to_right.py
 Example:
     >>> from sri_kit.sampling import sampler_names, get_sampler
     >>> sampler_names()
-    ['ar', 'diffusion', 'diffusiongemma', 'dream', 'left_to_right']
+    ['ar', 'diffusion', 'diffusiongemma', 'dream', 'dual_cache', 'left_to_right', 'prefix_cache', 'threshold',
+     'threshold_factor']
     >>> get_sampler("left_to_right").revises
     True
 """

@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 from ..config import GenerationConfig
 from ..errors import ConfigError, InputTypeError, check_int
 from ..judges import is_refusal
-from ..models import LoadedModel, check_prompts, per_prompt
+from ..models import LoadedModel, accepts, check_prompts, per_prompt
 from .base import SampleBatch, Sampler, sampler_for
 from .trace import GenerationTrace, decoder
 
@@ -53,12 +53,29 @@ def _prepare(lm, prompts, config, batch_size, prefill):
 
 def _batches(lm: LoadedModel, sampler: Sampler, rows: list[list[int]], cfg: GenerationConfig, batch_size: int,
              progress: bool, record: bool) -> Iterator[tuple[list[int], SampleBatch]]:
-    """(row indices, result) per batch; batches hold prompts of similar token length (less padding)."""
+    """(row indices, result) per batch; batches hold prompts of similar token length (less padding).
+
+    A model that cannot be told where a left-padded row's tokens sit (:func:`padding_free`) gets only
+    batches of prompts of one token length, so no row is ever padded and batching stays exact.
+    """
     order = sorted(range(len(rows)), key=lambda i: len(rows[i]))
-    starts = range(0, len(rows), batch_size)
-    for start in tqdm(starts, desc=f"generate ({sampler.name})", disable=not progress or len(starts) < 2):
-        idx = order[start:start + batch_size]
+    if padding_free(lm):
+        groups: dict[int, list[int]] = {}
+        for i in order:
+            groups.setdefault(len(rows[i]), []).append(i)
+        chunks = [g[s:s + batch_size] for g in groups.values() for s in range(0, len(g), batch_size)]
+    else:
+        chunks = [order[s:s + batch_size] for s in range(0, len(rows), batch_size)]
+    for idx in tqdm(chunks, desc=f"generate ({sampler.name})", disable=not progress or len(chunks) < 2):
         yield idx, sampler.run(lm, [rows[i] for i in idx], cfg, record=record)
+
+
+def padding_free(lm: LoadedModel) -> bool:
+    """Whether batches must avoid padding: the model's forward takes no ``position_ids``, or it runs remote
+    code (whose handling of a padded batch the kit cannot check; e.g. the released LLaDA code builds the
+    padding mask and then attends without it)."""
+    model = lm.model
+    return not accepts(model, "position_ids") or type(model).__module__.startswith("transformers_modules")
 
 
 def generate(lm: LoadedModel, prompts: Sequence[str], config: GenerationConfig | None = None, *,
