@@ -209,11 +209,12 @@ class Notebook:
         wait_until(lambda: readout.inner_text().strip() not in (r1,) and src() != s1, dl.left(60),
                    "the TracePlayer's play button to advance the step")
         r2 = readout.inner_text().strip()
-        buttons = w.locator(".widget-play button")
-        if buttons.count() > 2:
-            buttons.nth(2).click()        # stop
-        else:
-            play.click()                  # pause
+        stop = w.locator(".widget-play button:has(.fa-stop)")      # ipywidgets 8: play/pause, stop, repeat
+        (stop.first if stop.count() else w.locator(".widget-play button").nth(1)).click()
+        r3 = readout.inner_text().strip()
+        time.sleep(1.5)
+        if readout.inner_text().strip() not in (r3, "0"):
+            raise CheckFailed(f"{self.nb_rel}: the TracePlayer kept playing after stop")
         err = self.widget_error(w)
         if err:
             raise CheckFailed(f"{self.nb_rel}: the TracePlayer shows an error: {err}")

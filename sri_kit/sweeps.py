@@ -53,6 +53,7 @@ from .analysis import HeuristicHarmJudge, call_judge, judge_name, step_texts
 from .config import LAMBDA_C, GenerationConfig
 from .data import load_prompts
 from .errors import ConfigError
+from ._display import readable          # re-exported: sweep tables with numbers for people
 from .io import atomic_write_text
 from .judges import is_refusal, text_refusal_signal
 from .sampling import generate          # module attribute: tests may count calls through it
@@ -60,7 +61,7 @@ from .sampling import align_traces, sampler_for
 from .sri import Centers, internal_recoveries, sri_signal
 
 __all__ = ["SweepCache", "DEFAULT_CACHE", "sweep", "setting_key", "SWEEPABLE", "sweepable", "option_axes",
-           "apply_setting", "SettingRecord", "GroupRecord", "run_setting", "summarize", "SweepStopped", "NotCached",
+           "apply_setting", "print_progress", "readable", "SettingRecord", "GroupRecord", "run_setting", "summarize", "SweepStopped", "NotCached",
            "OPTION_PREFIX"]
 
 #: Fields the widgets sweep (any GenerationConfig field works).
@@ -258,6 +259,12 @@ class SweepStopped(Exception):
     def __init__(self, done: int, total: int, table: pd.DataFrame, curves: pd.DataFrame):
         super().__init__(f"sweep stopped after {done} of {total} settings")
         self.done, self.total, self.table, self.curves = done, total, table, curves
+
+
+def print_progress(event: dict) -> None:
+    """An ``on_progress`` for :func:`sweep` in a notebook or terminal: one line per setting and stage."""
+    print(f"setting {event['index'] + 1}/{event['total']} ({event['param']} = {event['value']}): {event['stage']} "
+          f"· {event['seconds']:.0f} s", flush=True)
 
 
 class NotCached(LookupError):

@@ -351,6 +351,15 @@ def test_setting_key_ignores_thresholds_and_judge(bert_lm):
         sw.setting_key(bert_lm, CFG, {"a": ["x"]}, lambda_r=0.2)
 
 
+def test_sweep_prints_progress_per_setting(bert_lm, capsys):
+    centers = sk.Centers(np.ones((4, 64)), -np.ones((4, 64)))
+    sw.sweep(bert_lm, {"g": ["hello"]}, CFG, "temperature", [0.0, 0.5], centers=centers, cache=sw.SweepCache(),
+             on_progress=sw.print_progress)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("setting 1/2 (temperature = 0.0): generating: g (1 prompts)")
+    assert lines[-1].startswith("setting 2/2 (temperature = 0.5): done")
+
+
 def test_sweep_judge_change_reuses_generation(bert_lm, count_generate):
     centers = sk.Centers(np.ones((4, 64)), -np.ones((4, 64)))
     cache = sw.SweepCache()
