@@ -46,6 +46,8 @@ def _main(argv=None) -> int:
     c.add_argument("--device", default="cpu")
     c.add_argument("--only-sampler", action="append", default=None,
                    help="compute only this sampler's cells (e.g. to split a DLM over two processes)")
+    c.add_argument("--cached-only", action="store_true",
+                   help="generate nothing: write the tables from the cells computed so far")
     for name in ("render", "check"):
         p = sub.add_parser(name, help=f"{name} the generated blocks of the docs")
         p.add_argument("paths", nargs="*", type=Path, help="documents (default: every doc with numbers)")
@@ -61,7 +63,8 @@ def _main(argv=None) -> int:
             t0 = time.perf_counter()
             lm = load_model(m, device=a.device, dtype=torch.float32)
             tables = compute_model(lm, a.mode, store=store, seed=a.seed, n=a.n, command=cmd.strip(),
-                                   only_samplers=a.only_sampler)
+                                   only_samplers=a.only_sampler,
+                                   cached_only=a.cached_only)
             print(f"{lm.name}: {len(tables)} tables in {store.root / lm.name} "
                   f"({time.perf_counter() - t0:.0f} s wall)")
         return 0

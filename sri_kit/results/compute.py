@@ -179,11 +179,12 @@ def _row(ps: PromptSet, sampler: str, cell: dict | None, error: str | None = Non
 
 def compute_model(lm: LoadedModel, mode: str = "quick", *, store: ResultsStore | None = None, seed: int = 0,
                   n: int | None = None, command: str = "", progress: bool = True,
-                  only_samplers=None) -> list[Table]:
+                  only_samplers=None, cached_only: bool = False) -> list[Table]:
     """Compute (or resume) the rate tables of ``lm`` and write them to ``store``; returns the tables.
 
     ``only_samplers``: generate only these samplers' cells (two processes can share a model's work; a
-    final run without it assembles every cell from the cache)."""
+    final run without it assembles every cell from the cache). ``cached_only``: generate nothing, write
+    the tables from the cached cells (the rest stays pending)."""
     if mode not in MODES:
         raise ConfigError(f"mode {mode!r} is not one of {sorted(MODES)}")
     n = n or MODES[mode]
@@ -234,6 +235,8 @@ def compute_model(lm: LoadedModel, mode: str = "quick", *, store: ResultsStore |
             f = cache / f"{h}.json"
             try:
                 cell = json.loads(f.read_text()) if f.exists() else None
+                if cell is None and cached_only:
+                    continue
                 if cell is None:
                     cell = _judge_cell(lm, prompts, cfg, prefill)
                     atomic_write_text(f, json.dumps(cell))
