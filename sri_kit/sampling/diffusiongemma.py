@@ -33,6 +33,7 @@ Example:
 """
 from __future__ import annotations
 
+import inspect
 import math
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -142,6 +143,13 @@ def _entropy_bound_config(value: float):
         raise ConfigError("the 'diffusiongemma' sampler needs transformers >= 5.13 (DiffusionGemma); "
                           "pip install -U transformers") from None
     return EntropyBoundSamplerConfig(entropy_bound=float(value))
+
+
+def _cache_name(model) -> str:
+    """The KV-cache keyword of transformers' DiffusionGemma helpers: ``cache`` (newer 5.x) or
+    ``past_key_values`` (5.17 and around), read from the helper's signature."""
+    params = inspect.signature(model._prepare_encoder_inputs).parameters
+    return "cache" if "cache" in params else "past_key_values"
 
 
 class DiffusionGemmaSampler(Sampler):
@@ -277,6 +285,7 @@ class DiffusionGemmaSampler(Sampler):
             n_canvases = math.ceil(max_new_tokens / C)
             finished = torch.zeros(1, dtype=torch.bool, device=dev)
             cache = model._prepare_cache_for_generation(generation_config=gc, batch_size=1, max_length=max_length)
+            kv = _cache_name(model)          # transformers renamed past_key_values to cache (5.2x)
             eos = torch.tensor(gc.eos_token_id, device=dev) if gc.eos_token_id is not None else None
             enc_pos = torch.arange(0, cur_len, dtype=torch.int32, device=dev).unsqueeze(0)
             dec_pos = torch.arange(cur_len, cur_len + C, dtype=torch.int32, device=dev).unsqueeze(0)
@@ -298,12 +307,12 @@ class DiffusionGemmaSampler(Sampler):
             with hook as hooked:
                 for c in range(n_canvases):
                     enc_ids, enc_mask = model._prepare_encoder_inputs(
-                        input_ids=input_ids, attention_mask=attn, encoder_position_ids=enc_pos, cache=cache,
+                        input_ids=input_ids, attention_mask=attn, encoder_position_ids=enc_pos, **{kv: cache},
                         is_prefill=c == 0, canvas_length=C, batch_size=1, **model_kwargs)
-                    cache = model.model.encoder(input_ids=enc_ids, attention_mask=enc_mask, cache=cache,
-                                                position_ids=enc_pos, **model_kwargs).cache
+                    cache = getattr(model.model.encoder(input_ids=enc_ids, attention_mask=enc_mask, **{kv: cache},
+                                                        position_ids=enc_pos, **model_kwargs), kv)
                     canvas, sc_logits, mask_mapping, done = model._prepare_denoiser_inputs(
-                        decoder_attention_mask=dec_attn, cache=cache, sampler=sampler,
+                        decoder_attention_mask=dec_attn, **{kv: cache}, sampler=sampler,
                         diffusion_stopping_criteria=diffusion_stopping, batch_size=1, device=dev,
                         model_kwargs=model_kwargs)
                     argmax = canvas
@@ -313,7 +322,7 @@ class DiffusionGemmaSampler(Sampler):
                         canvas, argmax, sc_logits, done = model._denoising_step(
                             decoder_forward=model.forward, current_canvas=canvas, argmax_canvas=argmax,
                             input_ids=input_ids, decoder_position_ids=dec_pos, self_conditioning_logits=sc_logits,
-                            mask_mapping=mask_mapping, cache=cache, finished_denoising=done, cur_step=cur_step,
+                            mask_mapping=mask_mapping, **{kv: cache}, finished_denoising=done, cur_step=cur_step,
                             sampler=sampler, logits_processor=processor,
                             diffusion_stopping_criteria=diffusion_stopping, **model_kwargs)
                         steps += 1
