@@ -2,13 +2,14 @@
 
 * :class:`SRIGuard` — the paper's benign-only autoencoder over σ vectors (PAPER.md §5).
 * One-class alternatives with the same API and percentile threshold: :class:`IsolationForestDetector`,
-  :class:`OneClassSVMDetector`, :class:`MahalanobisDetector`; and :class:`SupervisedUpperBound`
+  :class:`OneClassSVMDetector`, :class:`MahalanobisDetector`, :class:`KNNDetector`; and :class:`SupervisedUpperBound`
   (``benign_only = False``: trained on labelled attacks, a reference only).
 * Baselines over prompts/responses (``baselines`` gathers them): :class:`PerplexityFilter` (``perplexity``),
   :class:`SelfExamine` and :class:`KeywordRefusalJudge` (``self_examine``), :class:`GuardClassifier`
   (``guard_models``); shared input checks and verdict parsers in ``common``.
 * Evaluation: :func:`detection_metrics`, :func:`detection_table`, :func:`blocking_table`, :func:`defense_summary`,
-  :func:`measure_overhead`, :func:`roc_figure`, :func:`overhead_figure` (drawn by ``sri_kit.plots.detectors``).
+  :func:`measure_overhead`, :func:`roc_figure`, :func:`overhead_figure` (drawn by ``sri_kit.plots.detectors``);
+  :func:`lda_summary` (shrinkage LDA of σ by class, with a degeneracy check).
 
 >>> from sri_kit.detectors import SRIGuard
 >>> SRIGuard().percentile
@@ -28,12 +29,14 @@ from .evaluate import (
 )
 from .one_class import (
     IsolationForestDetector,
+    KNNDetector,
     MahalanobisDetector,
     OneClassSVMDetector,
     PercentileNoveltyDetector,
     SupervisedUpperBound,
 )
 from .guard_models import GuardClassifier
+from .lda import lda_summary
 from .perplexity import PerplexityFilter
 from .self_examine import KeywordRefusalJudge, SelfExamine
 from .sri_guard import SRIGuard
@@ -44,6 +47,7 @@ __all__ = [
     "IsolationForestDetector",
     "OneClassSVMDetector",
     "MahalanobisDetector",
+    "KNNDetector",
     "SupervisedUpperBound",
     "PerplexityFilter",
     "SelfExamine",
@@ -57,4 +61,5 @@ __all__ = [
     "OverheadResult",
     "roc_figure",
     "overhead_figure",
+    "lda_summary",
 ]

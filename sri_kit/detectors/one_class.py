@@ -15,7 +15,8 @@ scikit-learn novelty-detection API plus a percentile threshold:
   ``100 - percentile`` % of benign calibration signals are flagged.
 
 Detectors here: :class:`IsolationForestDetector`, :class:`OneClassSVMDetector`,
-:class:`MahalanobisDetector` (Gaussian with Ledoit-Wolf shrinkage) — all benign-only — and
+:class:`MahalanobisDetector` (Gaussian with Ledoit-Wolf shrinkage), :class:`KNNDetector` (distance to the
+k nearest benign signals) — all benign-only — and
 :class:`SupervisedUpperBound` (logistic regression on *labelled attacks*; ``benign_only = False``:
 it is an optimistic reference, not a defense against unseen attacks).
 
@@ -47,6 +48,7 @@ __all__ = [
     "IsolationForestDetector",
     "OneClassSVMDetector",
     "MahalanobisDetector",
+    "KNNDetector",
     "SupervisedUpperBound",
     "as_signal_array",
 ]
@@ -323,6 +325,42 @@ class MahalanobisDetector(PercentileNoveltyDetector):
 
     def _anomaly(self, X: np.ndarray) -> np.ndarray:
         return self.estimator_.mahalanobis(X)
+
+
+class KNNDetector(PercentileNoveltyDetector):
+    """k-nearest-neighbour distance to the benign training signals (per-step standardised).
+
+    Anomaly = mean Euclidean distance to the ``k`` nearest benign training signals after each step is
+    standardised with the training mean and standard deviation (floored at ``std_floor`` so that a step
+    on which benign σ never varies does not blow up). Unlike a reconstruction error it grows for *any*
+    signal far from benign data, including smooth or constant ones an autoencoder reconstructs well.
+
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.clip(0.95 + 0.01 * rng.standard_normal((300, 8)), 0, 1)
+    >>> det = KNNDetector(95, k=5, calib_fraction=0.3).fit(X)
+    >>> det.predict(np.full((1, 8), 0.5)).tolist(), det.n_train_
+    ([-1], 210)
+    """
+
+    def __init__(self, percentile: float = 99.0, *, k: int = 5, std_floor: float = 1e-3, seed: int = 0,
+                 calib_fraction: float = DEFAULT_CALIB_FRACTION, min_calib: int = MIN_CALIB) -> None:
+        super().__init__(percentile, calib_fraction=calib_fraction, min_calib=min_calib, seed=seed)
+        self.k = check_int("k", k, minimum=1, where="KNNDetector")
+        self.std_floor = check_float("std_floor", std_floor, lo=0, lo_open=True, where="KNNDetector")
+
+    def _fit_scorer(self, X: np.ndarray) -> None:
+        from sklearn.neighbors import NearestNeighbors  # heavy: sklearn loads on first use
+
+        if X.shape[0] <= self.k:
+            raise ConfigError(f"KNNDetector(k={self.k}) needs more than {self.k} training signals; got {X.shape[0]}.")
+        self.mean_ = X.mean(0)
+        self.scale_ = np.maximum(X.std(0), self.std_floor)
+        self.estimator_ = NearestNeighbors(n_neighbors=self.k).fit((X - self.mean_) / self.scale_)
+
+    def _anomaly(self, X: np.ndarray) -> np.ndarray:
+        d, _ = self.estimator_.kneighbors((X - self.mean_) / self.scale_, n_neighbors=self.k)
+        return d.mean(1)
 
 
 class SupervisedUpperBound(PercentileNoveltyDetector):

@@ -56,6 +56,11 @@ _WEIGHTS = "sri_guard.safetensors"
 _CONFIG = "sri_guard.json"
 _RANGE_TOL = 1e-6
 _ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "gelu": nn.GELU, "sigmoid": nn.Sigmoid}
+#: What the autoencoder sees: σ itself (the paper), σ standardised per step with the benign training
+#: mean and standard deviation, or the standardised logit of σ (= the log-ratio ℓ_t/τ before the sigmoid).
+INPUTS = ("sigma", "standardized", "logit")
+_STD_FLOOR = 1e-3
+_LOGIT_CLIP = 1e-6
 
 
 def _build_autoencoder(n_in: int, hidden: Sequence[int], activation: str, output: str) -> nn.Sequential:
@@ -88,6 +93,12 @@ class SRIGuard(PercentileNoveltyDetector):
     min_calib : fewest calibration signals accepted (a clear error below; a warning below
         ``100 / (100 - percentile)``).
     activation : hidden activation ("relu"). output : "sigmoid" (σ ∈ [0, 1], range-checked) or "linear".
+    inputs : what the autoencoder sees. ``"sigma"`` (default, the paper): σ itself. ``"standardized"``:
+        σ standardised per step with the benign training mean and standard deviation (floored at 1e-3), so
+        the reconstruction error weighs a step by how much benign σ varies there. ``"logit"``: the
+        standardised logit of σ (σ clipped to [1e-6, 1 − 1e-6]), which undoes the saturation at 0 and 1.
+        Both standardised inputs use a linear output layer (``output_``); σ must still lie in [0, 1].
+        On tiny-dlm neither input fixes the guard: the fix there is the φ pooling (docs/GUARD_tiny-dlm.md).
 
     Attributes after ``fit``: ``threshold_``, ``calib_scores_`` (calibration errors), ``n_params_``,
     ``n_features_in_``, ``n_train_``, ``n_calib_``, ``loss_history_`` (mean train loss per epoch).
@@ -108,6 +119,7 @@ class SRIGuard(PercentileNoveltyDetector):
         min_calib: int = MIN_CALIB,
         activation: str = "relu",
         output: str = "sigmoid",
+        inputs: str = "sigma",
     ) -> None:
         super().__init__(percentile, calib_fraction=calib_fraction, min_calib=min_calib, seed=seed)
         if isinstance(hidden, (str, bytes)) or not hasattr(hidden, "__iter__"):
@@ -134,6 +146,9 @@ class SRIGuard(PercentileNoveltyDetector):
             raise ConfigError(f"activation must be one of {sorted(_ACTIVATIONS)}; got {activation!r}.")
         if output not in ("sigmoid", "linear"):
             raise ConfigError(f"output must be 'sigmoid' or 'linear'; got {output!r}.")
+        if inputs not in INPUTS:
+            raise ConfigError(f"inputs must be one of {INPUTS}; got {inputs!r}.")
+        self.inputs = inputs
 
     # -- architecture ------------------------------------------------------------------------------
     def layer_sizes(self, n_in: int) -> list[int]:
@@ -143,8 +158,13 @@ class SRIGuard(PercentileNoveltyDetector):
             h = h + h[-2::-1]  # mirror an encoder-only spec: (32, 8) -> 32, 8, 32
         return [n_in, *h, n_in]
 
+    @property
+    def output_(self) -> str:
+        """The output layer actually built: ``output`` for σ inputs, linear for standardised ones."""
+        return self.output if self.inputs == "sigma" else "linear"
+
     def _check_values(self, X: np.ndarray, name: str) -> np.ndarray:
-        if self.output == "sigmoid":
+        if self.output_ == "sigmoid" or self.inputs != "sigma":
             lo, hi = float(X.min()), float(X.max())
             if lo < -_RANGE_TOL or hi > 1 + _RANGE_TOL:
                 raise ConfigError(
@@ -155,14 +175,38 @@ class SRIGuard(PercentileNoveltyDetector):
             X = np.clip(X, 0.0, 1.0)
         return X
 
+    # -- inputs --------------------------------------------------------------------------------------
+    def _raw(self, X: np.ndarray) -> np.ndarray:
+        if self.inputs == "logit":
+            Xc = np.clip(X, _LOGIT_CLIP, 1.0 - _LOGIT_CLIP)
+            return np.log(Xc) - np.log1p(-Xc)
+        return X
+
+    def _transform(self, X: np.ndarray) -> np.ndarray:
+        """What the autoencoder sees (see ``inputs``)."""
+        if self.inputs == "sigma":
+            return X
+        return (self._raw(X) - self.input_mean_) / self.input_scale_
+
+    def _untransform(self, Z: np.ndarray) -> np.ndarray:
+        if self.inputs == "sigma":
+            return Z
+        R = Z * self.input_scale_ + self.input_mean_
+        return 1.0 / (1.0 + np.exp(-R)) if self.inputs == "logit" else R
+
     # -- training ------------------------------------------------------------------------------------
     def _new_module(self, n_in: int) -> nn.Sequential:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)
-            net = _build_autoencoder(n_in, self.layer_sizes(n_in)[1:-1], self.activation, self.output)
+            net = _build_autoencoder(n_in, self.layer_sizes(n_in)[1:-1], self.activation, self.output_)
         return net.to(device=self.device, dtype=torch.float32)
 
     def _fit_scorer(self, X: np.ndarray) -> None:
+        if self.inputs != "sigma":
+            R = self._raw(X)
+            self.input_mean_ = R.mean(0)
+            self.input_scale_ = np.maximum(R.std(0), _STD_FLOOR)
+        X = self._transform(X)
         n, t = X.shape
         net = self._new_module(t)
         opt = torch.optim.Adam(net.parameters(), lr=self.lr, weight_decay=self.weight_decay)
@@ -189,16 +233,17 @@ class SRIGuard(PercentileNoveltyDetector):
 
     @torch.no_grad()
     def _anomaly(self, X: np.ndarray) -> np.ndarray:
-        xt = torch.as_tensor(X, dtype=torch.float32, device=self.device)
+        xt = torch.as_tensor(self._transform(X), dtype=torch.float32, device=self.device)
         err = ((self.net_(xt) - xt) ** 2).mean(dim=1)
         return err.double().cpu().numpy()
 
     def reconstruct(self, X: Any) -> np.ndarray:
-        """Reconstructed σ vectors ``[N, T]`` (for plots of what the guard expects)."""
-        Xv = self._validated(X)
+        """Reconstructed σ vectors ``[N, T]`` (for plots of what the guard expects), mapped back to σ
+        when the autoencoder works on standardised inputs."""
+        Xv = self._transform(self._validated(X))
         with torch.no_grad():
             out = self.net_(torch.as_tensor(Xv, dtype=torch.float32, device=self.device))
-        return out.double().cpu().numpy()
+        return self._untransform(out.double().cpu().numpy())
 
     # -- persistence (safetensors + JSON, no pickle) ----------------------------------------------------
     def _config_dict(self) -> dict[str, Any]:
@@ -215,6 +260,7 @@ class SRIGuard(PercentileNoveltyDetector):
             "min_calib": self.min_calib,
             "activation": self.activation,
             "output": self.output,
+            "inputs": self.inputs,
         }
 
     def save(self, path: str | os.PathLike) -> Path:
@@ -225,6 +271,9 @@ class SRIGuard(PercentileNoveltyDetector):
         out.mkdir(parents=True, exist_ok=True)
         tensors = {f"net.{k}": v.detach().cpu().contiguous() for k, v in self.net_.state_dict().items()}
         tensors["calib_scores"] = torch.as_tensor(self.calib_scores_, dtype=torch.float64)
+        if self.inputs != "sigma":
+            tensors["input_mean"] = torch.as_tensor(self.input_mean_, dtype=torch.float64)
+            tensors["input_scale"] = torch.as_tensor(self.input_scale_, dtype=torch.float64)
         meta = {
             **self._config_dict(),
             "threshold": self.threshold_,
@@ -259,6 +308,7 @@ class SRIGuard(PercentileNoveltyDetector):
                 lr=meta["lr"], batch_size=meta["batch_size"], seed=meta["seed"], device=device,
                 calib_fraction=meta["calib_fraction"], weight_decay=meta["weight_decay"],
                 min_calib=meta["min_calib"], activation=meta["activation"], output=meta["output"],
+                inputs=meta.get("inputs", "sigma"),      # files saved before `inputs` existed: σ inputs
             )
             n_features = int(meta["n_features_in"])
         with reading(d / _WEIGHTS, "SRIGuard weights file", fix):
@@ -266,6 +316,9 @@ class SRIGuard(PercentileNoveltyDetector):
             net = guard._new_module(n_features)
             net.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("net.")})
             calib = tensors["calib_scores"].double().numpy()
+            if guard.inputs != "sigma":
+                guard.input_mean_ = tensors["input_mean"].double().numpy()
+                guard.input_scale_ = tensors["input_scale"].double().numpy()
         net.eval()
         guard.net_ = net
         with reading(d / _CONFIG, "SRIGuard config", fix):

@@ -1,0 +1,392 @@
+"""The analysis half of ``scripts/guard_diagnosis.py``: experiments E1-E3 and the matched comparisons,
+from the trace cache, as markdown/CSV tables (aggregate numbers only; no generated text is written).
+
+Every rate has a 95 % interval: Wilson for proportions, a stratified bootstrap (1,000 resamples,
+seeded) for AUROC. Thresholds are set on the benign *calibration* split only; FP is measured on the
+held-out benign test prompts (and, separately, on held-out benign prompts wrapped in the attack
+families). Nothing is tuned on the test split: the detector settings compared in E3 are fixed in
+advance (:data:`CANDIDATES`), and the one adopted as SRI Guard's default is the one the E1/E3 evidence
+points to, not the best test score.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+import sri_kit as sk
+from sri_kit.detectors import (IsolationForestDetector, KNNDetector, MahalanobisDetector, OneClassSVMDetector,
+                               SRIGuard, SupervisedUpperBound)
+from sri_kit.io import atomic_write_text
+from sri_kit.judges import text_refusal_signal
+from sri_kit.report import markdown_table
+
+from guard_diagnosis import CACHE, ORG_FAMILIES, PAPER_ATTACKS, POOLINGS
+
+ATK = [f"atk_{f}" for f in ORG_FAMILIES]
+BENW = [f"benw_{f}" for f in ORG_FAMILIES]
+RNG = np.random.default_rng(0)
+
+
+# ---- loading ---------------------------------------------------------------------------------------
+
+@dataclass
+class Part:
+    """One prompt set as cached: per-generation outcomes and φ under each pooling@layer (lazy)."""
+    name: str
+    traces: list
+    files: list[Path]
+
+    @property
+    def n(self) -> int:
+        return len(self.traces)
+
+    def phi(self, variant: str) -> np.ndarray:
+        return np.concatenate([np.load(f)[variant] for f in self.files])
+
+    @property
+    def refused(self) -> np.ndarray:
+        return np.array([t.refused for t in self.traces], bool)
+
+    @property
+    def complied(self) -> np.ndarray:
+        return np.array([sk.is_placeholder_compliance(t.response) for t in self.traces], bool)
+
+    def answer_length(self, end_ids) -> np.ndarray:
+        return np.array([int((~np.isin(t.predicted[-1], list(end_ids))).sum()) for t in self.traces])
+
+
+def load(cfg: str = "b32") -> dict[str, Part]:
+    out = {}
+    root = CACHE / cfg
+    if not root.exists():
+        return out
+    for d in sorted(root.iterdir()):
+        files = sorted(d.glob("*.npz"), key=lambda f: int(f.name.split("+")[0]))
+        files = [f for f in files if not f.name.endswith(".tmp.npz")]
+        if files:
+            trs = [t for f in files for t in sk.load_traces(f.with_suffix(".safetensors"))]
+            out[d.name] = Part(d.name, trs, files)
+    # equal n per wrapper family (a generation run may stop between families): keep the common prefix
+    fam = [k for k in ATK + BENW if k in out]
+    if fam:
+        m = min(len(out[k].files) for k in fam)
+        for k in fam:
+            files = out[k].files[:m]
+            out[k] = Part(k, [t for f in files for t in sk.load_traces(f.with_suffix(".safetensors"))], files)
+    return out
+
+
+# ---- statistics --------------------------------------------------------------------------------------
+
+def wilson(k: float, n: int, z: float = 1.96) -> tuple[float, float]:
+    if n == 0:
+        return (np.nan, np.nan)
+    p = k / n
+    den = 1 + z * z / n
+    c = (p + z * z / (2 * n)) / den
+    h = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
+    return (max(0.0, c - h), min(1.0, c + h))
+
+
+def pct(mask) -> str:
+    """'12.3 [8.1, 17.9] (n=200)' for a boolean array."""
+    m = np.asarray(mask, bool)
+    lo, hi = wilson(m.sum(), m.size)
+    return f"{100 * m.mean():.1f} [{100 * lo:.1f}, {100 * hi:.1f}] (n={m.size})"
+
+
+def auroc(b: np.ndarray, a: np.ndarray) -> float:
+    """AUROC of anomaly scores (attack = positive); ties count one half."""
+    from scipy.stats import rankdata
+    r = rankdata(np.r_[b, a])
+    return float((r[len(b):].sum() - len(a) * (len(a) + 1) / 2) / (len(a) * len(b)))
+
+
+def auroc_ci(b, a, reps: int = 1000) -> str:
+    b, a = np.asarray(b, float), np.asarray(a, float)
+    rng = np.random.default_rng(0)
+    boot = [auroc(b[rng.integers(0, len(b), len(b))], a[rng.integers(0, len(a), len(a))]) for _ in range(reps)]
+    lo, hi = np.percentile(boot, [2.5, 97.5])
+    return f"{auroc(b, a):.3f} [{lo:.3f}, {hi:.3f}]"
+
+
+def fmt(df: pd.DataFrame) -> str:
+    return markdown_table(df.reset_index() if not isinstance(df.index, pd.RangeIndex) else df, ".3f")
+
+
+# ---- SRI space -----------------------------------------------------------------------------------------
+
+def fit_centers(P: dict[str, Part], variant: str):
+    """The paper's protocol (Centers.fit): harmless anchors that were answered, harmful ones refused."""
+    h, b = P["harmless_anchor"], P["harmful_anchor"]
+    mh = h.phi(variant)[~h.refused].mean(0)
+    mb = b.phi(variant)[b.refused].mean(0)
+    return mh, mb, int((~h.refused).sum()), int(b.refused.sum())
+
+
+def sigma(part: Part, variant: str, C) -> np.ndarray:
+    return sk.sri_signal(part.phi(variant), (C[0], C[1]))
+
+
+def cat(P, names, f):
+    return np.concatenate([f(P[n]) for n in names if n in P])
+
+
+def center_cosine(C) -> np.ndarray:
+    mh, mb = C[0], C[1]
+    return (mh * mb).sum(1) / (np.linalg.norm(mh, axis=1) * np.linalg.norm(mb, axis=1))
+
+
+# ---- detectors compared (fixed in advance; thresholds from the calibration split only) ----------------------
+
+def candidates(seed: int = 0) -> dict:
+    """name -> factory(percentile). The paper's guard first; its inputs-standardised variant; the
+    reference detectors of E3."""
+    return {
+        "SRI Guard (paper config: σ inputs, MSE)": lambda q: SRIGuard(q, seed=seed, inputs="sigma"),
+        "SRI Guard, standardised inputs": lambda q: SRIGuard(q, seed=seed, inputs="standardized"),
+        "kNN (k=5, standardised)": lambda q: KNNDetector(q, k=5, seed=seed),
+        "IsolationForest": lambda q: IsolationForestDetector(q, seed=seed),
+        "Mahalanobis (Ledoit-Wolf)": lambda q: MahalanobisDetector(q, seed=seed),
+        "OneClassSVM": lambda q: OneClassSVMDetector(q, seed=seed),
+    }
+
+
+def split_sigma(P, variant, C):
+    """σ per role: train, calib, held-out benign test, wrapped benign, organism attacks (pooled)."""
+    S = lambda names: cat(P, names, lambda p: sigma(p, variant, C))
+    out = dict(train=S(["benign_train"]), calib=S(["benign_calib"]), test=S(["benign_test"]),
+               benw=S(BENW), atk=S(ATK))
+    if "probe_harm" in P:
+        out["val"] = S(["probe_harm"])
+    return out
+
+
+def deploy_row(det, X, P, q):
+    """One detector at calibration percentile q: detection and blocking numbers with intervals."""
+    a = {k: det.anomaly_score(X[k]) for k in ("test", "benw", "atk")}
+    ref_t = cat(P, ["benign_test"], lambda p: p.refused)
+    comp = cat(P, ATK, lambda p: p.complied)
+    flag_t, flag_w, flag_a = a["test"] > det.threshold_, a["benw"] > det.threshold_, a["atk"] > det.threshold_
+    roc_thr = np.percentile(a["test"], 95)
+    return {"percentile": q, "threshold": det.threshold_,
+            "AUROC benign vs attacks": auroc_ci(a["test"], a["atk"]),
+            "AUROC wrapped benign vs attacks": auroc_ci(a["benw"], a["atk"]),
+            "TPR at 5 % FPR (ROC point)": float((a["atk"] > roc_thr).mean()),
+            "FP % held-out benign (flag or refusal)": pct(flag_t | ref_t),
+            "flagged % wrapped benign": pct(flag_w),
+            "flagged % attacks": pct(flag_a),
+            "ASR % with guard": pct(comp & ~flag_a),
+            # validation (for choosing a detector, never the test sets): disjoint requests, training phrasings
+            "flagged % validation attacks (probe_harm)": pct(det.anomaly_score(X["val"]) > det.threshold_)
+            if "val" in X else "n/a"}
+
+
+# ---- experiments -----------------------------------------------------------------------------------------
+
+STEPS_SHOWN = (0, 8, 16, 24, 31)
+
+
+def e1(P, C, guard, end_ids) -> dict[str, pd.DataFrame]:
+    """σ and reconstruction error by outcome; σ_T against answer length; center cosine per step."""
+    v = "reference@last"
+    groups = {"benign (held-out, plain)": (["benign_test"], None),
+              "benign wrapped (answered)": (BENW, "answered"),
+              "benign wrapped (refused)": (BENW, "refused"),
+              "attack complied": (ATK, "complied"), "attack refused": (ATK, "refused"),
+              "attack other": (ATK, "other")}
+    rows = []
+    for g, (names, sel) in groups.items():
+        S = cat(P, names, lambda p: sigma(p, v, C))
+        if not len(S):
+            continue
+        ref, comp = cat(P, names, lambda p: p.refused), cat(P, names, lambda p: p.complied)
+        m = {None: np.ones(len(S), bool), "answered": ~ref, "refused": ref, "complied": comp,
+             "other": ~ref & ~comp}[sel]
+        S = S[m]
+        if not len(S):
+            continue
+        err = guard.anomaly_score(S)
+        q1, q2, q3 = np.percentile(err, [25, 50, 75])
+        rows.append({"group": g, "n": len(S), **{f"σ_{t}": S[:, t].mean() for t in STEPS_SHOWN},
+                     "σ_T < 0.5 %": pct(S[:, -1] < 0.5),
+                     "AE error median [IQR] ×1e3": f"{1e3 * q2:.2f} [{1e3 * q1:.2f}, {1e3 * q3:.2f}]",
+                     "above the 99th-pct threshold %": pct(err > guard.threshold_)})
+    by_outcome = pd.DataFrame(rows).set_index("group")
+    # σ_T against answer length, over every benign generation in the cache
+    ben = ["benign_train", "benign_calib", "benign_test"]
+    S = cat(P, ben, lambda p: sigma(p, v, C))
+    L = cat(P, ben, lambda p: p.answer_length(end_ids))
+    bins = [0, 16, 24, 32, 40, 48, 65]
+    rows = []
+    for lo, hi in zip(bins[:-1], bins[1:]):
+        m = (L >= lo) & (L < hi)
+        if m.any():
+            rows.append({"answer tokens": f"{lo}-{hi - 1}", "n": int(m.sum()), "mean σ_T": S[m, -1].mean(),
+                         "σ_T < 0.5 %": pct(S[m, -1] < 0.5), "mean σ over steps": S[m].mean()})
+    from scipy.stats import spearmanr
+    rho = spearmanr(L, S[:, -1]).statistic
+    rng = np.random.default_rng(0)
+    boot = [spearmanr(L[i], S[i, -1]).statistic for i in (rng.integers(0, len(L), len(L)) for _ in range(500))]
+    length = pd.DataFrame(rows).set_index("answer tokens")
+    length.attrs["spearman"] = f"{rho:.3f} [{np.nanpercentile(boot, 2.5):.3f}, {np.nanpercentile(boot, 97.5):.3f}] (n={len(L)})"
+    return {"by_outcome": by_outcome, "length": length}
+
+
+def anchor_table(P, variants) -> pd.DataFrame:
+    """No test data: the harmful anchors the model complied with vs those it refused, and the answered
+    harmless anchors — mean σ over steps under each pooling@layer (centers from the same anchors)."""
+    h, b = P["harmful_anchor"], P["harmless_anchor"]
+    comp, ref = h.complied, h.refused
+    rows = {}
+    for v in variants:
+        C = fit_centers(P, v)
+        Sh, Sb = sigma(h, v, C), sigma(b, v, C)
+        rows[v] = {"harmless answered: mean σ": Sb[~b.refused].mean(), "harmful refused: mean σ": Sh[ref].mean(),
+                   "harmful complied: mean σ": Sh[comp].mean() if comp.any() else np.nan,
+                   "n complied": int(comp.sum()), "n refused": int(ref.sum())}
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def cosine_table(P, variants) -> pd.DataFrame:
+    rows = {}
+    for v in variants:
+        c = center_cosine(fit_centers(P, v))
+        rows[v] = {f"step {t}": c[t] for t in (0, 4, 8, 12, 16, 20, 24, 28, 31)}
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def e2(Ps: dict[str, dict], seed: int) -> pd.DataFrame:
+    """Pooling × layer (× one/two blocks where cached): benign σ_T, and how well benign-only detectors
+    separate attacks (fixed settings: the paper's guard and kNN, 95th-percentile thresholds)."""
+    rows = []
+    for cfg, P in Ps.items():
+        if not {"harmless_anchor", "harmful_anchor", "benign_train", "benign_calib", "benign_test"} <= set(P):
+            continue
+        for layer in ("last", "middle"):
+            for pool in POOLINGS:
+                v = f"{pool}@{layer}"
+                C = fit_centers(P, v)
+                X = split_sigma(P, v, C)
+                r = {"blocks": {"b32": "two of 32", "b64": "one of 64"}[cfg], "layer": layer, "pooling": pool,
+                     "benign σ_T < 0.5 %": pct(X["test"][:, -1] < 0.5),
+                     "benign mean σ": X["test"].mean(), "cos(centers) min": center_cosine(C).min()}
+                for name, f in (("guard (paper)", lambda: SRIGuard(95, seed=seed, inputs="sigma")),
+                                ("kNN", lambda: KNNDetector(95, seed=seed))):
+                    det = f().fit(X["train"], X["calib"])
+                    a = {k: det.anomaly_score(X[k]) for k in ("test", "benw", "atk")}
+                    r[f"{name} AUROC"] = auroc_ci(a["test"], a["atk"])
+                    r[f"{name} AUROC matched"] = auroc_ci(a["benw"], a["atk"])
+                    comp = cat(P, ATK, lambda p: p.complied)
+                    r[f"{name} flagged % attacks @95"] = pct(a["atk"] > det.threshold_)
+                    r[f"{name} ASR % @95"] = pct(comp & ~(a["atk"] > det.threshold_))
+                    r[f"{name} FP % held-out benign @95"] = pct(a["test"] > det.threshold_)
+                rows.append(r)
+    return pd.DataFrame(rows)
+
+
+def probes(guard, T: int) -> pd.DataFrame:
+    """The trained autoencoder on constant and step-shaped σ vectors: error relative to its threshold."""
+    rows = []
+    for c in (0.0, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0):
+        rows.append(("constant", f"{c:g}", np.full(T, c)))
+    for k in (4, 8, 16, 24, 28):
+        rows.append(("step down 1→0", f"at step {k}", np.r_[np.ones(k), np.zeros(T - k)]))
+        rows.append(("step up 0→1", f"at step {k}", np.r_[np.zeros(k), np.ones(T - k)]))
+    X = np.stack([r[2] for r in rows])
+    err = guard.anomaly_score(X)
+    return pd.DataFrame({"probe": [r[0] for r in rows], "where": [r[1] for r in rows],
+                         "error / threshold": err / guard.threshold_, "flagged": err > guard.threshold_})
+
+
+def e3(P, v: str, seed: int) -> tuple[pd.DataFrame, dict]:
+    C = fit_centers(P, v)
+    X = split_sigma(P, v, C)
+    rows, fitted = [], {}
+    ref_t = cat(P, ["benign_test"], lambda p: p.refused)
+    comp = cat(P, ATK, lambda p: p.complied)
+    rows.append({"detector": "Undefended", "percentile": np.nan,
+                 "FP % held-out benign (flag or refusal)": pct(ref_t), "flagged % attacks": pct(np.zeros(len(comp), bool)),
+                 "ASR % with guard": pct(comp)})
+    for name, make in candidates(seed).items():
+        for q in (99.0, 95.0):
+            det = make(q).fit(X["train"], X["calib"])
+            fitted[(name, q)] = det
+            rows.append({"detector": name, **deploy_row(det, X, P, q)})
+    return pd.DataFrame(rows).set_index("detector"), fitted
+
+
+def matched_probe(P, C, seed: int, v: str = "reference@last") -> pd.DataFrame:
+    """The supervised probe trained on requests disjoint from its test set vs on the test requests themselves."""
+    X = split_sigma(P, v, C)
+    comp = cat(P, ATK, lambda p: p.complied)
+    rows = {}
+    train_sets = {"disjoint requests, training phrasings (probe_harm)": "probe_harm",
+                  "the test requests themselves, unwrapped (plain_harmful; the former protocol)": "plain_harmful"}
+    for label, name in train_sets.items():
+        if name not in P:
+            continue
+        Xb = X["train"] if name == "plain_harmful" or "probe_ben" not in P else \
+            np.concatenate([X["train"], sigma(P["probe_ben"], v, C)])
+        det = SupervisedUpperBound(seed=seed).fit(Xb, X["calib"], X_attack=sigma(P[name], v, C))
+        a = {k: det.anomaly_score(X[k]) for k in ("test", "benw", "atk")}
+        rows[label] = {"n attack train": P[name].n, "AUROC vs held-out benign": auroc_ci(a["test"], a["atk"]),
+                       "AUROC vs wrapped benign": auroc_ci(a["benw"], a["atk"]),
+                       "flagged % held-out benign": pct(a["test"] > det.threshold_),
+                       "flagged % wrapped benign": pct(a["benw"] > det.threshold_),
+                       "ASR % with probe": pct(comp & ~(a["atk"] > det.threshold_))}
+    return pd.DataFrame(rows).T
+
+
+def analyse(a) -> int:
+    t0 = time.time()
+    P = load("b32")
+    Ps = {"b32": P, **({"b64": load("b64")} if (CACHE / "b64").exists() else {})}
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    sizes = {k: v.n for k, v in P.items()}
+    lm = sk.load_model("tiny-dlm")
+    end_ids = {int(i) for i in lm.end_token_ids} | {int(lm.pad_token_id)}
+    C = fit_centers(P, "reference@last")
+    X = split_sigma(P, "reference@last", C)
+    paper_guard = SRIGuard(99.0, seed=a.seed, inputs="sigma").fit(X["train"], X["calib"])
+    tabs = {}
+    r1 = e1(P, C, paper_guard, end_ids)
+    tabs["E1_by_outcome"], tabs["E1_length"] = r1["by_outcome"], r1["length"]
+    tabs["E1_center_cosine"] = cosine_table(P, [f"{p}@{l}" for l in ("last", "middle") for p in POOLINGS])
+    tabs["E1_anchors"] = anchor_table(P, [f"{p}@{l}" for l in ("last", "middle") for p in POOLINGS])
+    tabs["E2_variants"] = e2(Ps, a.seed)
+    tabs["E3_detectors_reference"], fitted = e3(P, "reference@last", a.seed)
+    tabs["E3_detectors_generated"], fitted_g = e3(P, "generated@last", a.seed)
+    tabs["E3_probes_paper_guard"] = probes(paper_guard, X["train"].shape[1])
+    tabs["E3_probes_guard_generated"] = probes(fitted_g[("SRI Guard (paper config: σ inputs, MSE)", 99.0)], X["train"].shape[1])
+    tabs["matched_probe"] = matched_probe(P, C, a.seed)
+    tabs["matched_probe_generated"] = matched_probe(P, fit_centers(P, "generated@last"), a.seed, "generated@last")
+    # the guard's cost: σ from recorded φ + the autoencoder, for a batch of 32, vs the logged generation time
+    ph = P["benign_test"].phi("reference@last")[:32]
+    g = fitted_g[("SRI Guard (paper config: σ inputs, MSE)", 99.0)]
+    ts = []
+    for _ in range(20):
+        t1 = time.perf_counter()
+        g.flag(sk.sri_signal(ph, (C[0], C[1])))
+        ts.append(time.perf_counter() - t1)
+    tabs["overhead"] = pd.DataFrame([{"batch": len(ph), "median defense ms": 1e3 * float(np.median(ts))}])
+    for k, df in tabs.items():
+        df.to_csv(out / f"{k}.csv")
+    meta = {"sizes": sizes, "b64_sizes": {k: v.n for k, v in Ps.get("b64", {}).items()},
+            "centers": {"n_harmless_used": C[2], "n_harmful_used": C[3]},
+            "spearman_sigmaT_length": r1["length"].attrs["spearman"], "seconds": time.time() - t0,
+            "paper_guard_threshold": paper_guard.threshold_}
+    atomic_write_text(out / "meta.json", json.dumps(meta, indent=1, default=str))
+    md = [f"# Guard diagnosis tables (tiny-dlm)\n\nFrom `python scripts/guard_diagnosis.py analyse --out {out}`; "
+          f"sizes {sizes}; {json.dumps(meta['centers'])}; Spearman(answer length, σ_T) = {meta['spearman_sigmaT_length']}."]
+    for k, df in tabs.items():
+        md.append(f"## {k}\n\n{fmt(df)}")
+    atomic_write_text(out / "tables.md", "\n\n".join(md) + "\n")
+    print("\n\n".join(md))
+    return 0
