@@ -44,13 +44,14 @@ def decoding_speed_sweep(lm: LoadedModel, centers: Centers, harmful: Sequence[st
                          values: Sequence[float] = (1.0, 0.9, 0.7, 0.5, 0.3), sampler: str = "threshold",
                          option: str | None = None, config: GenerationConfig | None = None,
                          attack: str = "roleplay", lambda_c: float = LAMBDA_C, lambda_r: float = 0.3,
-                         batch_size: int = 32) -> pd.DataFrame:
+                         batch_size: int = 32, progress: bool = False) -> pd.DataFrame:
     """One row per option value: value, mean_steps, steps_ratio, traces_per_s, refusal_rate,
     attack_success, attacked_refusal_rate, irr, sigma_mean (list of T floats), n.
 
     ``harmful``: plain harmful prompts; the attacked set is ``attacks.apply_many(attack, harmful)``.
     ``option``: the sampler option the values set (default: ``threshold`` / ``factor``). ``config``:
     the exact decoding settings the centers were fitted at (default ``lm.default_config``).
+    ``progress``: print one line per value as it finishes.
     """
     cfg0 = config if config is not None else lm.default_config
     T = centers.harmless.shape[0]
@@ -82,4 +83,7 @@ def decoding_speed_sweep(lm: LoadedModel, centers: Centers, harmful: Sequence[st
             attacked_refusal_rate=float(np.mean([tr.refused for tr in att])),
             irr=internal_recovery_rate(sigma, lambda_c, lambda_r),
             sigma_mean=sigma.mean(0).tolist(), n=len(harmful)))
+        if progress:
+            print(f"{sampler} {option}={v:g}: {len(steps)} generations, {steps.mean():.1f} passes each, "
+                  f"{dt:.1f} s", flush=True)
     return pd.DataFrame(rows)
