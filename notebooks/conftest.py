@@ -27,7 +27,7 @@ BUDGETS_S: dict[str, float] = {
     "03_sri_signal.ipynb": 75,
     "04_sweeps.ipynb": 60,
     "05_sri_guard.ipynb": 60,
-    "06_real_models.ipynb": 20,
+    "06_real_models.ipynb": 40,
     "07_fast_decoding.ipynb": 60,
 }
 DEFAULT_BUDGET_S = 90.0   # a notebook not in the table gets the README's general promise

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import warnings
 from pathlib import Path
 
 import torch
@@ -70,15 +71,27 @@ def _hub_snapshot(source: str, name: str) -> str:
         raise _offline(name, source, e) from None
 
 
-def _tokenizer(source: str, trust_remote_code: bool):
+def _tokenizer(source: str, trust_remote_code: bool, native: bool = False):
     """The tokenizer; a checkpoint whose tokenizer class lives in remote code (Dream's ``DreamTokenizer``)
-    loads from its tokenizer.json / vocab files with a standard class when remote code is not trusted."""
+    loads from its tokenizer.json / vocab files with a standard class when remote code is not trusted.
+
+    ``native``: the folder's config.json is read by the kit's own modules, not by transformers, so the
+    warnings transformers prints about that config while it looks for the tokenizer class (an unknown
+    ``model_type``, deprecated ``rope_scaling``) are silenced."""
     from transformers import AutoTokenizer, PreTrainedTokenizerFast  # heavy import, first load only
+    from transformers.utils import logging as hf_logging
+    level = hf_logging.get_verbosity()
     try:
-        return AutoTokenizer.from_pretrained(source, trust_remote_code=trust_remote_code)
+        with warnings.catch_warnings():
+            if native:
+                warnings.simplefilter("ignore", FutureWarning)
+                hf_logging.set_verbosity_error()
+            return AutoTokenizer.from_pretrained(source, trust_remote_code=trust_remote_code)
     except (ValueError, KeyError, AttributeError, ImportError):
         if trust_remote_code or not Path(source).is_dir():
             raise
+    finally:
+        hf_logging.set_verbosity(level)
     if (Path(source) / "tokenizer.json").exists():
         return PreTrainedTokenizerFast.from_pretrained(source)
     from transformers import Qwen2TokenizerFast  # Dream ships Qwen2's vocab.json + merges.txt
@@ -161,7 +174,7 @@ def load_model(name_or_path: str | os.PathLike, *, device=None, dtype=None,
     family = FAMILY_ALIASES[kit["family"]] if "family" in kit else (preset.family if preset else family)
     shift = bool(kit.get("shift_logits", preset.shift_logits if preset else shift))
     try:
-        tok = _tokenizer(source, trust_remote_code)
+        tok = _tokenizer(source, trust_remote_code, native=native)
     except OSError as e:
         if local:
             raise ModelNotFoundError(f"cannot load the tokenizer from {source} ({type(e).__name__}: {_first_line(e)}); "
