@@ -168,7 +168,8 @@ def _check_trace(tr, model_name: str, config_key: str, T: int, D: int, what: str
         raise ConfigError(f"{what} were made with config {config_key} but a trace has config {tr.config_key}: "
                          "generate with the same GenerationConfig (steps, pooling, layer, sampler ...) or refit")
     if len(shape) == 2 and shape[1] == D and shape[0] != T:
-        raise ConfigError(f"a trace has {shape[0]} steps but {what} expect {T}: its sampler stops at a variable "
+        raise ConfigError(f"a trace has activations {shape} ({shape[0]} steps) but {what} expect ({T}, {D}): its "
+                          f"sampler stops at a variable "
                           f"step (or the traces come from different step counts); put all traces on one grid with "
                           f"sri_kit.align_traces(traces, {T}) before fitting and scoring")
     if shape != (T, D):

@@ -295,7 +295,7 @@ def test_unknown_sampler_and_family():
     with pytest.raises(UnknownNameError, match="unknown sampler 'nope'") as e:
         get_sampler("nope")
     assert isinstance(e.value, KeyError) and isinstance(e.value, ValueError)
-    with pytest.raises(ConfigError, match="family must be 'ar' or 'diffusion'"):
+    with pytest.raises(ConfigError, match="family must be one of ar, diffusion, diffusiongemma .*got 'rnn'"):
         sk.wrap_model(torch.nn.Linear(2, 2), None, family="rnn")
 
 
