@@ -6,7 +6,7 @@ Usage::
     python benchmarks/diagnostics.py            # all three, ~1 min on 2 cores with the organism
 
 1. ``profile``: one timed ``sri_kit.generate`` call on tiny-dlm (32 prompts, batch 32, the
-   benchmark's config): shares of the model forward (encoder, MLM head) and of the scoring in ``_predict``.
+   benchmark's config): shares of the model forward (encoder, MLM head) and of the scoring in ``predict``.
 2. ``sigma``: σ cost per trace for the organism's shape (T = 32, D = 256) and a 7–8B model's (D = 4096,
    random float32 activations), and the time of the float32 -> float64 upcast alone.
 3. ``float32``: how far σ computed in float32 lies from the float64 σ on organism traces (64 tiny-ar,
@@ -63,20 +63,20 @@ def profile_diffusion() -> None:
     fwd, enc, pred = _Timer(), _Timer(), _Timer()
     hooks = [m.register_forward_pre_hook(t.pre) for m, t in ((lm.model, fwd), (lm.model.base_model, enc))]
     hooks += [m.register_forward_hook(t.post) for m, t in ((lm.model, fwd), (lm.model.base_model, enc))]
-    orig = diffusion._predict
-    diffusion._predict = pred.wrap(orig)
+    orig = diffusion.predict
+    diffusion.predict = pred.wrap(orig)
     try:
         t0 = time.perf_counter()
         sk.generate(lm, ps, cfg, batch_size=32, progress=False)
         total = time.perf_counter() - t0
     finally:
-        diffusion._predict = orig
+        diffusion.predict = orig
         for h in hooks:
             h.remove()
     per = 1e3 / (32 * cfg.steps)
     print(f"profile: tiny-dlm ({type(lm.model).__name__}), 32 prompts, batch 32, {cfg.steps} steps: {total:.2f} s; "
           f"model forward {fwd.total / total:.0%} (encoder {enc.total / total:.0%}, output head "
-          f"{(fwd.total - enc.total) / total:.0%}); scoring (_predict) {pred.total / total:.0%}; per trace and step: "
+          f"{(fwd.total - enc.total) / total:.0%}); scoring (predict) {pred.total / total:.0%}; per trace and step: "
           f"forward {fwd.total * per:.2f} ms, everything {total * per:.2f} ms")
 
 

@@ -47,7 +47,8 @@ from ..hooks import head_from, record_steps
 from ..models import LoadedModel, accepts
 from .base import SampleBatch
 from .common import generators, left_pad
-from .threshold import StepBuffers, ThresholdSampler, commit_counts, draw_noise, predict_confidence
+from .diffusion import predict
+from .threshold import StepBuffers, ThresholdSampler, commit_counts, draw_noise
 
 __all__ = ["CacheOptions", "PrefixCacheSampler", "DualCacheSampler", "supports_cache"]
 
@@ -159,7 +160,7 @@ class _CachedSampler(ThresholdSampler):
                     if gens is not None:     # every live row draws its whole response, as the diffusion sampler
                         noise = draw_noise(gens, live, no_fill, no_prompt_fill, P, L, P, la32.shape[-1], dev)
                         noise = noise[:, c_lo - P:c_hi - P]
-                    x0, conf, p_x0 = predict_confidence(la32, cur, m, compete, cfg, noise, conf=record)
+                    x0, conf, p_x0 = predict(la32, cur, m, compete, cfg, noise, None, conf=record)   # low_confidence: p(x̂0)
                     left = compete.sum(-1)
                     budget = spb - used[live]
                     n_commit = commit_counts(conf, (left + budget - 1) // budget, **rule)

@@ -38,7 +38,7 @@ from .base import SampleBatch, Sampler
 from .common import filter_logits, generators, left_pad
 from .pooling import Pooler
 
-__all__ = ["MaskedDiffusionSampler", "num_transfer_tokens"]
+__all__ = ["MaskedDiffusionSampler", "num_transfer_tokens", "predict"]
 
 
 def num_transfer_tokens(n_masked: torch.Tensor, steps: int) -> torch.Tensor:
@@ -56,7 +56,7 @@ def _rows_per_chunk(V: int, itemsize: int, device: torch.device) -> int:
     return max(1, budget // (V * itemsize))
 
 
-def _predict(la32: torch.Tensor, current: torch.Tensor, masked: torch.Tensor, compete: torch.Tensor,
+def predict(la32: torch.Tensor, current: torch.Tensor, masked: torch.Tensor, compete: torch.Tensor,
              cfg: GenerationConfig, noise: torch.Tensor | None, rand: torch.Tensor | None, conf: bool = True):
     """x̂0 [B, A], ranking score [B, A] (float64, −inf off ``compete``) and p(x̂0) [B, A] (float32).
 
@@ -239,7 +239,7 @@ class MaskedDiffusionSampler(Sampler):
                     rand = draw((), torch.float64) if cfg.remasking == "random" else None
                     m = masked[:, c0:]
                     compete = m & (col < end)[None] if self.ranks else torch.zeros_like(m)
-                    x0, score, p_x0 = _predict(la32, x[:, c0:], m, compete, cfg, noise, rand, conf=record)
+                    x0, score, p_x0 = predict(la32, x[:, c0:], m, compete, cfg, noise, rand, conf=record)
                     transfer = self.select(score, None if schedule is None else schedule[:, s], t, P - c0)
                     xa = x[:, c0:]                  # a view: commits write into the canvas
                     xa[transfer] = x0[transfer]

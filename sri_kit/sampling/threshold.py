@@ -52,11 +52,11 @@ from ..errors import ConfigError, check_float
 from ..hooks import head_from, record_steps
 from ..models import LoadedModel, accepts
 from .base import SampleBatch
-from .common import filter_logits, generators, left_pad
-from .diffusion import MaskedDiffusionSampler
+from .common import generators, left_pad
+from .diffusion import MaskedDiffusionSampler, predict
 from .pooling import Pooler
 
-__all__ = ["ThresholdOptions", "FactorOptions", "ThresholdSampler", "FactorSampler", "predict_confidence",
+__all__ = ["ThresholdOptions", "FactorOptions", "ThresholdSampler", "FactorSampler",
            "commit_counts", "draw_noise", "StepBuffers"]
 
 
@@ -78,62 +78,6 @@ class FactorOptions:
 
     def __post_init__(self) -> None:
         check_float("factor", self.factor, lo=0.0, lo_open=True, where="sampler 'threshold_factor'")
-
-
-def _chunk(V: int, itemsize: int, device: torch.device) -> int:
-    """Rows of V entries per chunk: ~2 MB on a CPU, ~256 MB on a GPU."""
-    budget = (256 << 20) if device.type == "cuda" else (2 << 20)
-    return max(1, budget // (V * itemsize))
-
-
-def predict_confidence(la32: torch.Tensor, current: torch.Tensor, masked: torch.Tensor, compete: torch.Tensor,
-                       cfg: GenerationConfig, noise: torch.Tensor | None, conf: bool = True):
-    """x̂0 [N, A], confidence float64 [N, A] (p(x̂0), −inf off ``compete``) and p(x̂0) float32 [N, A].
-
-    ``la32``: float32 logits [N, A, V]; ``current``: canvas tokens [N, A]; ``masked``: which are masks
-    (x̂0 is the current token elsewhere); ``compete``: the positions that may be committed this step.
-    The confidence is LLaDA's float64 softmax, computed on the competing positions only (the same
-    arithmetic as the ``diffusion`` sampler, so rankings agree bit for bit); ``noise``: uniform draws
-    [N, A, V] for Gumbel-max sampling at temperature > 0. ``conf=False`` leaves p(x̂0) of the
-    positions that do not compete undefined (text-only runs).
-    """
-    N, A, V = la32.shape
-    dev = la32.device
-    score = torch.full((N, A), float("-inf"), dtype=torch.float64, device=dev)
-    if noise is None and cfg.top_k == 0 and cfg.top_p >= 1.0:
-        flat, cur, msk = la32.flatten(0, 1), current.flatten(), masked.flatten()
-        x0 = torch.empty_like(cur)
-        p_x0 = torch.empty(cur.shape, dtype=torch.float32, device=dev)
-        n = _chunk(V, 4, dev)
-        for i in range(0, len(flat), n):
-            c = flat[i:i + n]
-            tok = torch.where(msk[i:i + n], c.max(-1).indices, cur[i:i + n])
-            x0[i:i + n] = tok
-            if conf:
-                p_x0[i:i + n] = (c.gather(-1, tok[:, None])[:, 0] - torch.logsumexp(c, -1)).exp()
-        x0, p_x0 = x0.view(N, A), p_x0.view(N, A)
-        idx = compete.nonzero(as_tuple=True)
-        if idx[0].numel():
-            rows, tok = la32[idx], x0[idx]
-            n = _chunk(V, 8, dev)
-            p = torch.cat([torch.softmax(rows[i:i + n].to(torch.float64), -1).gather(-1, tok[i:i + n, None])[:, 0]
-                           for i in range(0, len(rows), n)])
-            score[idx] = p
-            p_x0[idx] = p.float()
-        return x0, score, p_x0
-    n = max(1, _chunk(V, 8, dev) // A)
-    x0s, ps = [], []
-    for i in range(0, N, n):
-        la = filter_logits(la32[i:i + n].to(torch.float64), cfg.top_k, cfg.top_p)
-        if noise is not None:        # Gumbel-max in float64, as LLaDA
-            x0 = (la.exp() / (-torch.log(noise[i:i + n])) ** cfg.temperature).argmax(-1)
-        else:
-            x0 = la.argmax(-1)
-        x0 = torch.where(masked[i:i + n], x0, current[i:i + n])
-        x0s.append(x0)
-        ps.append(torch.softmax(la, -1).gather(-1, x0[..., None])[..., 0])
-    p = torch.cat(ps)
-    return torch.cat(x0s), torch.where(compete, p, score), p.float()
 
 
 def commit_counts(conf: torch.Tensor, floor: torch.Tensor, *, threshold: float | None = None,
@@ -298,7 +242,7 @@ class ThresholdSampler(MaskedDiffusionSampler):
                 m = xs[:, c0:] == mask_id
                 end = P + (blk[live] + 1) * bl
                 compete = m & (col[None] < end[:, None])
-                x0, conf, p_x0 = predict_confidence(la32, xs[:, c0:], m, compete, cfg, noise, conf=record)
+                x0, conf, p_x0 = predict(la32, xs[:, c0:], m, compete, cfg, noise, None, conf=record)   # low_confidence: p(x̂0)
                 left = compete.sum(-1)
                 budget = spb - used[live]
                 n_commit = commit_counts(conf, (left + budget - 1) // budget, **rule)
