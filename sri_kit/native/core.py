@@ -23,7 +23,7 @@ from torch import nn
 
 from ..errors import ConfigError, InputTypeError
 
-__all__ = ["RMSNorm", "LayerNorm", "rope_cos_sin", "apply_rope", "attention", "key_mask", "past_length",
+__all__ = ["run_blocks", "RMSNorm", "LayerNorm", "rope_cos_sin", "apply_rope", "attention", "key_mask", "past_length",
            "DiffusionLMOutput"]
 
 
@@ -208,3 +208,21 @@ def prepare(input_ids, inputs_embeds, attention_mask, position_ids, past_key_val
         position_ids = base[None].expand(B, S)
     mask = key_mask(attention_mask, n_keys, S)
     return x, position_ids.to(x.device), mask, tuple_past, cache, replace_position
+
+
+def run_blocks(blocks, final_norm, x, cos, sin, mask, past, cache, replace, *, use_cache: bool,
+               output_hidden_states: bool):
+    """The shared body of a native forward: every block in order, then the final norm.
+
+    Returns (final-norm output, past_key_values for the output or None, hidden states or None)."""
+    presents, hidden = [], []
+    for i, block in enumerate(blocks):
+        if output_hidden_states:
+            hidden.append(x)
+        x, kv = block(x, cos, sin, mask, None if past is None else past[i], cache, replace)
+        presents.append(kv)
+    x = final_norm(x)
+    if output_hidden_states:
+        hidden.append(x)
+    out_past = (cache if cache is not None else tuple(presents)) if use_cache else None
+    return x, out_past, (tuple(hidden) if output_hidden_states else None)

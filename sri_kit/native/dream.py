@@ -22,7 +22,7 @@ from torch import nn
 from transformers.activations import ACT2FN
 
 from ..errors import ConfigError
-from .core import DiffusionLMOutput, one_cache, RMSNorm, attention, prepare, rope_cos_sin
+from .core import DiffusionLMOutput, one_cache, RMSNorm, attention, prepare, rope_cos_sin, run_blocks
 from .llada import _Config
 
 __all__ = ["DreamForDiffusion", "dream_config", "DREAM_DEFAULTS"]
@@ -153,15 +153,6 @@ class DreamForDiffusion(nn.Module):
         x, pos, mask, past, cache, replace = prepare(input_ids, inputs_embeds, attention_mask, position_ids,
                                                      one_cache(past_key_values, cache), replace_position, body.embed_tokens)
         cos, sin = rope_cos_sin(pos, cfg.hidden_size // cfg.num_attention_heads, cfg.rope_theta)
-        presents, hidden = [], []
-        for i, layer in enumerate(body.layers):
-            if output_hidden_states:
-                hidden.append(x)
-            x, kv = layer(x, cos, sin, mask, None if past is None else past[i], cache, replace)
-            presents.append(kv)
-        x = body.norm(x)
-        if output_hidden_states:
-            hidden.append(x)
-        out_past = (cache if cache is not None else tuple(presents)) if use_cache else None
-        return DiffusionLMOutput(logits=self.lm_head(x), past_key_values=out_past,
-                                 hidden_states=tuple(hidden) if output_hidden_states else None)
+        x, out_past, hidden = run_blocks(body.layers, body.norm, x, cos, sin, mask, past, cache, replace,
+                                         use_cache=use_cache, output_hidden_states=output_hidden_states)
+        return DiffusionLMOutput(logits=self.lm_head(x), past_key_values=out_past, hidden_states=hidden)

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ConfigError
-from .core import DiffusionLMOutput, one_cache, LayerNorm, RMSNorm, attention, prepare, rope_cos_sin
+from .core import DiffusionLMOutput, one_cache, LayerNorm, RMSNorm, attention, prepare, rope_cos_sin, run_blocks
 
 __all__ = ["LLaDAForDiffusion", "llada_config", "LLADA_DEFAULTS", "LLADA_RELEASED"]
 
@@ -198,18 +198,9 @@ class LLaDAForDiffusion(nn.Module):
         if cfg.input_emb_norm:
             x = x * (cfg.d_model ** 0.5)
         cos, sin = rope_cos_sin(pos, cfg.d_model // cfg.n_heads, cfg.rope_theta)
-        presents, hidden = [], []
-        for i, block in enumerate(tr.blocks):
-            if output_hidden_states:
-                hidden.append(x)
-            x, kv = block(x, cos, sin, mask, None if past is None else past[i], cache, replace)
-            presents.append(kv)
-        x = tr.ln_f(x)
-        if output_hidden_states:
-            hidden.append(x)
+        x, out_past, hidden = run_blocks(tr.blocks, tr.ln_f, x, cos, sin, mask, past, cache, replace,
+                                         use_cache=use_cache, output_hidden_states=output_hidden_states)
         logits = tr.ff_out(x)
         if cfg.scale_logits:
             logits = logits * (1 / math.sqrt(cfg.d_model))
-        out_past = (cache if cache is not None else tuple(presents)) if use_cache else None
-        return DiffusionLMOutput(logits=logits, past_key_values=out_past,
-                                 hidden_states=tuple(hidden) if output_hidden_states else None)
+        return DiffusionLMOutput(logits=logits, past_key_values=out_past, hidden_states=hidden)
