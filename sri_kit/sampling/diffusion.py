@@ -38,7 +38,7 @@ from .base import SampleBatch, Sampler
 from .common import filter_logits, generators, left_pad
 from .pooling import Pooler
 
-__all__ = ["MaskedDiffusionSampler", "num_transfer_tokens", "predict"]
+__all__ = ["MaskedDiffusionSampler", "num_transfer_tokens", "predict", "active_logits"]
 
 
 def num_transfer_tokens(n_masked: torch.Tensor, steps: int) -> torch.Tensor:
@@ -123,6 +123,24 @@ def _score(logits: torch.Tensor, x0: torch.Tensor, remasking: str, rand: torch.T
         return torch.special.xlogy(p, p).sum(-1), p_x0
     top2 = p.topk(2, dim=-1).values     # margin (Dream's topk_margin)
     return top2[..., 0] - top2[..., 1], p_x0
+
+
+def active_logits(logits: torch.Tensor, canvas_len: int, start: int, A: int, cfg_scale: float, n: int) -> torch.Tensor:
+    """The logits of the A active positions from one forward pass (under ``hooks.head_from(model, start)``).
+
+    ``canvas_len``: the full input length (a model whose head was not sliced returns it, and is cut here);
+    ``start`` < 0: Dream's shift with a mask in column 0, which keeps its own logits; ``cfg_scale`` > 0:
+    the batch is [conditional n rows | unconditional n rows], combined as uncond + (s + 1)(cond − uncond).
+    With the Dream shift, active position i reads logits i − 1.
+    """
+    if logits.shape[1] == canvas_len:                  # the head was not sliced (see hooks.head_from)
+        logits = logits[:, max(start, 0):]
+    if start < 0:
+        logits = torch.cat([logits[:, :1], logits], dim=1)
+    if cfg_scale > 0:
+        cond, uncond = logits[:n], logits[n:]
+        logits = uncond + (cfg_scale + 1) * (cond - uncond)
+    return logits[:, :A]
 
 
 class MaskedDiffusionSampler(Sampler):
@@ -227,14 +245,7 @@ class MaskedDiffusionSampler(Sampler):
                         inp = torch.cat([x, un])
                     logits = model(input_ids=inp, **kwargs).logits
                     n_forward += 1
-                    if logits.shape[1] == P + L:            # the head was not sliced (see hooks.head_from)
-                        logits = logits[:, max(start, 0):]
-                    if start < 0:                       # Dream shift with a mask in column 0: it keeps its own logits
-                        logits = torch.cat([logits[:, :1], logits], dim=1)
-                    if cfg_on:
-                        cond, uncond = logits[:B], logits[B:]
-                        logits = uncond + (cfg.cfg_scale + 1) * (cond - uncond)
-                    la32 = logits[:, :A]                # with the Dream shift, position i reads logits i − 1
+                    la32 = active_logits(logits, P + L, start, A, cfg.cfg_scale, B)
                     noise = draw((la32.shape[-1],), torch.float64) if cfg.temperature > 0 else None
                     rand = draw((), torch.float64) if cfg.remasking == "random" else None
                     m = masked[:, c0:]

@@ -53,7 +53,7 @@ from ..hooks import head_from, record_steps
 from ..models import LoadedModel, accepts
 from .base import SampleBatch
 from .common import generators, left_pad
-from .diffusion import MaskedDiffusionSampler, predict
+from .diffusion import MaskedDiffusionSampler, active_logits, predict
 from .pooling import Pooler
 
 __all__ = ["ThresholdOptions", "FactorOptions", "ThresholdSampler", "FactorSampler",
@@ -229,14 +229,7 @@ class ThresholdSampler(MaskedDiffusionSampler):
                     rec.rows = len(live)                         # the conditional half under CFG
                 logits = model(input_ids=inp, **kwargs).logits
                 n_forward += 1
-                if logits.shape[1] == P + L:                     # the head was not sliced (hooks.head_from)
-                    logits = logits[:, max(start, 0):]
-                if start < 0:                                    # Dream shift with a mask in column 0
-                    logits = torch.cat([logits[:, :1], logits], dim=1)
-                if cfg_on:
-                    n = len(live)
-                    logits = logits[n:] + (cfg.cfg_scale + 1) * (logits[:n] - logits[n:])
-                la32 = logits[:, :A]
+                la32 = active_logits(logits, P + L, start, A, cfg.cfg_scale, len(live))
                 noise = draw_noise(gens, live, n_fill, prompt_fill, P, L, c0, la32.shape[-1], dev) \
                     if gens is not None else None
                 m = xs[:, c0:] == mask_id
