@@ -72,3 +72,20 @@ def mbert_lm(tok):
                            sep_token_id=tok.eos_token_id, attn_implementation="sdpa")
     m = ModernBertForMaskedLM(cfg).eval()
     return sk.wrap_model(m, tok, family="diffusion", name="tiny-random-modernbert")
+
+
+def tiny_diffusiongemma(tok, canvas_length: int = 8):
+    """A tiny random DiffusionGemma (transformers' own class; MoE text model, a one-layer vision tower)."""
+    from transformers import DiffusionGemmaConfig, DiffusionGemmaForBlockDiffusion
+
+    text = dict(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
+                num_key_value_heads=1, head_dim=16, global_head_dim=16, max_position_embeddings=256, sliding_window=16,
+                num_experts=4, top_k_experts=2, moe_intermediate_size=16, enable_moe_block=True,
+                use_bidirectional_attention="vision", layer_types=["sliding_attention", "full_attention"],
+                pad_token_id=tok.pad_token_id, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id)
+    vision = dict(model_type="gemma4_vision", hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                  num_attention_heads=2, num_key_value_heads=2, head_dim=8, position_embedding_size=64, patch_size=4)
+    cfg = DiffusionGemmaConfig(text_config=text, vision_config=vision, canvas_length=canvas_length,
+                               image_token_id=len(tok) + 5, boi_token_id=len(tok) + 6, eoi_token_id=len(tok) + 7)
+    torch.manual_seed(0)
+    return DiffusionGemmaForBlockDiffusion(cfg).eval()

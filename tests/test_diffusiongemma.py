@@ -14,6 +14,7 @@ import sri_kit as sk
 from sri_kit.errors import ConfigError, InputTypeError
 from sri_kit.sampling import get_sampler, register, sampler_names, unregister
 from sri_kit.sampling.common import row_seed
+from conftest import tiny_diffusiongemma
 
 dg = pytest.importorskip("transformers.models.diffusion_gemma", reason="DiffusionGemma needs transformers >= 5.13")
 from sri_kit.sampling.diffusiongemma import DiffusionGemmaBatch, DiffusionGemmaSampler  # noqa: E402
@@ -25,19 +26,7 @@ VARIABLE = {"max_denoising_steps": 8, "confidence_threshold": 1.0, "stability_th
 
 
 def _tiny(tok, eos_token_id=None):
-    from transformers import DiffusionGemmaConfig, DiffusionGemmaForBlockDiffusion
-
-    text = dict(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
-                num_key_value_heads=1, head_dim=16, global_head_dim=16, max_position_embeddings=256, sliding_window=16,
-                num_experts=4, top_k_experts=2, moe_intermediate_size=16, enable_moe_block=True,
-                use_bidirectional_attention="vision", layer_types=["sliding_attention", "full_attention"],
-                pad_token_id=tok.pad_token_id, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id)
-    vision = dict(model_type="gemma4_vision", hidden_size=16, intermediate_size=32, num_hidden_layers=1,
-                  num_attention_heads=2, num_key_value_heads=2, head_dim=8, position_embedding_size=64, patch_size=4)
-    cfg = DiffusionGemmaConfig(text_config=text, vision_config=vision, canvas_length=C, image_token_id=len(tok) + 5,
-                               boi_token_id=len(tok) + 6, eoi_token_id=len(tok) + 7)
-    torch.manual_seed(0)
-    m = DiffusionGemmaForBlockDiffusion(cfg).eval()
+    m = tiny_diffusiongemma(tok, canvas_length=C)
     with torch.no_grad():
         m.model.decoder.embed_tokens.weight.mul_(32.0)      # tied: encoder/decoder embeddings and the LM head
     m.generation_config.pad_token_id = tok.pad_token_id

@@ -8,6 +8,7 @@ import torch
 
 import sri_kit as sk
 from sri_kit.errors import ConfigError, DeviceError
+from conftest import tiny_diffusiongemma
 from sri_kit.models import FAMILIES, PRESETS, auto_device, detect_family
 
 
@@ -91,27 +92,13 @@ def test_mask_id_from_config_json(tmp_path, bert_lm, tok):
         sk.load_model(folder)
 
 
-def _tiny_diffusiongemma(tok):
-    from transformers import DiffusionGemmaConfig, DiffusionGemmaForBlockDiffusion
-
-    text = dict(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
-                num_key_value_heads=1, head_dim=16, global_head_dim=16, max_position_embeddings=256, sliding_window=16,
-                num_experts=4, top_k_experts=2, moe_intermediate_size=16, enable_moe_block=True,
-                use_bidirectional_attention="vision", layer_types=["sliding_attention", "full_attention"],
-                pad_token_id=tok.pad_token_id, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id)
-    vision = dict(model_type="gemma4_vision", hidden_size=16, intermediate_size=32, num_hidden_layers=1,
-                  num_attention_heads=2, num_key_value_heads=2, head_dim=8, position_embedding_size=64, patch_size=4)
-    cfg = DiffusionGemmaConfig(text_config=text, vision_config=vision, canvas_length=8, image_token_id=len(tok) + 5,
-                               boi_token_id=len(tok) + 6, eoi_token_id=len(tok) + 7)
-    torch.manual_seed(0)
-    return DiffusionGemmaForBlockDiffusion(cfg).eval()
 
 
 @pytest.mark.parametrize("drop_architectures", [False, True])
 def test_diffusiongemma_folder(tmp_path, tok, drop_architectures):
     """A DiffusionGemma folder loads as family diffusiongemma with transformers' own class (no remote code), hooked
     at the decoder's final norm, without a mask token; found by model_type when architectures is missing."""
-    m = _tiny_diffusiongemma(tok)
+    m = tiny_diffusiongemma(tok)
     m.save_pretrained(tmp_path / "dg")
     tok.save_pretrained(tmp_path / "dg")
     if drop_architectures:
