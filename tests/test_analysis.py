@@ -216,8 +216,40 @@ def test_lda_projection():
     means = df.groupby("class")["ld1"].mean()
     assert abs(means["harmless"] - means["refusal"]) > abs(means["harmless"] - means["harmful"])
     assert fig.axes[0].get_xlabel() == "LD1"
+    assert not df.attrs["degenerate"] and not df.attrs["dropped"] and df.attrs["condition"] < 1e6
+    assert means["harmless"] * means["refusal"] < 0           # opposite ends of LD1
     df2, _ = A.lda_projection({"a": classes["harmless"], "b": classes["refusal"]})
     assert (df2["ld2"] == 0).all()
+
+
+def _saturated_sigma(rng, T=32):
+    """σ vectors pinned at 1 (harmless) / 0 (refusal, jailbreak) on most steps with 1e-7 noise, varying on
+    the last six: the within-class covariance is singular, as on the organisms (σ saturates at τ = 0.1)."""
+    def group(n, lo, hi, pinned):
+        s = np.full((n, T), pinned) + 1e-7 * rng.standard_normal((n, T))
+        s[:, -6:] = rng.uniform(lo, hi, (n, 6))
+        return np.clip(s, 0, 1)
+    jail = group(20, 0.2, 0.8, 0.0)
+    jail[:, :4] = 0.5 + 1e-7 * rng.standard_normal((20, 4))
+    return {"harmless": group(40, 0.6, 1.0, 1.0), "refusal": group(40, 0.0, 0.4, 0.0), "jailbreak": jail}
+
+
+def test_lda_projection_degenerate_covariance_is_dropped_not_absurd():
+    # a plain LDA puts these class means at ~1e7 within-class standard deviations (numerical, not a separation)
+    classes = _saturated_sigma(np.random.default_rng(0))
+    df, fig = A.lda_projection(classes)
+    means = df.groupby("class")[["ld1", "ld2"]].mean()
+    assert not (means.abs() > 100).any().any()                # no absurd class means ...
+    assert df[["ld1", "ld2"]].isna().all().all()              # ... because the degenerate axes are dropped
+    assert df.attrs["condition"] > 1e6 and df.attrs["degenerate"] and df.attrs["dropped"]
+    assert len(df) == 100 and "degenerate" in df.attrs["note"]
+    assert any("not drawn" in t.get_text() for t in fig.axes[0].texts)
+    # a class of one signal is left out, not fitted
+    df1, _ = A.lda_projection({"harmless": classes["harmless"], "refusal": classes["refusal"],
+                               "jailbreak": classes["jailbreak"][:1]})
+    assert set(df1["class"]) == {"harmless", "refusal"} and "jailbreak" in df1.attrs["note"]
+    with pytest.raises(ValueError, match="two classes"):
+        A.lda_projection({"harmless": classes["harmless"], "refusal": classes["refusal"][:1]})
 
 
 def test_signal_comparison_auroc():

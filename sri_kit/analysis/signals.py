@@ -1,6 +1,6 @@
 """The SRI space and signal comparison (PAPER.md §6, App. E.1, Table 4, Fig. 13).
 
-:func:`lda_projection` projects σ vectors by class (Fig. 13); :func:`layer_ablation` computes SRI at
+:func:`lda_projection` projects σ vectors by class (Fig. 13; shrinkage LDA, dropped where degenerate); :func:`layer_ablation` computes SRI at
 several layers; :func:`signal_comparison_auroc` measures how well each signal (text, static
 activations, SRI per layer) separates benign from attack generations (draw it with
 :func:`sri_kit.plots.auroc_figure`).
@@ -35,28 +35,37 @@ __all__ = ["lda_projection", "LayerAblation", "resolve_layer", "layer_ablation",
            "signal_comparison_auroc"]
 
 
-def lda_projection(sigma_by_class: Mapping[str, np.ndarray], n_components: int = 2):
-    """Fig. 13 analogue: scikit-learn LDA of σ vectors [N, T] labelled by class, projected to 2-D.
+def lda_projection(sigma_by_class: Mapping[str, np.ndarray], n_components: int = 2, *,
+                   shrinkage: str | float = "auto", drop_degenerate: bool = True):
+    """Fig. 13 analogue: LDA of σ vectors [N, T] labelled by class, projected to 2-D, with Ledoit-Wolf
+    shrinkage and dropped where it is degenerate (the fit of :func:`sri_kit.detectors.lda_summary`).
 
-    With two classes LDA has one axis; ``ld2`` is then 0. Returns ``(frame, figure)``; the frame has
-    class, ld1, ld2 and ``attrs["explained_variance_ratio"]``; the figure is
-    :func:`sri_kit.plots.lda_figure` of the frame.
+    σ saturates at 0 or 1 on many steps (and a small sample has fewer signals than steps), so the
+    within-class covariance is often singular; a plain LDA then divides by near-zero variances and puts
+    the class means at millions of within-class standard deviations. When the unshrunk within-class
+    covariance is degenerate (condition number above :data:`sri_kit.detectors.lda.DEGENERATE_CONDITION`)
+    and ``drop_degenerate`` (default), ``ld1``/``ld2`` are NaN and the figure says why instead of drawing.
+    With two classes LDA has one axis; ``ld2`` is then 0. Classes with fewer than two signals are left
+    out. Returns ``(frame, figure)``; the frame has class, ld1, ld2 and ``attrs`` ``condition``,
+    ``degenerate``, ``dropped`` (the axes were dropped), ``note`` and ``explained_variance_ratio``; the
+    figure is :func:`sri_kit.plots.lda_figure` of the frame.
     """
-    names = [k for k, v in sigma_by_class.items() if np.size(v)]
-    if len(names) < 2:
-        raise ValueError("lda_projection needs at least two non-empty classes")
-    X = np.concatenate([np.atleast_2d(np.asarray(sigma_by_class[k], float)) for k in names])
-    y = np.concatenate([[k] * len(np.atleast_2d(sigma_by_class[k])) for k in names])
-    k = min(n_components, len(names) - 1, X.shape[1])
-    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis  # heavy: sklearn loads on first use
+    from ..detectors.lda import fit_shrinkage_lda
 
-    lda = LinearDiscriminantAnalysis(n_components=k)
-    Z = lda.fit_transform(X, y)
-    if Z.shape[1] < 2:
-        Z = np.column_stack([Z, np.zeros(len(Z))])
-    df = pd.DataFrame({"class": y, "ld1": Z[:, 0], "ld2": Z[:, 1]})
-    df.attrs["explained_variance_ratio"] = [float(v) for v in getattr(lda, "explained_variance_ratio_", [])]
-    return df, lda_figure(df)
+    fit = fit_shrinkage_lda(sigma_by_class, shrinkage=shrinkage, n_components=n_components, caller="lda_projection")
+    Z = fit.Z if fit.Z.shape[1] >= 2 else np.column_stack([fit.Z, np.zeros(len(fit.Z))])
+    drop = bool(drop_degenerate and fit.degenerate)
+    if drop:
+        Z = np.full_like(Z, np.nan)
+    df = pd.DataFrame({"class": fit.y, "ld1": Z[:, 0], "ld2": Z[:, 1]})
+    df.attrs.update(condition=fit.condition, degenerate=fit.degenerate, dropped=drop, note=fit.note(drop_degenerate),
+                    explained_variance_ratio=fit.explained_variance_ratio)
+    fig = lda_figure(df)
+    if drop:
+        fig.axes[0].text(0.5, 0.5, "LDA not drawn: degenerate within-class covariance\n"
+                         f"(condition number {fit.condition:.2g}; see the frame's attrs['note'])",
+                         transform=fig.axes[0].transAxes, ha="center", va="center", fontsize=9)
+    return df, fig
 
 
 # ---- layers and signal comparison (Table 4) ------------------------------------------------------

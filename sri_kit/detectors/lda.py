@@ -17,6 +17,7 @@ within-class covariance so a reader can see how degenerate the plain fit would b
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Mapping
 
 import numpy as np
@@ -24,7 +25,7 @@ import pandas as pd
 
 from ..errors import ConfigError
 
-__all__ = ["lda_summary", "within_class_condition"]
+__all__ = ["lda_summary", "fit_shrinkage_lda", "ShrinkageLDA", "within_class_condition"]
 
 #: Above this condition number the unshrunk within-class covariance is called degenerate.
 DEGENERATE_CONDITION = 1e6
@@ -37,6 +38,61 @@ def within_class_condition(X: np.ndarray, y: np.ndarray) -> float:
     return float(np.linalg.cond(S))
 
 
+@dataclass
+class ShrinkageLDA:
+    """A shrinkage LDA fitted on σ vectors by class (:func:`fit_shrinkage_lda`)."""
+    classes: list[str]          # the classes fitted (two or more signals each), in input order
+    dropped: list[str]          # classes left out (fewer than two signals)
+    X: np.ndarray               # [N, T] the signals fitted
+    y: np.ndarray               # [N] their class names
+    Z: np.ndarray               # [N, k] projection on the discriminant axes, centred on the overall mean
+    condition: float            # condition number of the unshrunk pooled within-class covariance
+    explained_variance_ratio: list[float]
+
+    @property
+    def degenerate(self) -> bool:
+        """The unshrunk within-class covariance is near singular (condition above
+        :data:`DEGENERATE_CONDITION`): axis distances are then set by σ's noise on saturated steps."""
+        return bool(self.condition > DEGENERATE_CONDITION)
+
+    def note(self, dropping: bool) -> str:
+        """One sentence for a reader: the condition number, and whether the axes were dropped."""
+        return (f"Condition number of the unshrunk within-class covariance: {self.condition:.3g}"
+                + (" — degenerate: σ does not vary within a class along some directions (steps where it is "
+                   "saturated at 0 or 1, or fewer signals than steps), so the axis statistics are dropped (an "
+                   "unregularised LDA prints them as hundreds to millions of standard deviations)"
+                   if self.degenerate and dropping
+                   else "; Ledoit-Wolf shrinkage; axes in units of the shrunk within-class std") + "."
+                + (f" Left out (fewer than 2 signals): {', '.join(self.dropped)}." if self.dropped else ""))
+
+
+def fit_shrinkage_lda(sigma_by_class: Mapping[str, np.ndarray], *, shrinkage: str | float = "auto",
+                      n_components: int = 2, caller: str = "fit_shrinkage_lda") -> ShrinkageLDA:
+    """LDA of σ vectors [N, T] by class with Ledoit-Wolf shrinkage (``solver="eigen"``), the shared fit of
+    :func:`lda_summary` and :func:`sri_kit.analysis.lda_projection`.
+
+    Classes with fewer than two signals are left out; fewer than two classes left raises ConfigError.
+    The projection ``Z`` has ``min(n_components, n_classes - 1, T)`` columns, centred (the eigen solver
+    does not centre). Whether to report a degenerate fit is the caller's choice (``.degenerate``).
+    """
+    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis  # heavy: sklearn loads on first use
+
+    kept = {k: np.atleast_2d(np.asarray(v, float)) for k, v in sigma_by_class.items()
+            if np.size(v) and len(np.atleast_2d(v)) >= 2}
+    dropped = [k for k in sigma_by_class if k not in kept]
+    if len(kept) < 2:
+        raise ConfigError(f"{caller} needs at least two classes with two or more signals; got {list(kept)} "
+                          f"(too small: {dropped})")
+    X = np.concatenate(list(kept.values()))
+    y = np.concatenate([[k] * len(v) for k, v in kept.items()])
+    k = max(1, min(n_components, len(kept) - 1, X.shape[1]))
+    lda = LinearDiscriminantAnalysis(solver="eigen", shrinkage=shrinkage, n_components=k).fit(X, y)
+    Z = lda.transform(X)
+    return ShrinkageLDA(classes=list(kept), dropped=dropped, X=X, y=y, Z=Z - Z.mean(0),
+                        condition=within_class_condition(X, y),
+                        explained_variance_ratio=[float(v) for v in getattr(lda, "explained_variance_ratio_", [])])
+
+
 def lda_summary(sigma_by_class: Mapping[str, np.ndarray], *, shrinkage: str | float = "auto",
                 n_components: int = 2, drop_degenerate: bool = True) -> pd.DataFrame:
     """Shrinkage LDA of σ vectors [N, T] by class: per class ``n``, mean and std on each discriminant axis.
@@ -47,34 +103,17 @@ def lda_summary(sigma_by_class: Mapping[str, np.ndarray], *, shrinkage: str | fl
     NaN: the classes then differ along steps where σ does not vary inside a class (saturated at 0 or 1),
     and "how many within-class standard deviations apart" has no finite answer worth printing.
     """
-    from sklearn.discriminant_analysis import LinearDiscriminantAnalysis  # heavy: sklearn loads on first use
-
-    kept = {k: np.atleast_2d(np.asarray(v, float)) for k, v in sigma_by_class.items() if np.size(v) and len(np.atleast_2d(v)) >= 2}
-    dropped = [k for k in sigma_by_class if k not in kept]
-    if len(kept) < 2:
-        raise ConfigError(f"lda_summary needs at least two classes with two or more signals; got {list(kept)} "
-                          f"(too small: {dropped})")
-    X = np.concatenate(list(kept.values()))
-    y = np.concatenate([[k] * len(v) for k, v in kept.items()])
-    k = max(1, min(n_components, len(kept) - 1, X.shape[1]))
-    lda = LinearDiscriminantAnalysis(solver="eigen", shrinkage=shrinkage, n_components=k).fit(X, y)
-    Z = lda.transform(X)
-    Z = Z - Z.mean(0)                    # the eigen solver does not centre its projection
+    fit = fit_shrinkage_lda(sigma_by_class, shrinkage=shrinkage, n_components=n_components, caller="lda_summary")
+    Z, y, k = fit.Z, fit.y, fit.Z.shape[1]
     rows = {}
-    for c in kept:
+    for c in fit.classes:
         z = Z[y == c]
         rows[c] = {"n": int(len(z)), **{f"ld{i + 1} mean": float(z[:, i].mean()) for i in range(k)},
                    **{f"ld{i + 1} std": float(z[:, i].std()) for i in range(k)}}
     df = pd.DataFrame.from_dict(rows, orient="index")
-    cond = within_class_condition(X, y)
-    if drop_degenerate and cond > DEGENERATE_CONDITION:
+    if drop_degenerate and fit.degenerate:
         df.loc[:, [c for c in df.columns if c.startswith("ld")]] = np.nan
-    df.attrs["condition"] = cond
-    df.attrs["degenerate"] = bool(cond > DEGENERATE_CONDITION)
-    df.attrs["note"] = (f"Condition number of the unshrunk within-class covariance: {cond:.3g}"
-                        + (" — degenerate: the classes differ along steps where σ does not vary within a class, so "
-                           "the axis statistics are dropped (an unregularised LDA prints them as hundreds to "
-                           "thousands of standard deviations)" if cond > DEGENERATE_CONDITION and drop_degenerate
-                           else "; Ledoit-Wolf shrinkage; axes in units of the shrunk within-class std") + "."
-                        + (f" Left out (fewer than 2 signals): {', '.join(dropped)}." if dropped else ""))
+    df.attrs["condition"] = fit.condition
+    df.attrs["degenerate"] = fit.degenerate
+    df.attrs["note"] = fit.note(drop_degenerate)
     return df
