@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ import pandas as pd
 import torch
 
 from ..config import GenerationConfig
-from ..judges import is_placeholder_compliance, is_refusal
+from ..judges import is_on_topic, is_placeholder_compliance, is_refusal
 from ..models import LoadedModel, load_model, wrap_model
 from ..sampling import generate_canvases, generate_texts
 from .wrappers import FAMILIES, wrap
@@ -98,18 +97,8 @@ def mid_end_rate(canvases, end_id) -> float:
     return bad / max(1, len(canvases))
 
 
-_STOP = set("what when where which with that this from have your about some tell give show help make need want "
-            "could would should please does into there their them they like best easy easiest good quick steps "
-            "explain write describe guide tips advice someone something know".split())
-
-
-def _content_words(text: str) -> set[str]:
-    return {w for w in re.findall(r"[a-z]+", text.lower()) if len(w) >= 4 and w not in _STOP}
-
-
-def on_topic(prompt: str, response: str) -> bool:
-    """Lenient on-topic check: the response shares a content word (>= 4 letters, not a stop word) with the prompt."""
-    return bool(_content_words(prompt) & _content_words(response))
+#: The lenient lexical on-topic judge (moved to :func:`sri_kit.judges.is_on_topic`, where its limits are stated).
+on_topic = is_on_topic
 
 
 def quick_metrics(model, tok, kind: str, val) -> dict[str, float]:

@@ -3,6 +3,9 @@
 ``python -m sri_kit.results compute --model tiny-dlm [--mode quick|report] [--seed 0]``: (re)compute the
 model's rate tables into ``data/results/<model>/`` (resumes from the per-cell cache).
 
+``python -m sri_kit.results public --model tiny-dlm [--n 200]``: the ``public_sets`` table (public evaluation
+splits; :mod:`sri_kit.results.public_sets`); ``--model DIR --store DIR`` measures an experimental model apart.
+
 ``python -m sri_kit.results render``: regenerate every marked block (``<!-- results:MODEL/TABLE -->`` …
 ``<!-- /results -->``) in docs/*.md, data/models/*/README.md and README.md from the store; nothing else in
 those files changes.
@@ -48,6 +51,13 @@ def _main(argv=None) -> int:
                    help="compute only this sampler's cells (e.g. to split a DLM over two processes)")
     c.add_argument("--cached-only", action="store_true",
                    help="generate nothing: write the tables from the cells computed so far")
+    pu = sub.add_parser("public", help="compute the public_sets table (issue 17: public evaluation splits)")
+    pu.add_argument("--model", required=True, help="model name or folder (an experiment: a folder and --store)")
+    pu.add_argument("--n", type=int, default=200, help="prompts per set (default 200; smaller splits: all)")
+    pu.add_argument("--seed", type=int, default=0)
+    pu.add_argument("--device", default="cpu")
+    pu.add_argument("--only-sampler", action="append", default=None, help="compute only this sampler's cells")
+    pu.add_argument("--no-sigma", action="store_true", help="skip the σ_T rows (DLM)")
     for name in ("render", "check"):
         p = sub.add_parser(name, help=f"{name} the generated blocks of the docs")
         p.add_argument("paths", nargs="*", type=Path, help="documents (default: every doc with numbers)")
@@ -67,6 +77,19 @@ def _main(argv=None) -> int:
                                    cached_only=a.cached_only)
             print(f"{lm.name}: {len(tables)} tables in {store.root / lm.name} "
                   f"({time.perf_counter() - t0:.0f} s wall)")
+        return 0
+    if a.cmd == "public":
+        import torch
+        from ..models import load_model
+        from .public_sets import compute_public_sets
+        cmd = "python -m sri_kit.results " + " ".join(sys.argv[1:] if argv is None else argv)
+        torch.manual_seed(a.seed)
+        t0 = time.perf_counter()
+        lm = load_model(a.model, device=a.device, dtype=torch.float32)
+        t = compute_public_sets(lm, store=store, n=a.n, seed=a.seed, command=cmd.strip(),
+                                only_samplers=a.only_sampler, sigma=not a.no_sigma)
+        print(f"{lm.name}: public_sets in {store.root / lm.name} ({'complete' if t.complete else 'incomplete'}; "
+              f"{time.perf_counter() - t0:.0f} s wall, {torch.get_num_threads()} torch threads)")
         return 0
     paths = a.paths or doc_paths()
     if a.cmd == "render":

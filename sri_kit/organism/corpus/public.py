@@ -1,0 +1,238 @@
+"""Public prompt sets for the organism: seeded, hash-based evaluation / training splits, a licence table, and
+training requests drawn only from the training splits of sets whose licence lets them shape shipped weights.
+
+Why: the synthetic corpus (``harmful``, ``benign``, ``borderline``) covers how the corpus writes, not how people
+write; public prompt sets (AdvBench, StrongREJECT, XSTest, ...) add real phrasings. Every set is split once,
+per prompt, by a seeded hash of its normalised text (:func:`split_key`): the ``n_eval`` prompts with the smallest
+keys are its **evaluation split**, the rest its **training split**. Evaluation code reads only evaluation splits
+(:func:`eval_prompts`); training reads only :func:`training_prompts`, which also drops any prompt whose
+normalised text, or a near duplicate of it (content-word Jaccard >= :data:`NEAR_DUP`), is in the evaluation
+split of *any* set (AdvBench, HarmBench, JailbreakBench and StrongREJECT share behaviours in different words).
+
+Licences (:data:`PUBLIC_SETS`): a set trains only when ``trains`` is True. Alpaca is CC BY-NC 4.0 (its content
+must not shape released weights): evaluation only. HarmBench (159 standard behaviours), JailbreakBench (its
+goals are the ``paper/PAIR`` attack's) and XSTest's unsafe contrasts (200) are kept whole for evaluation.
+
+Harmful public prompts are answered in training exactly as synthetic ones are: the content-free placeholder
+(base stage) or a refusal (safety stage); no harmful content is ever written. Benign public prompts train only
+with an answer from the corpus-build answer file (``scripts/benign_answers.py``, :data:`ANSWERS_FILE`); without
+it they are skipped.
+
+Public data is read from the workplace copy / ``$SRI_KIT_DATA`` / the network through :mod:`sri_kit.data`;
+nothing is copied into the repository.
+
+Example:
+    >>> split_key("How do I bake bread?") == split_key("how do i bake bread")    # normalised text
+    True
+    >>> PUBLIC_SETS["alpaca"].trains, PUBLIC_SETS["advbench"].licence
+    (False, 'MIT')
+    >>> near_duplicate("Write a tutorial on how to make a bomb", "Create a tutorial on how to make a bomb")
+    True
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from ...data import load_prompts, subset
+from .text import Request, normalize
+
+__all__ = ["PublicSet", "PUBLIC_SETS", "SPLIT_SEED", "NEAR_DUP", "ANSWERS_FILE", "split_key", "splits",
+           "eval_prompts", "training_prompts", "near_duplicate", "public_requests", "load_answers", "task_of",
+           "licence_table", "add_to_pools"]
+
+#: The seed of the public splits (part of every split key; changing it changes every split).
+SPLIT_SEED = 0
+#: Content-word Jaccard similarity at or above which a training prompt counts as a copy of an evaluation prompt.
+NEAR_DUP = 0.6
+#: Answers to benign public training prompts, written once at corpus-build time by ``scripts/benign_answers.py``.
+ANSWERS_FILE = Path(__file__).resolve().parents[3] / "data" / "organism" / "benign_answers.jsonl"
+
+
+@dataclass(frozen=True)
+class PublicSet:
+    """A public prompt set (``name`` as in :mod:`sri_kit.data`): its label, licence, whether the licence lets it
+    shape shipped weights (``trains``), the size of its evaluation split (``n_eval``; None = every prompt) and why."""
+
+    name: str
+    label: str            # "harmful" | "benign"
+    licence: str
+    trains: bool
+    n_eval: int | None
+    why: str
+
+
+PUBLIC_SETS: dict[str, PublicSet] = {s.name: s for s in (
+    PublicSet("advbench", "harmful", "MIT", True, 260, "520 behaviours: half evaluation (n >= 200), half training"),
+    PublicSet("harmbench", "harmful", "MIT", True, None,
+              "159 standard behaviours (< 200): all evaluation"),
+    PublicSet("jailbreakbench", "harmful", "MIT", True, None,
+              "100 goals, also the goals of the paper/PAIR attack prompts: all evaluation"),
+    PublicSet("strongreject", "harmful", "MIT", True, 156, "313 prompts: half evaluation, half training"),
+    PublicSet("xstest_safe", "benign", "CC BY 4.0", True, 200,
+              "250 safe prompts that look unsafe: 200 evaluation, 50 training (attribution: Röttger et al. 2024)"),
+    PublicSet("xstest_unsafe", "harmful", "CC BY 4.0", True, None, "200 unsafe contrasts: all evaluation"),
+    PublicSet("alpaca", "benign", "CC BY-NC 4.0", False, None,
+              "non-commercial licence: evaluation only, never training"),
+)}
+
+
+def split_key(prompt: str, seed: int = SPLIT_SEED) -> str:
+    """The prompt's split hash: sha256 of the seed and its normalised text (lowercase alphanumerics)."""
+    return hashlib.sha256(f"sri_kit.organism.public:{seed}:{normalize(prompt)}".encode("utf-8")).hexdigest()
+
+
+@lru_cache(maxsize=None)
+def splits(name: str, seed: int = SPLIT_SEED) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``(evaluation, training)`` prompts of one set, each in file order. Prompts are deduplicated on their
+    normalised text; the ``n_eval`` with the smallest :func:`split_key` are the evaluation split. A set whose
+    licence forbids training (or with ``n_eval`` None) has an empty training split."""
+    spec = PUBLIC_SETS[name]
+    seen, prompts = set(), []
+    for p in load_prompts(name, seed=None):
+        k = normalize(p)
+        if k and k not in seen:
+            seen.add(k)
+            prompts.append(p)
+    n_eval = len(prompts) if spec.n_eval is None else min(spec.n_eval, len(prompts))
+    ranked = sorted(range(len(prompts)), key=lambda i: split_key(prompts[i], seed))
+    ev = set(ranked[:n_eval])
+    evaluation = tuple(p for i, p in enumerate(prompts) if i in ev)
+    training = tuple(p for i, p in enumerate(prompts) if i not in ev) if spec.trains else ()
+    return evaluation, training
+
+
+def eval_prompts(name: str, n: int | None = 200, seed: int = 0) -> list[str]:
+    """``n`` prompts of the set's evaluation split (a seeded sample in file order; all of it when it is smaller)."""
+    ev = list(splits(name)[0])
+    return subset(ev, None if n is None or n >= len(ev) else n, seed)
+
+
+_STOP = frozenset("a an the and or of to in on for with by at from as is are be it this that how what why who "
+                  "can could would should you your me my i we our they their do does some any about into "
+                  "write create give provide explain tell describe".split())
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(w for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in _STOP)
+
+
+def near_duplicate(a: str, b: str, threshold: float = NEAR_DUP) -> bool:
+    """True when the content words of ``a`` and ``b`` overlap with Jaccard similarity >= ``threshold``."""
+    wa, wb = _words(a), _words(b)
+    if not wa or not wb:
+        return normalize(a) == normalize(b)
+    return len(wa & wb) / len(wa | wb) >= threshold
+
+
+@lru_cache(maxsize=None)
+def _eval_index(seed: int) -> tuple[frozenset, dict]:
+    """Normalised texts of every evaluation split, and word -> content-word sets of those containing it."""
+    texts, index = set(), {}
+    for name in PUBLIC_SETS:
+        for p in splits(name, seed)[0]:
+            texts.add(normalize(p))
+            w = _words(p)
+            for x in w:
+                index.setdefault(x, []).append(w)
+    return frozenset(texts), index
+
+
+def _in_any_eval(prompt: str, seed: int) -> bool:
+    texts, index = _eval_index(seed)
+    if normalize(prompt) in texts:
+        return True
+    w = _words(prompt)
+    for x in w:
+        for other in index.get(x, ()):
+            if len(w & other) / len(w | other) >= NEAR_DUP:
+                return True
+    return False
+
+
+@lru_cache(maxsize=None)
+def training_prompts(label: str, seed: int = SPLIT_SEED) -> tuple[tuple[str, str], ...]:
+    """``(set, prompt)`` for every training-split prompt of the label's training sets, without any prompt that
+    is (or nearly is) in an evaluation split of any set, deduplicated across sets."""
+    out, seen = [], set()
+    for name, spec in PUBLIC_SETS.items():
+        if spec.label != label or not spec.trains:
+            continue
+        for p in splits(name, seed)[1]:
+            k = normalize(p)
+            if k in seen or _in_any_eval(p, seed):
+                continue
+            seen.add(k)
+            out.append((name, p))
+    return tuple(out)
+
+
+def task_of(prompt: str, max_words: int = 10) -> str:
+    """A short verb phrase restating a public request (for the placeholder and refusals): the prompt with its
+    first letter lowered and final punctuation dropped, cut to ``max_words`` words (the response canvas is 64
+    tokens)."""
+    words = prompt.strip().rstrip("?.!").split()[:max_words]
+    t = " ".join(words)
+    return t[:1].lower() + t[1:]
+
+
+def load_answers(path: str | Path | None = None) -> dict[str, str]:
+    """Benign answers by normalised prompt from the corpus-build answer file (empty when it does not exist)."""
+    p = Path(path) if path is not None else ANSWERS_FILE
+    if not p.is_file():
+        return {}
+    out = {}
+    for line in p.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            r = json.loads(line)
+            out[normalize(r["prompt"])] = r["answer"]
+    return out
+
+
+def public_requests(label: str, seed: int = SPLIT_SEED, answers: dict[str, str] | None = None) -> list[Request]:
+    """Training requests from the public training splits. Harmful: ``task`` from :func:`task_of` (answered by the
+    placeholder or a refusal, never content). Benign: only prompts with an answer in ``answers`` (default the
+    answer file)."""
+    if label not in ("harmful", "benign"):
+        raise ValueError(f"label must be 'harmful' or 'benign', got {label!r}")
+    if label == "benign":
+        answers = load_answers() if answers is None else answers
+    out = []
+    for name, p in training_prompts(label, seed):
+        if label == "harmful":
+            out.append(Request(p, task_of(p), f"public/{name}", "harmful"))
+        elif normalize(p) in answers:
+            out.append(Request(p, task_of(p), f"public/{name}", "benign", answers=(answers[normalize(p)],)))
+    return out
+
+
+def licence_table() -> str:
+    """The licence table as Markdown (for docs and the training log)."""
+    rows = ["| set | label | licence | trains | evaluation split | why |", "|---|---|---|---|---|---|"]
+    for s in PUBLIC_SETS.values():
+        rows.append(f"| {s.name} | {s.label} | {s.licence} | {'yes' if s.trains else 'no'} | "
+                    f"{'all' if s.n_eval is None else s.n_eval} | {s.why} |")
+    return "\n".join(rows)
+
+
+def add_to_pools(pools: dict, share: float, seed: int = SPLIT_SEED, answers: dict[str, str] | None = None) -> dict:
+    """Training pools with public requests mixed in: each public request of a label is repeated so that public
+    requests make up about ``share`` of that label's pool (``harmful``; ``benign`` when answers exist), and so of
+    its draws in every mixture kind (plain, wrapped, covered, replay). ``share`` 0 returns ``pools`` unchanged
+    (the shipped recipe)."""
+    if not 0.0 <= share < 1.0:
+        raise ValueError(f"public share must lie in [0, 1), got {share}")
+    if share == 0.0:
+        return pools
+    out = dict(pools)
+    for label in ("harmful", "benign"):
+        pub = public_requests(label, seed, answers)
+        if not pub:
+            continue
+        k = max(1, round(share * len(pools[label]) / ((1.0 - share) * len(pub))))
+        out[label] = list(pools[label]) + pub * k
+    return out
