@@ -23,12 +23,17 @@ __all__ = ["training_pools", "TRAIN_FAMILIES", "draw_example", "mixture", "make_
 
 
 def training_pools(cfg: RunCfg) -> dict[str, list[C.Request]]:
-    """The request pools used in training (seed ``TRAIN_POOL_SEED``, training vocabulary and frames)."""
-    return {
+    """The request pools used in training (seed ``TRAIN_POOL_SEED``, training vocabulary and frames); with
+    ``cfg.public_prompts`` > 0 also public training-split requests (:func:`sri_kit.organism.corpus.public.add_to_pools`)."""
+    pools = {
         "harmful": C.sample_requests("harmful", cfg.n_harmful, seed=TRAIN_POOL_SEED),
         "benign": C.sample_requests("benign", cfg.n_benign, seed=TRAIN_POOL_SEED),
         "borderline": C.sample_requests("borderline", cfg.n_borderline, seed=TRAIN_POOL_SEED),
     }
+    if cfg.public_prompts:
+        from ..corpus.public import add_to_pools
+        pools = add_to_pools(pools, cfg.public_prompts)
+    return pools
 
 
 TRAIN_FAMILIES = tuple(f for f in FAMILIES if COVERAGE[f] != "never")

@@ -60,6 +60,8 @@ class RunCfg:
     suffix_mask_frac: float = 0.0    # DLM rows trained with suffix (semi-AR) masking (experimental, off in
                                      # the shipped recipe)
     n_val: int = 64                  # validation prompts per set for checkpoint selection
+    public_prompts: float = 0.0      # share of harmful (and answered benign) requests drawn from public sets'
+                                     # training splits (sri_kit.organism.corpus.public; 0 = the shipped recipe)
 
 
 SMOKE = RunCfg(n_harmful=300, n_benign=400, n_borderline=100, vocab_size=1500, batch_size=16,

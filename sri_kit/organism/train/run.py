@@ -128,6 +128,10 @@ def main(argv=None) -> int:
                          "(both models; default 0.05 AR, 0.10 DLM)")
     ap.add_argument("--n-val", type=int, default=None, help="validation prompts per set (checkpoint selection)")
     ap.add_argument("--save-base", default=None, help="also write the base-stage model to this folder")
+    ap.add_argument("--public-prompts", type=float, default=None, metavar="SHARE",
+                    help="opt in to public training prompts (sri_kit.organism.corpus.public: training splits of "
+                         "permissively licensed sets, disjoint from every evaluation split): about SHARE of the "
+                         "harmful (and answered benign) requests; default 0 (the shipped recipe)")
     args = ap.parse_args(argv)
     cmdline = list(sys.argv[1:] if argv is None else argv)
     cfg = copy.deepcopy(SMOKE) if args.smoke else RunCfg()
@@ -143,6 +147,10 @@ def main(argv=None) -> int:
         cfg.replay_uncovered = cfg.dlm_replay_uncovered = args.replay_uncovered
     if args.n_val:
         cfg.n_val = args.n_val
+    if args.public_prompts is not None:
+        if not 0.0 <= args.public_prompts < 1.0:
+            ap.error("--public-prompts must lie in [0, 1)")
+        cfg.public_prompts = args.public_prompts
     if args.save_base and args.only is None:
         ap.error("--save-base needs --only ar|dlm")
     if args.dlm_safety_steps:
