@@ -168,6 +168,10 @@ def main(argv=None) -> int:
     ap.add_argument("-q", "--quiet", action="store_true")
     a = ap.parse_args(argv)
     dl = Deadline(a.budget)
+
+    def stopped(signum, frame):   # SIGTERM (CI stops a check whose stage failed): stop through `finally` below
+        raise KeyboardInterrupt(f"signal {signum}")
+    signal.signal(signal.SIGTERM, stopped)
     stamp = _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z")
 
     if not (os.path.isfile(a.chromium) and os.access(a.chromium, os.X_OK)):
