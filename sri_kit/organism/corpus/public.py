@@ -219,11 +219,12 @@ def licence_table() -> str:
     return "\n".join(rows)
 
 
-def add_to_pools(pools: dict, share: float, seed: int = SPLIT_SEED, answers: dict[str, str] | None = None) -> dict:
-    """Training pools with public requests mixed in: each public request of a label is repeated so that public
-    requests make up about ``share`` of that label's pool (``harmful``; ``benign`` when answers exist), and so of
-    its draws in every mixture kind (plain, wrapped, covered, replay). ``share`` 0 returns ``pools`` unchanged
-    (the shipped recipe)."""
+def add_to_pools(pools: dict, share: float, seed: int = SPLIT_SEED, answers: dict[str, str] | None = None,
+                 max_repeat: int = 20) -> dict:
+    """Training pools with public requests mixed in: each public request of a label is repeated (at most
+    ``max_repeat`` times, so a few dozen prompts are not memorised) so that public requests make up about ``share``
+    of that label's pool (``harmful``; ``benign`` when answers exist), and so of its draws in every mixture kind
+    (plain, wrapped, covered, replay). ``share`` 0 returns ``pools`` unchanged (the shipped recipe)."""
     if not 0.0 <= share < 1.0:
         raise ValueError(f"public share must lie in [0, 1), got {share}")
     if share == 0.0:
@@ -233,6 +234,6 @@ def add_to_pools(pools: dict, share: float, seed: int = SPLIT_SEED, answers: dic
         pub = public_requests(label, seed, answers)
         if not pub:
             continue
-        k = max(1, round(share * len(pools[label]) / ((1.0 - share) * len(pub))))
+        k = min(max_repeat, max(1, round(share * len(pools[label]) / ((1.0 - share) * len(pub)))))
         out[label] = list(pools[label]) + pub * k
     return out
