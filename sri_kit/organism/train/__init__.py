@@ -19,6 +19,8 @@ Usage::
     python -m sri_kit.organism.train --smoke                    # a few steps into a temp dir (< 60 s)
     python -m sri_kit.organism.train --out DIR --only ar        # one model
     python -m sri_kit.organism.train --out DIR --device cuda    # same recipe on a GPU (~5 min for both)
+    python -m sri_kit.organism.train --out DIR --public-prompts 0.25   # opt in: public training-split prompts
+                                                                # (sri_kit.organism.corpus.public; not shipped)
 
 Layout (one file per job): ``recipe`` (constants, stage / run configs, lr schedule), ``data`` (pools, mixtures,
 examples, tokenizer texts, validation prompts, held-out pools on disk), ``batches`` (token ids and batch tensors),
