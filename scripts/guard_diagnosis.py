@@ -97,13 +97,28 @@ def chunks(name: str, n: int) -> list[tuple[int, int]]:
     return [(s, min(step, n - s)) for s in range(0, n, step)]
 
 
-def queue() -> list[tuple[str, str, int, int]]:
+def parse_only(specs: list[str]) -> list[tuple[str, dict[str, int]]]:
+    """``--only`` stages: each ``NAME=N[,NAME=N...]`` is one stage (config b32), in the order given;
+    ``atk=N`` / ``benw=N`` stand for every wrapper family of that kind."""
+    stages = []
+    for spec in specs:
+        sizes: dict[str, int] = {}
+        for item in spec.split(","):
+            name, n = item.split("=")
+            names = [f"{name}_{f}" for f in ORG_FAMILIES] if name in ("atk", "benw") else [name]
+            sizes.update({k: int(n) for k in names})
+        stages.append(("b32", sizes))
+    return stages
+
+
+def queue(stages: list[tuple[str, dict[str, int]]] | None = None) -> list[tuple[str, str, int, int]]:
     """(config, set, start, n) jobs in priority order: a usable small analysis first, then paper scale
     (1,200 train / 200 calibration), then the paper templates, then the one-block config at a smaller
-    scale. Chunks hold 32 prompts (16 for the per-family test sets, so that every family grows evenly)."""
+    scale. Chunks hold 32 prompts (16 for the per-family test sets, so that every family grows evenly).
+    ``stages`` (from ``--only``) replaces the built-in order."""
     S = {k: len(v) for k, v in sets().items()}
     atk = [f"atk_{f}" for f in ORG_FAMILIES] + [f"benw_{f}" for f in ORG_FAMILIES]
-    stages = [   # sized for a shared 2-core machine: each stage is usable on its own
+    stages = stages if stages is not None else [   # sized for a shared 2-core machine: each stage is usable on its own
         ("b32", {"harmless_anchor": 64, "harmful_anchor": 64, "benign_train": 128,
                  **{f"atk_{f}": 16 for f in ORG_FAMILIES}, "benign_test": 64,
                  **{f"benw_{f}": 16 for f in ORG_FAMILIES}, "benign_calib": 96, "benign_test": 96}),
@@ -206,7 +221,7 @@ def cmd_generate(a) -> int:
     t0 = time.time()
     while time.time() - t0 < a.budget_s:
         job = None
-        for cfg_name, name, start, n in queue():          # the first chunk nobody has done or claimed
+        for cfg_name, name, start, n in queue(parse_only(a.only) if a.only else None):   # the first chunk nobody has done or claimed
             p = chunk_path(cfg_name, name, start, n)
             if (p.parent / f"{p.name}.npz").exists():
                 continue
@@ -238,6 +253,9 @@ def main(argv=None) -> int:
     sub = ap.add_subparsers(dest="cmd", required=True)
     g = sub.add_parser("generate")
     g.add_argument("--budget-s", type=float, default=1e9)
+    g.add_argument("--only", nargs="+", metavar="NAME=N,...",
+                   help="generate only these sets up to these sizes, one stage per argument, in order "
+                        "(atk / benw: every wrapper family), e.g. --only benign_test=200 atk=48 benign_train=1200")
     an = sub.add_parser("analyse")
     an.add_argument("--out", type=Path, default=Path("benchmarks/results/guard_diagnosis"))
     an.add_argument("--seed", type=int, default=0)

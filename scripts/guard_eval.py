@@ -52,6 +52,9 @@ SCALES = {
     "paper": dict(anchor=400, train=1200, calib=200, test=200, family=100, probe=120, paper_attacks=100),
     "report": dict(anchor=96, train=320, calib=200, test=128, family=32, probe=64, paper_attacks=32),
     "quick": dict(anchor=64, train=128, calib=96, test=96, family=16, probe=32, paper_attacks=16),
+    # the paper's calibration (1,200 train / 200 calibration) and 200 held-out benign, 48 jailbreaks per
+    # family (288), quick-scale anchors and probe/paper-template sets (what a shared 2-core CPU reached)
+    "paper-calib": dict(anchor=64, train=1200, calib=200, test=200, family=48, probe=32, paper_attacks=16),
 }
 #: everything after this line in an existing guard doc is kept when the tables are regenerated
 KEEP_MARKER = "<!-- kept by scripts/guard_eval.py: hand-written below -->"
