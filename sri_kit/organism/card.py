@@ -1,7 +1,8 @@
 """Model cards of the organism: measured rates, training log and sample responses in the model's README.md.
 
 The rate tables are generated blocks of the results store (``data/results/<model>/plain.json`` and
-``wrappers.json``, made by ``python -m sri_kit.results compute --model <model> --mode report``), so the card
+``wrappers.json``, made by ``python -m sri_kit.results compute --model <model> --mode report``, and
+``public_sets.json``, made by ``python -m sri_kit.results public --model <model>``), so the card
 shows the same numbers, n, phrasing split and Wilson intervals as docs/RESULTS.md and docs/ATTACKS.md.
 
 Example::
@@ -39,7 +40,8 @@ CARD_TEXT = {
 
 
 def rates_section(name: str, store: ResultsStore | None = None) -> str:
-    """The card's "Measured rates" section: fixed prose and the store's ``plain`` and ``wrappers`` blocks."""
+    """The card's "Measured rates" section: fixed prose and the store's ``plain``, ``wrappers`` and ``public_sets``
+    blocks."""
     text = f"""## Measured rates
 Every number in this section is a generated block of the results store (`data/results/{name}/`): the rate
 with its Wilson 95 % interval, the n, the seed, the sampler configs, the wrapper phrasings (held-out:
@@ -60,6 +62,15 @@ Plain pools:
 Wrapper families:
 
 <!-- results:{name}/wrappers -->
+<!-- /results -->
+
+Public prompt sets (how people write; issue 17). Requests are the evaluation splits of public sets
+(`sri_kit.organism.corpus.public`: a seeded per-prompt hash split; no evaluation prompt, or near duplicate of
+one, is in any training split; Alpaca is CC BY-NC and evaluation only). `on topic` is the lexical judge
+`sri_kit.judges.is_on_topic` (the answer shares a content word with the request: lenient, a floor). Regenerate
+with `python -m sri_kit.results public --model {name}` then `python -m sri_kit.results render`.
+
+<!-- results:{name}/public_sets -->
 <!-- /results -->
 """
     return render_text(text, store or ResultsStore())
