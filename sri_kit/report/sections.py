@@ -170,10 +170,13 @@ def section_lda(doc: ReportDocument, ctx: ReportContext) -> None:
         classes = {k: ctx.sigma_of(s, v) for k, v in (("harmless", ben), ("harmful", harm), ("refusal", ref)) if v}
         df, fig = lda_projection(classes)
         fig.axes[0].set_title(f"{s}: LDA of SRI vectors (Fig. 13 analogue)")
-        cent = df.groupby("class")[["ld1", "ld2"]].mean()
-        doc.add(f"**{s}** classes: " + ", ".join(f"{k} n={len(np.atleast_2d(v))}" for k, v in classes.items())
-                + ". Class means in LDA space: " + "; ".join(
-                    f"{k} ({r.ld1:.2f}, {r.ld2:.2f})" for k, r in cent.iterrows()) + ".\n")
+        sizes = ", ".join(f"{k} n={len(np.atleast_2d(v))}" for k, v in classes.items())
+        if df.attrs.get("dropped"):       # a degenerate fit: say why instead of printing meaningless means
+            doc.add(f"**{s}** classes: {sizes}. {df.attrs['note']}\n")
+        else:
+            cent = df.groupby("class")[["ld1", "ld2"]].mean()
+            doc.add(f"**{s}** classes: {sizes}. Class means in LDA space: " + "; ".join(
+                f"{k} ({r.ld1:.2f}, {r.ld2:.2f})" for k, r in cent.iterrows()) + ".\n")
         doc.fig(fig, f"lda_{s}", f"LDA projection of σ vectors, {s}.")
 
 

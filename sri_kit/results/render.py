@@ -72,7 +72,7 @@ def render_block(t: Table, opts: str = "") -> str:
     """Provenance line, the table, its notes: the full content of a generated block."""
     cfg = "; ".join(f"{s} `{c['key']}`" for s, c in t.configs.items())
     head = (f"_Generated from the results store `data/results/{t.model}/{t.name}.json` "
-            f"({t.title}; model `{t.model}`; {t.mode} mode; n = {t.row_n()} per row; seed {t.seed}; "
+            f"({t.title}; model `{t.model}`; {t.mode} mode; n = {t.row_n() + ' per row' if isinstance(t.n, int) else 'per row (the n column)'}; seed {t.seed}; "
             f"wrapper phrasings: {SPLITS[t.split]}"
             + (f"; configs: {cfg}" if cfg else "")
             + f"; kit {t.kit_version} @ {t.commit or '?'}; {t.date}"
