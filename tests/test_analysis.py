@@ -410,7 +410,9 @@ def test_report_on_tiny_random_models(ar_lm, bert_lm, tmp_path, monkeypatch):
     assert "Table 2 analogue" in text and "HRR" in text and "--quick" in text
     assert (tmp_path / "figures" / "refusal_curves.png").exists()
     assert "IRR λ_r=0.3" in text and "Table 4 analogue" in text
-    sec7, sec9 = text[at[6]:at[7]], text[at[7]:]
+    sec6, sec7, sec9 = text[at[5]:at[6]], text[at[6]:at[7]], text[at[7]:]
+    # LDA: class means where the fit is sound, else the reason it is not drawn (never "nan" means)
+    assert "nan" not in sec6.lower() and ("Class means in LDA space" in sec6 or "degenerate" in sec6)
     assert "| signal |" in sec7 and "Mean σ per layer and group" in sec7 and "AR logistic" in sec7
     assert (tmp_path / "figures" / "auroc_diffusion.png").exists()
     verdict_lines = [ln for ln in sec9.splitlines() if ln.startswith("- ")]
