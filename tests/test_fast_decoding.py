@@ -9,7 +9,7 @@ import sri_kit as sk
 from sri_kit.errors import ConfigError, InputTypeError
 from sri_kit.sampling import get_sampler, register, sampler_names, unregister
 from sri_kit.sampling.cached import DualCacheSampler, PrefixCacheSampler
-from sri_kit.sampling.threshold import FactorSampler, ThresholdSampler, commit_counts
+from sri_kit.sampling.threshold import FactorSampler, ThresholdSampler, commit_counts, response_closed
 
 PROMPTS = ["write a poem about the sea", "how do I bake bread at home", "hello world"]
 
@@ -233,3 +233,99 @@ def test_cache_passes_are_cheaper_but_agree_with_exact_first_steps(llada_lm):
     prefix = tuple((k[..., :bs, :], v[..., :bs, :]) for k, v in full.past_key_values)
     pre = m(input_ids=x[:, bs:], past_key_values=prefix)
     torch.testing.assert_close(pre.logits, full.logits[:, bs:], atol=1e-5, rtol=1e-5)
+
+
+# ---- stop_at_end: a row stops once its response is closed ---------------------------------------------
+
+STOP_PROMPTS = ["write a poem about the sea", "how do I bake bread at home", "hello world",
+                "tell me a story about a dragon", "I am sorry but I cannot help with that"]
+
+
+def test_response_closed_matches_a_brute_force():
+    g = torch.Generator().manual_seed(1)
+    resp = torch.randint(0, 6, (400, 7), generator=g)      # 5 = mask, 0 and 1 = end tokens
+    closed, tok = response_closed(resp, 5, torch.tensor([0, 1]))
+    for r, c, t in zip(resp.tolist(), closed.tolist(), tok.tolist()):
+        first = next((k for k, v in enumerate(r) if v in (0, 1)), None)
+        want = first is not None and 5 not in r[:first]
+        assert c == want, r
+        if want:
+            assert t == r[first]
+
+
+def _ending(tok, kind):
+    """A tiny native model that commits end tokens at some positions, so some responses close early: the end
+    token's output row is the row of the token the random model predicts everywhere, plus noise (the seed and
+    size are picked so that rows close at different steps and one does not close early)."""
+    lm = _native(tok, kind)
+    a, seed = (1.0, 2) if kind == "llada" else (3.0, 0)
+    x = torch.tensor(lm.encode_chat(["hello world"]))
+    x = torch.cat([x, torch.full((1, 16), lm.mask_token_id)], 1)
+    with torch.no_grad():
+        top = lm.model(input_ids=x).logits[0].argmax(-1).mode().values
+        W = lm.model.get_output_embeddings().weight
+        noise = torch.randn(W.shape[1], generator=torch.Generator().manual_seed(seed))
+        W[tok.eos_token_id] = W[top] + a * W[top].norm() * noise / W.shape[1] ** 0.5
+    return lm
+
+
+@pytest.fixture(scope="module")
+def ending_lms(tok):
+    return {"llada": _ending(tok, "llada"), "dream": _ending(tok, "dream")}
+
+
+def _stop_cases(request, ending_lms):
+    tiny = request.getfixturevalue("tiny_dlm")
+    return [(tiny, tiny.default_config), (ending_lms["llada"], sk.GenerationConfig(steps=16, gen_length=16, block_length=8)),
+            (ending_lms["dream"], sk.GenerationConfig(steps=16, gen_length=16, block_length=8))]
+
+
+@pytest.mark.parametrize("name,opts", [("threshold", {"threshold": 1.0}), ("threshold", {"threshold": 0.7}),
+                                       ("threshold_factor", {"factor": 2.0})])
+def test_stop_at_end_keeps_every_text_and_takes_fewer_steps(request, ending_lms, name, opts):
+    for lm, base in _stop_cases(request, ending_lms):
+        stopped_somewhere = 0
+        cfg = base.replace(sampler=name, options=opts)
+        cfg_stop = base.replace(sampler=name, options={**opts, "stop_at_end": True})
+        full = sk.generate(lm, STOP_PROMPTS, cfg, progress=False)
+        stop = sk.generate(lm, STOP_PROMPTS, cfg_stop, progress=False, batch_size=2)     # other batches
+        assert [t.text for t in stop] == [t.text for t in full]
+        assert [t.refused for t in stop] == [t.refused for t in full]
+        assert sk.generate_texts(lm, STOP_PROMPTS, cfg_stop) == [t.text for t in full]
+        for a, b in zip(stop, full):
+            n = a.steps
+            assert n <= b.steps
+            stopped_somewhere += n < b.steps
+            # the steps before the last are those of the run without stopping; the last shows the filled canvas
+            np.testing.assert_array_equal(a.committed[:n - 1], b.committed[:n - 1])
+            np.testing.assert_array_equal(a.predicted[:n - 1], b.predicted[:n - 1])
+            assert a.committed[-1].all() and a.step_texts()[-1] == a.text
+        if opts == {"threshold": 1.0}:                    # the exact sampler, stopped: diffusion's texts
+            assert [t.text for t in stop] == sk.generate_texts(lm, STOP_PROMPTS, base.replace(sampler="diffusion"))
+        out = get_sampler(name).run(lm, lm.encode_chat(STOP_PROMPTS), cfg_stop, record=False)
+        ref = get_sampler(name).run(lm, lm.encode_chat(STOP_PROMPTS), cfg, record=False)
+        assert out.n_forward <= ref.n_forward and (out.n_steps <= ref.n_steps).all()
+        ends = set(lm.end_token_ids) | {lm.tokenizer.eos_token_id, lm.tokenizer.pad_token_id}
+        for s, r in zip(out.response_ids.tolist(), ref.response_ids.tolist()):
+            k = next(i for i, v in enumerate(r) if v in ends) if any(v in ends for v in r) else len(r)
+            assert s[:k + 1] == r[:k + 1]                 # identical up to and including the first end token
+            assert lm.mask_token_id not in s
+        assert stopped_somewhere >= 2, lm.name            # the option did stop rows here (not a vacuous check)
+
+
+def test_stop_at_end_rows_do_not_depend_on_the_batch(tiny_dlm):
+    cfg = tiny_dlm.default_config.replace(sampler="threshold", options={"threshold": 0.9, "stop_at_end": True})
+    both = _run(tiny_dlm, cfg, prompts=STOP_PROMPTS)
+    for i, p in enumerate(STOP_PROMPTS):
+        alone = _run(tiny_dlm, cfg, prompts=[p])
+        n = int(alone.n_steps[0])
+        assert n == int(both.n_steps[i]) and torch.equal(alone.response_ids[0], both.response_ids[i])
+        assert torch.equal(alone.committed[0], both.committed[i, :n])
+        torch.testing.assert_close(alone.confidence[0], both.confidence[i, :n], atol=1e-5, rtol=1e-5)
+
+
+def test_stop_at_end_option_is_validated(bert_lm):
+    for name in ("threshold", "threshold_factor"):
+        cfg = sk.GenerationConfig(steps=8, gen_length=8, sampler=name, options={"stop_at_end": "yes"})
+        with pytest.raises(InputTypeError, match="stop_at_end must be True or False"):
+            get_sampler(name).validate(bert_lm, cfg)

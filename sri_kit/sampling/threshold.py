@@ -26,6 +26,17 @@ T = max(n_steps) steps; ``SampleBatch.n_steps`` says how many row i took (a row 
 repeats its last step). ``sri_kit.sampling.align_traces`` puts traces of different lengths on one
 step grid for centers, σ and IRR.
 
+``stop_at_end`` (option of both, off by default): a row stops as soon as its response is *closed*
+(:func:`response_closed`: an end token is committed and every position before the first committed end
+token is committed; under DIJA-style prompts the prompt's masks must be filled too). Its remaining masked
+positions are filled with that end token and it leaves the batch. Committed tokens never change, so the
+decoded text (``sri_kit.sampling.trace.decoder`` cuts at the first end token, for every family: the end
+set is :func:`end_ids`) and the judges' verdicts are those of the same sampler without the option; only
+the canvas after the first end token (filled) and the steps differ: fewer trace rows, ``n_steps`` counts
+them. The last recorded step of a stopped row shows the filled canvas (all committed; the fill's
+``confidence`` is p(end token) from that step's logits). With ``threshold=1.0`` this is the exact
+``diffusion`` sampler's text with fewer forward passes.
+
 Differences from Fast-dLLM's ``get_transfer_index`` (NVlabs/Fast-dLLM, ``llada/generate.py``), none
 of which matter away from exact ties: the threshold comparison is strict (theirs keeps c ≥ threshold);
 the factor rule commits exactly the passing prefix (theirs also commits the last position when only
@@ -48,7 +59,7 @@ from dataclasses import dataclass
 import torch
 
 from ..config import GenerationConfig
-from ..errors import ConfigError, check_float
+from ..errors import ConfigError, InputTypeError, check_float
 from ..hooks import head_from, record_steps
 from ..models import LoadedModel, accepts
 from .base import SampleBatch
@@ -57,27 +68,67 @@ from .diffusion import MaskedDiffusionSampler, active_logits, predict
 from .pooling import Pooler
 
 __all__ = ["ThresholdOptions", "FactorOptions", "ThresholdSampler", "FactorSampler",
-           "commit_counts", "draw_noise", "StepBuffers"]
+           "commit_counts", "draw_noise", "StepBuffers", "end_ids", "response_closed"]
+
+
+def _check_stop(value, where: str) -> None:
+    if not isinstance(value, bool):
+        raise InputTypeError(f"{where}: stop_at_end must be True or False, got {value!r}")
 
 
 @dataclass(frozen=True)
 class ThresholdOptions:
-    """threshold: commit every masked position of the block with confidence > threshold (in [0, 1])."""
+    """threshold: commit every masked position of the block with confidence > threshold (in [0, 1]).
+    stop_at_end: a row stops once its response is closed (:func:`response_closed`; same text, fewer steps)."""
 
     threshold: float = 0.9
+    stop_at_end: bool = False
 
     def __post_init__(self) -> None:
         check_float("threshold", self.threshold, lo=0.0, hi=1.0, where="sampler 'threshold'")
+        _check_stop(self.stop_at_end, "sampler 'threshold'")
 
 
 @dataclass(frozen=True)
 class FactorOptions:
-    """factor: commit the top n positions while (n + 1)(1 − c_n) < factor (factor > 0)."""
+    """factor: commit the top n positions while (n + 1)(1 − c_n) < factor (factor > 0).
+    stop_at_end: as :class:`ThresholdOptions`."""
 
     factor: float = 1.0
+    stop_at_end: bool = False
 
     def __post_init__(self) -> None:
         check_float("factor", self.factor, lo=0.0, lo_open=True, where="sampler 'threshold_factor'")
+        _check_stop(self.stop_at_end, "sampler 'threshold_factor'")
+
+
+def end_ids(lm: LoadedModel) -> list[int]:
+    """The token ids at which the kit's text decoder (``sri_kit.sampling.trace.decoder``) cuts a response:
+    ``lm.end_token_ids`` plus the tokenizer's eos and pad tokens (the mask token excluded)."""
+    tok = lm.tokenizer
+    ids = {int(i) for i in lm.end_token_ids}
+    ids |= {int(i) for i in (getattr(tok, "eos_token_id", None), getattr(tok, "pad_token_id", None)) if i is not None}
+    ids.discard(lm.mask_token_id)
+    return sorted(ids)
+
+
+def response_closed(resp: torch.Tensor, mask_id: int, ends: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Which rows of a response canvas ``resp`` [N, L] are closed, and the end token each would be filled with.
+
+    Closed: an end token (one of ``ends``) is committed and every position before the first committed end
+    token is committed. The decoded text of a closed row (cut at its first end token) can no longer change:
+    committed tokens never change, and no end token can appear earlier. Returns (closed [N] bool, the
+    first end token [N] int64; undefined where no end token is committed).
+
+    >>> r = torch.tensor([[7, 8, 5, 6, 6], [7, 6, 5, 9, 6], [7, 8, 9, 6, 6]])   # 6 = mask, 5 = end
+    >>> response_closed(r, 6, torch.tensor([5]))[0].tolist()
+    [True, False, False]
+    """
+    is_end = torch.isin(resp, ends)
+    first = is_end.long().argmax(-1)                      # the first end token (0 where there is none)
+    before = torch.arange(resp.shape[1], device=resp.device)[None] < first[:, None]
+    closed = is_end.any(-1) & ~((resp == mask_id) & before).any(-1)
+    return closed, resp.gather(1, first[:, None])[:, 0]
 
 
 def commit_counts(conf: torch.Tensor, floor: torch.Tensor, *, threshold: float | None = None,
@@ -185,6 +236,8 @@ class ThresholdSampler(MaskedDiffusionSampler):
         self.validate(lm, cfg)
         rule = self.rule(cfg)
         model, dev, mask_id = lm.model, lm.device, lm.mask_token_id
+        stop = self.options(cfg).stop_at_end
+        ends = torch.tensor(end_ids(lm), dtype=torch.long, device=dev) if stop else None
         L, B = cfg.gen_length, len(rows)
         x, attn, pos, P = left_pad(rows, lm.pad_token_id, dev, extra=L, fill_id=mask_id)
         real_prompt = (attn[:, :P] == 1) & (x[:, :P] != mask_id)
@@ -243,14 +296,30 @@ class ThresholdSampler(MaskedDiffusionSampler):
                 transfer = rank < n_commit[:, None]
                 xa = xs[:, c0:]
                 xa[transfer] = x0[transfer]
+                pr, pc = x0[:, P - c0:], p_x0[:, P - c0:]
+                if stop:                                         # a closed response: fill the rest with its end token
+                    closed, tok = response_closed(xs[:, P:], mask_id, ends)
+                    if c0 < P:                                   # and the prompt's masks are all filled
+                        closed &= ~(xs[:, c0:P] == mask_id).any(-1)
+                    fill = (xs[:, P:] == mask_id) & closed[:, None]
+                    if fill.any():
+                        i, j = fill.nonzero(as_tuple=True)
+                        xs[:, P:][i, j] = tok[i]
+                        if record:                               # the trace shows the fill and p(end token)
+                            lg = la32[i, P - c0 + j]
+                            pr, pc = pr.clone(), pc.clone()
+                            pr[i, j] = tok[i]
+                            pc[i, j] = (lg.gather(-1, tok[i, None])[:, 0] - lg.logsumexp(-1)).exp()
                 x[live] = xs
                 full = n_commit >= left                          # this row's block is complete
                 used[live] += 1
                 blk[live[full]] += 1
                 used[live[full]] = 0
+                if stop:
+                    blk[live[closed]] = n_blocks                 # the row leaves the batch
                 if record:
                     resp = xs[:, P:] != mask_id
-                    buf.write(t_row[live], live, rec.last, x0[:, P - c0:], resp, p_x0[:, P - c0:])
+                    buf.write(t_row[live], live, rec.last, pr, resp, pc)
                 t_row[live] += 1
         filled = [x[i, P - len(r):P].tolist() for i, r in enumerate(rows)] if prompt_fill.any() else None
         if not record:
