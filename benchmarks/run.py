@@ -7,6 +7,7 @@ Usage::
     python benchmarks/run.py            # full run (< 15 min on 2 cores): results/benchmark.json + figure
     python benchmarks/run.py --quick    # < 3 min: results/benchmark_quick.json
     python benchmarks/run.py --json out.json --model-ar PATH --model-dlm PATH
+    python benchmarks/run.py --quick --fast-decoding   # + fast DLM samplers vs exact (fast_decoding.py --quick)
 
 Every number is a ratio of two timings taken in this one process (warm-up first, then interleaved
 repeats, medians), because the machines here are noisy. Models: the embedded organism
@@ -577,6 +578,10 @@ def main(argv=None) -> dict:
     ap.add_argument("--model-dlm", help="diffusion model: preset name or local folder (default tiny-dlm)")
     ap.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
     ap.add_argument("--update-readme", action="store_true", help="write the table into benchmarks/README.md")
+    ap.add_argument("--fast-decoding", nargs="?", const="quick", choices=("quick", "full"), default=None,
+                    help="also run benchmarks/fast_decoding.py (fast DLM samplers vs exact decoding): 'quick' (the "
+                         "default with the bare flag, minutes) or 'full' (n = 200 per set, about an hour on 2 "
+                         "loaded cores); its JSON is written beside ours and summarised under 'fast_decoding'")
     ap.add_argument("--_rss-worker", dest="rss_worker", help=argparse.SUPPRESS)
     ap.add_argument("--profile-name", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -628,6 +633,8 @@ def _main(args, prof) -> dict:
     res["rss"] = run_rss(prof, args, log, models=(ar, dlm))
     res["peak_rss_mb"] = max(r["peak_rss_mb"] for fam in res["rss"].values() for r in fam.values())
     res["scaling"] = bench_scaling(ar, dlm, ar_cfg, dlm_cfg, prof, log)
+    if args.fast_decoding:
+        res["fast_decoding"] = run_fast_decoding(args.fast_decoding, log)
     res["targets_met"] = targets_met(res)
     try:
         res["machine"]["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
@@ -650,6 +657,24 @@ def _main(args, prof) -> dict:
     if args.update_readme:
         update_readme(res, tbl, json_path, fig_path)
     return res
+
+
+def run_fast_decoding(kind: str, log) -> dict:
+    """``benchmarks/fast_decoding.py`` (``--quick`` unless ``kind == "full"``) with this run's torch threads; its
+    own JSON goes to ``results/fast_decoding[_quick].json``; returned here: where, the target verdict and, per
+    setting, the traces/s and forward-pass ratios and the harmful refusal delta to exact decoding."""
+    import fast_decoding
+
+    log(f"fast decoding ({kind}): benchmarks/fast_decoding.py")
+    argv = (["--quick"] if kind == "quick" else []) + ["--threads", str(torch.get_num_threads())]
+    fd = fast_decoding.main(argv)
+    org = fd.get("organism", {})
+    return {"json": str((fast_decoding.RESULTS / ("fast_decoding_quick.json" if kind == "quick"
+                                                  else "fast_decoding.json")).relative_to(ROOT)),
+            "command": fd.get("command"), "n_per_set": fd.get("n_per_set"), "target": fd.get("target"),
+            "settings": [{"setting": r["setting"], "traces_per_s_ratio": r["traces_per_s_ratio"],
+                          "passes_ratio": r["passes_ratio"], "refusal_harmful_delta": r["refusal_harmful"]["delta"],
+                          "refusal_harmful_ci95": r["refusal_harmful"]["ci95"]} for r in org.get("settings", [])]}
 
 
 def update_readme(res: dict, tbl: str, json_path: Path, fig_path: Path) -> None:
