@@ -21,7 +21,7 @@ Example:
 from __future__ import annotations
 
 import time
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -42,14 +42,17 @@ _OPTION = {"threshold": "threshold", "threshold_factor": "factor", "prefix_cache
 
 def decoding_speed_sweep(lm: LoadedModel, centers: Centers, harmful: Sequence[str], *,
                          values: Sequence[float] = (1.0, 0.9, 0.7, 0.5, 0.3), sampler: str = "threshold",
-                         option: str | None = None, config: GenerationConfig | None = None,
+                         option: str | None = None, options: Mapping[str, Any] | None = None,
+                         config: GenerationConfig | None = None,
                          attack: str = "roleplay", lambda_c: float = LAMBDA_C, lambda_r: float = 0.3,
                          batch_size: int = 32, progress: bool = False) -> pd.DataFrame:
     """One row per option value: value, mean_steps, steps_ratio, traces_per_s, refusal_rate,
     attack_success, attacked_refusal_rate, irr, sigma_mean (list of T floats), n.
 
     ``harmful``: plain harmful prompts; the attacked set is ``attacks.apply_many(attack, harmful)``.
-    ``option``: the sampler option the values set (default: ``threshold`` / ``factor``). ``config``:
+    ``option``: the sampler option the values set (default: ``threshold`` / ``factor``). ``options``: other
+    options of the sampler, the same for every value (e.g. ``{"stop_at_end": True}``: same texts, fewer
+    passes; the IRR and σ then see shorter traces, aligned by decoding progress like the rest). ``config``:
     the exact decoding settings the centers were fitted at (default ``lm.default_config``).
     ``progress``: print one line per value as it finishes.
     """
@@ -66,7 +69,7 @@ def decoding_speed_sweep(lm: LoadedModel, centers: Centers, harmful: Sequence[st
     attacked = apply_many(attack, harmful)
     rows = []
     for v in values:
-        cfg = cfg0.replace(sampler=sampler, options={**dict(cfg0.options), option: v})
+        cfg = cfg0.replace(sampler=sampler, options={**dict(cfg0.options), **dict(options or {}), option: v})
         t0 = time.perf_counter()
         plain = generate(lm, harmful, cfg, batch_size=batch_size, progress=False)
         att = generate(lm, attacked, cfg, batch_size=batch_size, progress=False)
