@@ -66,6 +66,7 @@ from .base import SampleBatch
 from .common import generators, left_pad
 from .diffusion import MaskedDiffusionSampler, active_logits, predict
 from .pooling import Pooler
+from .trace import end_token_set
 
 __all__ = ["ThresholdOptions", "FactorOptions", "ThresholdSampler", "FactorSampler",
            "commit_counts", "draw_noise", "StepBuffers", "end_ids", "response_closed"]
@@ -105,9 +106,7 @@ class FactorOptions:
 def end_ids(lm: LoadedModel) -> list[int]:
     """The token ids at which the kit's text decoder (``sri_kit.sampling.trace.decoder``) cuts a response:
     ``lm.end_token_ids`` plus the tokenizer's eos and pad tokens (the mask token excluded)."""
-    tok = lm.tokenizer
-    ids = {int(i) for i in lm.end_token_ids}
-    ids |= {int(i) for i in (getattr(tok, "eos_token_id", None), getattr(tok, "pad_token_id", None)) if i is not None}
+    ids = end_token_set(lm.tokenizer, lm.end_token_ids)
     ids.discard(lm.mask_token_id)
     return sorted(ids)
 

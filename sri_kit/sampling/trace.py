@@ -93,8 +93,19 @@ class GenerationTrace:
         return traces[0]
 
 
+def end_token_set(tokenizer, end_ids: Sequence[int] = ()) -> set[int]:
+    """The token ids at which a response's text ends: ``end_ids`` plus the tokenizer's eos and pad tokens,
+    never its mask token. The one definition :func:`decoder` and the samplers that stop at the end
+    (``threshold``'s ``stop_at_end``) share."""
+    end = set(int(i) for i in end_ids) | {int(i) for i in (tokenizer.eos_token_id, tokenizer.pad_token_id)
+                                          if i is not None}
+    if getattr(tokenizer, "mask_token", None):
+        end.discard(tokenizer.mask_token_id)
+    return end
+
+
 def decoder(tokenizer, end_ids: Sequence[int] = ()):
-    end = set(int(i) for i in end_ids) | {i for i in (tokenizer.eos_token_id, tokenizer.pad_token_id) if i is not None}
+    end = end_token_set(tokenizer, end_ids)
     mask = tokenizer.mask_token_id if getattr(tokenizer, "mask_token", None) else None
 
     def decode(ids, lstrip: bool = True) -> str:
