@@ -35,7 +35,8 @@ from ..sampling import generate_texts, get_sampler
 from .schema import Column, Table, rate
 from .store import ResultsStore, provenance
 
-__all__ = ["MODES", "PRIORITY", "PromptSet", "prompt_sets", "compute_order", "samplers_for", "compute_model", "paired_delta"]
+__all__ = ["MODES", "PRIORITY", "PromptSet", "prompt_sets", "compute_order", "samplers_for", "compute_model", "paired_delta",
+           "judge_cell", "cache_dir"]
 
 #: Prompts per set (and per attack) in each mode. Report: a rate's Wilson 95 % interval is at most about
 #: ±10 points; quick: about ±20 (CI-size checks only).
@@ -104,13 +105,16 @@ def samplers_for(lm: LoadedModel) -> list[tuple[str, GenerationConfig]]:
     return out
 
 
-def _cache_dir(model: str) -> Path:
+def cache_dir(model: str) -> Path:
+    """The per-prompt cell cache of ``model``: ``$SRI_KIT_RESULTS_CACHE/<model>`` (default ``~/.cache/sri_kit/results``)."""
     root = os.environ.get("SRI_KIT_RESULTS_CACHE") or Path.home() / ".cache" / "sri_kit" / "results"
     return Path(root) / model
 
 
-def _judge_cell(lm, prompts, cfg, prefill) -> dict:
-    """Generate (sorted by length for less padding) and judge; bits only, in prompt order."""
+def judge_cell(lm, prompts, cfg, prefill: str | None = None, *, judges: dict | None = None) -> dict:
+    """Generate (sorted by length for less padding) and judge; bits only, in prompt order (never text).
+
+    ``refused`` and ``complied`` always; ``judges`` adds a bit string per name, ``judge(prompt, response)``."""
     order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
     t0 = time.perf_counter()
     texts = generate_texts(lm, [prompts[i] for i in order], cfg, batch_size=32, prefill=prefill)
@@ -119,7 +123,9 @@ def _judge_cell(lm, prompts, cfg, prefill) -> dict:
     for j, i in enumerate(order):
         resp[i] = (prefill or "") + texts[j]
     return {"refused": "".join("1" if is_refusal(r) else "0" for r in resp),
-            "complied": "".join("1" if is_placeholder_compliance(r) else "0" for r in resp), "seconds": secs}
+            "complied": "".join("1" if is_placeholder_compliance(r) else "0" for r in resp), "seconds": secs,
+            **{name: "".join("1" if judge(p, r) else "0" for p, r in zip(prompts, resp))
+               for name, judge in (judges or {}).items()}}
 
 
 def _attacked(ps: PromptSet, lm, n: int, seed: int) -> tuple[list[str], str | None]:
@@ -194,7 +200,7 @@ def compute_model(lm: LoadedModel, mode: str = "quick", *, store: ResultsStore |
     prov = provenance()
     cells: dict[tuple[str, str, str], tuple[dict | None, str | None]] = {}
     seconds = {k: 0.0 for k in _TABLES}
-    cache = _cache_dir(lm.name)
+    cache = cache_dir(lm.name)
 
     def emit(final: bool) -> list[Table]:
         out = []
@@ -238,7 +244,7 @@ def compute_model(lm: LoadedModel, mode: str = "quick", *, store: ResultsStore |
                 if cell is None and cached_only:
                     continue
                 if cell is None:
-                    cell = _judge_cell(lm, prompts, cfg, prefill)
+                    cell = judge_cell(lm, prompts, cfg, prefill)
                     atomic_write_text(f, json.dumps(cell))
                 cells[(ps.label, ps.phrasings, s)] = (cell, None)
                 seconds[ps.table] += cell["seconds"]

@@ -28,10 +28,9 @@ from pathlib import Path
 import numpy as np
 
 from ..io import atomic_write_text
-from ..judges import is_on_topic, is_placeholder_compliance, is_refusal
+from ..judges import is_on_topic, is_placeholder_compliance
 from ..models import LoadedModel
-from ..sampling import generate_texts
-from .compute import _cache_dir, samplers_for
+from .compute import cache_dir, judge_cell, samplers_for
 from .schema import Column, Table, rate
 from .store import ResultsStore, provenance
 
@@ -82,17 +81,8 @@ def _cell(lm, prompts, cfg, cache: Path, progress_label: str, progress: bool) ->
     f = cache / f"{key}.json"
     if f.exists():
         return json.loads(f.read_text())
-    order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
-    t0 = time.perf_counter()
-    texts = generate_texts(lm, [prompts[i] for i in order], cfg, batch_size=32)
-    secs = time.perf_counter() - t0
-    resp = [""] * len(prompts)
-    for j, i in enumerate(order):
-        resp[i] = texts[j]
-    cell = {"refused": "".join("1" if is_refusal(r) else "0" for r in resp),
-            "complied": "".join("1" if is_placeholder_compliance(r) else "0" for r in resp),
-            "on_topic": "".join("1" if is_on_topic(p, r) else "0" for p, r in zip(prompts, resp)),
-            "seconds": round(secs, 1)}
+    cell = judge_cell(lm, prompts, cfg, judges={"on_topic": is_on_topic})
+    cell["seconds"] = secs = round(cell["seconds"], 1)
     atomic_write_text(f, json.dumps(cell))
     if progress:
         print(f"{progress_label}: n={len(prompts)} refused {cell['refused'].count('1')}, placeholder "
@@ -167,7 +157,7 @@ def compute_public_sets(lm: LoadedModel, *, store: ResultsStore | None = None, n
     store = store or ResultsStore()
     samplers = [(s, c) for s, c in samplers_for(lm) if not only_samplers or s in only_samplers]
     wh = weights_hash(lm)
-    cache = _cache_dir(lm.name) / f"public_sets_{wh}"
+    cache = cache_dir(lm.name) / f"public_sets_{wh}"
     prov = provenance()
     prompts = {lab: eval_prompts(src, n=n, seed=seed) for lab, (src, _) in PUBLIC_EVAL.items()}
     todo = []
