@@ -398,9 +398,12 @@ def test_report_on_tiny_random_models(ar_lm, bert_lm, tmp_path, monkeypatch):
 
     pool_h = [f"tell me how to do bad thing {i}" for i in range(8)]
     pool_b = [f"write a poem about the sea {i}" for i in range(8)]
+    from sri_kit.results import ResultsStore
+    from sri_kit.results.render import check_text, render_text
+    store = ResultsStore(tmp_path / "store")
     out = build_report(ar_lm, bert_lm, tmp_path / "R.md", quick=True, harmful_pool=pool_h, benign_pool=pool_b,
                        n_anchor=2, n_eval=3, ar_cfg=sk.GenerationConfig(steps=4), dlm_cfg=CFG, sweeps_on=False,
-                       attack_names=["none", "roleplay"], layers=("first", "last"))
+                       attack_names=["none", "roleplay", "fiction"], layers=("first", "last"), store=store)
     text = out.read_text()
     heads = ["## 1.", "## 2.", "## 3.", "## 4.", "## 5.", "## 6.", "## 7.", "## 9."]
     at = [text.find(h) for h in heads]
@@ -419,3 +422,33 @@ def test_report_on_tiny_random_models(ar_lm, bert_lm, tmp_path, monkeypatch):
     assert len(verdict_lines) >= 3 and "Total time" in sec9
     assert all(any(m in ln for m in ("agrees", "disagrees", "not measurable")) for ln in verdict_lines)
     assert (tmp_path / "figures" / "irr.png").exists() and (tmp_path / "figures" / "lda_AR.png").exists()
+    # Table 4 analogue: plain and matched negatives (each benign request in 2 of the 2 wrappers: 6 matched)
+    assert "wrapped benign (matched)" in sec7 and "plain benign" in sec7
+
+    # the store: every analysis table, rates as counts that match what the report printed
+    model = f"{ar_lm.name}+{bert_lm.name}"
+    assert store.tables(model) == sorted(
+        ["analysis_recovery", "analysis_trajectory_classes", "analysis_irr", "analysis_incomplete", "analysis_lda",
+         "analysis_auroc", "analysis_layers", "analysis_verdicts"])          # no sweeps table: sweeps were off
+    au = store.read(model, "analysis_auroc")
+    negs = {(r["signal"], r["negatives"]): (r["n_benign"], r["n_attack"]) for r in au.rows}
+    assert negs[("SRI (last layer)", "plain benign")] == (3, 6)            # 3 benign; 2 attacks x 3 requests
+    assert negs[("SRI (last layer)", "wrapped benign (matched)")] == (6, 6)
+    assert {r["signal"] for r in au.rows} >= {"text-based signal", "static activations (first step)",
+                                              "SRI (first layer)", "SRI (last layer)"}
+    assert all(0 <= r["AR_logistic"] <= 1 for r in au.rows if r["AR_logistic"] is not None)
+    irr = store.read(model, "analysis_irr")
+    assert [r["group"] for r in irr.rows] == ["AR", "diffusion", "left-to-right"]
+    assert all(r["irr_0.3"]["n"] == 6 for r in irr.rows)                 # jailbreak generations, raw excluded
+    rec = {r["sampler"]: r for r in store.read(model, "analysis_recovery").rows}
+    assert rec["AR"]["hrr"]["k"] == 0 and rec["AR"]["n"] == 9              # raw + 2 attacks, 3 requests each
+    tc = {r["sampler"]: r for r in store.read(model, "analysis_trajectory_classes").rows}
+    assert tc["AR"]["raw_refused"] == {"k": 3, "n": 3, **{k: tc["AR"]["raw_refused"][k] for k in ("rate", "lo", "hi")}}
+    ver = store.read(model, "analysis_verdicts")
+    assert len(ver.rows) == len(verdict_lines) and all(r["verdict"] in ("agrees", "disagrees", "not measurable")
+                                                       for r in ver.rows)
+    lda = store.read(model, "analysis_lda")
+    assert all((r["ld1"] is None) == (r["fit"] != "kept") for r in lda.rows)
+    assert au.command.startswith("python -m sri_kit.report") and au.mode == "quick" and au.split == "heldout"
+    doc = "".join(f"<!-- results:{model}/{n} -->\n<!-- /results -->\n" for n in store.tables(model))
+    assert check_text(render_text(doc, store), store) == []

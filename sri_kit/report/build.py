@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import sys
 import time
@@ -14,6 +15,7 @@ from ..io import atomic_write_text
 from ..models import load_model
 from .context import ReportContext, generate_all, make_context
 from .document import ReportDocument
+from .tables import analysis_tables
 from .sections import (section_auroc, section_fixed_weights, section_irr, section_lda, section_rates,
                        section_sweeps, section_text_level, section_trajectories)
 from .verdicts import verdicts
@@ -50,10 +52,16 @@ def build_report(ar_lm, dlm_lm, out: str | Path = "out/report/RESULTS.md", *, qu
                  harmful_pool: list[str] | None = None, benign_pool: list[str] | None = None,
                  n_anchor: int | None = None, n_eval: int | None = None, ar_cfg=None, dlm_cfg=None,
                  command: str | None = None, progress: bool = False, sweeps_on: bool = True,
-                 attack_names: list[str] | None = None, layers=("first", "middle", "last")) -> Path:
-    """Generate everything and write the Markdown report (figures under ``<out dir>/figures/``); returns its path."""
+                 attack_names: list[str] | None = None, layers=("first", "middle", "last"),
+                 store=None, figures: str | Path | None = None) -> Path:
+    """Generate everything and write the Markdown report; returns its path.
+
+    Figures go to ``figures`` (default ``<out dir>/figures/``). With ``store`` (a
+    :class:`~sri_kit.results.ResultsStore`) the measured tables are also written to it as
+    ``<ar>+<dlm>/analysis_*`` (:func:`sri_kit.report.tables.analysis_tables`), which docs/RESULTS.md renders."""
     out = Path(out)
-    doc = ReportDocument(out.parent / "figures", "figures")
+    fig_dir = Path(figures) if figures is not None else out.parent / "figures"
+    doc = ReportDocument(fig_dir, Path(os.path.relpath(fig_dir.resolve(), out.parent.resolve())).as_posix())
     t_start = time.perf_counter()
     ctx = make_context(ar_lm, dlm_lm, quick=quick, seed=seed, harmful_pool=harmful_pool, benign_pool=benign_pool,
                        n_anchor=n_anchor, n_eval=n_eval, ar_cfg=ar_cfg, dlm_cfg=dlm_cfg, progress=progress,
@@ -76,8 +84,12 @@ def build_report(ar_lm, dlm_lm, out: str | Path = "out/report/RESULTS.md", *, qu
     for title, fn in sections:
         doc.section(title, lambda fn=fn: fn(doc, ctx))
     doc.section("9. What agrees with the paper and what does not", lambda: doc.add(verdicts(doc.facts)))
-    doc.add(f"\n---\nTotal time {time.perf_counter() - t_start:.0f} s. Command: `{cmd}`.\n")
+    seconds = time.perf_counter() - t_start
+    doc.add(f"\n---\nTotal time {seconds:.0f} s. Command: `{cmd}`.\n")
     atomic_write_text(out, doc.text())
+    if store is not None:
+        for t in analysis_tables(doc.facts, ctx, command=cmd, seconds=seconds):
+            store.write(t)
     return out
 
 
@@ -92,10 +104,18 @@ def main(argv=None) -> int:
     ap.add_argument("--no-sweeps", action="store_true")
     ap.add_argument("--ar", default="tiny-ar")
     ap.add_argument("--dlm", default="tiny-dlm")
+    ap.add_argument("--store", type=Path, default=None,
+                    help="also write the measured tables into this results store as <ar>+<dlm>/analysis_* "
+                         "(data/results for docs/RESULTS.md)")
+    ap.add_argument("--figures", type=Path, default=None, help="figure folder (default: <out dir>/figures)")
     a = ap.parse_args(argv)
     torch.manual_seed(a.seed)
     cmd = "python -m sri_kit.report " + " ".join(sys.argv[1:] if argv is None else argv)
+    store = None
+    if a.store is not None:
+        from ..results import ResultsStore
+        store = ResultsStore(a.store)
     path = build_report(load_model(a.ar), load_model(a.dlm), a.out, quick=a.quick, seed=a.seed,
-                        command=cmd.strip(), sweeps_on=not a.no_sweeps)
-    print(f"wrote {path}")
+                        command=cmd.strip(), sweeps_on=not a.no_sweeps, store=store, figures=a.figures)
+    print(f"wrote {path}" + (f" and the analysis_* tables into {a.store}" if store is not None else ""))
     return 0

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import sampling            # the module: sampling.generate is looked up at call time (tests patch it)
-from ..attacks import apply_many, get as get_attack, names as attack_registry, prefill_for
+from ..attacks import apply as apply_attack, apply_many, get as get_attack, names as attack_registry, prefill_for
 from ..config import GenerationConfig
 from ..data import load_prompts
 from ..judges import PlaceholderComplianceJudge
@@ -19,6 +19,8 @@ __all__ = ["ATTACKS_FULL", "ATTACKS_QUICK", "ReportContext", "make_context", "ge
 #: Attacks used on the organism, in table order (those not registered are skipped).
 ATTACKS_FULL = ("none", "refusal_suppression", "organism_refusal_suppression", "roleplay", "fiction",
                 "prefix_injection", "random_suffix", "organism_flip", "flip", "prefill")
+#: Matched negatives per benign evaluation prompt (each in another attack's wrapper).
+MATCHED_PER_PROMPT = 3
 ATTACKS_QUICK = ("none", "organism_refusal_suppression", "roleplay", "fiction", "prefix_injection",
                  "organism_flip", "prefill")
 
@@ -43,6 +45,7 @@ class ReportContext:
     b_anchor: list[str]
     b_eval: list[str]
     prompts_by_attack: dict[str, list[str]]
+    matched_benign: list[str]
     prefills: dict[str, str]
     skipped_attacks: list[str]
     seed: int
@@ -95,13 +98,33 @@ def make_context(ar_lm, dlm_lm, *, quick: bool, seed: int, harmful_pool, benign_
     prompts_by_attack, skipped = {}, []
     for a in attack_names:
         try:
-            prompts_by_attack[a] = apply_many(a, h_eval, seed=seed)
+            prompts_by_attack[a] = apply_many(a, h_eval, seed=seed, **_phrasings(a))
         except Exception as e:      # noqa: BLE001  (dataset-backed or model-backed attacks)
             skipped.append(f"{a} ({e})")
+    matched = matched_benign(b_eval, [a for a in prompts_by_attack if a not in ("none", "prefill")], seed)
     return ReportContext(ar_lm=ar_lm, dlm_lm=dlm_lm, acfg=acfg, dcfg=dcfg, lcfg=lcfg, n_anchor=n_anchor,
                          h_anchor=h_anchor, h_eval=h_eval, b_anchor=b_anchor, b_eval=b_eval,
-                         prompts_by_attack=prompts_by_attack, prefills=prefills, skipped_attacks=skipped,
+                         prompts_by_attack=prompts_by_attack, matched_benign=matched, prefills=prefills, skipped_attacks=skipped,
                          seed=seed, quick=quick, progress=progress, layers=tuple(layers))
+
+
+def _phrasings(attack: str) -> dict:
+    """The organism's wrapper families use their held-out phrasings (never in training), like the rate tables."""
+    return {"split": "heldout"} if get_attack(attack).source.startswith("sri_kit.organism.wrappers") else {}
+
+
+def matched_benign(benign: list[str], attack_names: list[str], seed: int, per_prompt: int = MATCHED_PER_PROMPT) -> list[str]:
+    """Benign prompts in the same wrappers as the jailbreaks (the Table 4 analogue's matched negatives):
+    benign prompt ``i`` wrapped in ``per_prompt`` of the attacks, rotating (attack ``(i + j) mod F``), each
+    with the seed that attack gives prompt ``i`` (``seed + i``) and the same phrasings."""
+    if not attack_names:
+        return []
+    out = []
+    for j in range(min(per_prompt, len(attack_names))):
+        for i, b in enumerate(benign):
+            a = attack_names[(i + j) % len(attack_names)]
+            out.append(apply_attack(a, b, seed=seed + i, **_phrasings(a)))
+    return out
 
 
 def generate_all(ctx: ReportContext) -> None:

@@ -7,7 +7,7 @@ import pandas as pd
 
 from ..analysis import (find_incomplete_recovery, fixed_weights_from_traces, irr_table, layer_ablation,
                         lda_projection, pick_jailbroken_example, recovery_rates, refusal_curves,
-                        signal_comparison_auroc, step_judgements, step_texts)
+                        signal_comparison_auroc, signal_features, step_judgements, step_texts)
 from ..judges import is_refusal, text_refusal_signal
 from ..plots import auroc_figure, irr_figure, plot_sweep, refusal_curves_figure, trajectory_figure
 from ..sweeps import sweep
@@ -117,6 +117,10 @@ def section_trajectories(doc: ReportDocument, ctx: ReportContext) -> None:
         succ = ctx.succeeded(att)
         texts = [text_refusal_signal(step_texts(t)) for t in att]
         i = pick_jailbroken_example(sa, texts, succ)
+        doc.facts.setdefault("trajectory_classes", []).append({
+            "sampler": s, "harmless_anchors": c.n_harmless, "harmful_anchors": c.n_harmful,
+            "benign_answered": (int(ok_b.sum()), len(ok_b)), "raw_refused": (int(ref.sum()), len(ref)),
+            "jailbreaks_successful": (int(succ.sum()), len(succ))})
         doc.add(f"**{s}**: centers from {c.n_harmless} answered harmless and {c.n_harmful} refused harmful "
                 f"anchors; {int(ok_b.sum())} benign answered, {int(ref.sum())} raw harmful refused, "
                 f"{int(succ.sum())}/{len(att)} jailbreak generations successful.\n")
@@ -126,7 +130,8 @@ def section_trajectories(doc: ReportDocument, ctx: ReportContext) -> None:
         fig = trajectory_figure(sb[ok_b], sr[ref], sa[i], text_signal=texts[i],
                                 title=f"{s}: SRI trajectories (T = {sb.shape[1]})")
         doc.fig(fig, f"trajectories_{s.replace('-', '_')}",
-                f"Fig. 2/12 analogue, {s}: harmless (mean ± sd), refused (mean ± sd) and one jailbroken "
+                f"Fig. 2/12 analogue, {s}: harmless and refused (median and interquartile band, n in the legend) "
+                f"and one jailbroken "
                 f"generation (prompt: “{att[i].prompt[:90]}…”), with its text-level refusal signal (dashed).")
 
 
@@ -171,46 +176,68 @@ def section_lda(doc: ReportDocument, ctx: ReportContext) -> None:
         df, fig = lda_projection(classes)
         fig.axes[0].set_title(f"{s}: LDA of SRI vectors (Fig. 13 analogue)")
         sizes = ", ".join(f"{k} n={len(np.atleast_2d(v))}" for k, v in classes.items())
+        cent = df.groupby("class")[["ld1", "ld2"]].mean()
+        doc.facts.setdefault("lda", []).extend(
+            {"sampler": s, "class": k, "n": len(np.atleast_2d(v)), "dropped": bool(df.attrs.get("dropped")),
+             "condition": float(df.attrs.get("condition", np.nan)), "note": df.attrs.get("note", ""),
+             "ld1": None if df.attrs.get("dropped") or k not in cent.index else float(cent.loc[k, "ld1"]),
+             "ld2": None if df.attrs.get("dropped") or k not in cent.index else float(cent.loc[k, "ld2"])}
+            for k, v in classes.items())
         if df.attrs.get("dropped"):       # a degenerate fit: say why instead of printing meaningless means
             doc.add(f"**{s}** classes: {sizes}. {df.attrs['note']}\n")
         else:
-            cent = df.groupby("class")[["ld1", "ld2"]].mean()
             doc.add(f"**{s}** classes: {sizes}. Class means in LDA space: " + "; ".join(
                 f"{k} ({r.ld1:.2f}, {r.ld2:.2f})" for k, r in cent.iterrows()) + ".\n")
         doc.fig(fig, f"lda_{s}", f"LDA projection of σ vectors, {s}.")
 
 
 def section_auroc(doc: ReportDocument, ctx: ReportContext) -> None:
-    """Table 4 analogue: AUROC of each signal and layer (logistic and one-class scorers)."""
-    rows = []
+    """Table 4 analogue: AUROC of each signal and layer (logistic and one-class scorers), against plain
+    benign prompts and against benign prompts in the same wrappers as the jailbreaks (matched)."""
+    rows, layer_rows = [], []
+    nb = len(ctx.b_eval)
+    negatives = {"plain benign": slice(0, nb), "wrapped benign (matched)": slice(nb, None)}
     for name, (lm, cfg) in (("AR", (ctx.ar_lm, ctx.acfg)), ("diffusion", (ctx.dlm_lm, ctx.dcfg))):
         att_prompts = [p for a, ps in ctx.prompts_by_attack.items() if a not in ("none", "prefill") for p in ps]
-        ab = layer_ablation(lm, ctx.b_anchor, ctx.h_anchor, ctx.b_eval, att_prompts, cfg, layers=ctx.layers,
-                            judge=ctx.judge, progress=ctx.progress, auroc=False)
-        for scorer in ("logistic", "one_class"):
-            t = signal_comparison_auroc(ab, scorer=scorer, seed=ctx.seed)
-            t.insert(0, "model", name)
-            rows.append(t)
-        doc.facts[f"layers_{name}"] = ab.table
+        ab = layer_ablation(lm, ctx.b_anchor, ctx.h_anchor, ctx.b_eval + ctx.matched_benign, att_prompts, cfg,
+                            layers=ctx.layers, judge=ctx.judge, progress=ctx.progress, auroc=False)
+        feats = signal_features(ab)
+        for neg, sl in negatives.items():
+            sub = {k: (xb[sl], xa) for k, (xb, xa) in feats.items()}
+            if len(next(iter(sub.values()))[0]) < 2:
+                continue
+            for scorer in ("logistic", "one_class"):
+                t = signal_comparison_auroc(sub, scorer=scorer, seed=ctx.seed)
+                t.insert(0, "negatives", neg)
+                t.insert(0, "model", name)
+                rows.append(t)
+        for lay, sg in ab.sigma.items():
+            for g, x in (("benign", sg["benign"][:nb]), ("wrapped benign", sg["benign"][nb:]), ("attack", sg["attack"])):
+                if len(x):
+                    layer_rows.append({"model": name, "layer": lay, "layer_index": ab.layers[lay], "group": g,
+                                       "n": len(x), "mean_sigma": float(x.mean()), "final_sigma": float(x[:, -1].mean()),
+                                       "min_sigma": float(x.min(1).mean())})
     df = pd.concat(rows, ignore_index=True)
     doc.facts["auroc"] = df
-    wide = df.pivot_table(index="signal", columns=["model", "scorer"], values="auroc", sort=False)
+    wide = df.pivot_table(index=["signal", "negatives"], columns=["model", "scorer"], values="auroc", sort=False)
     wide.columns = [f"{m} {s}" for m, s in wide.columns]
     doc.add("Table 4 analogue: AUROC separating generations for benign prompts (negative) from generations for "
             "jailbreak prompts (positive: every attack prompt, successful or not; prefill excluded since its "
-            "prompt is the raw request). `logistic`: standardised logistic regression, out-of-fold scores "
-            "(5-fold stratified CV; supervised). `one_class`: RMS z-distance to the benign training folds "
-            "(unsupervised, like SRI Guard). Layers: first = block 0 output, middle = block n/2, last = final "
-            "norm (the paper's site); centers refit per layer.\n")
+            "prompt is the raw request). Negatives: `plain benign` (unwrapped benign prompts: a signal that keys "
+            "on the prompt format separates them) and `wrapped benign (matched)` (the same benign requests, each "
+            f"in {min(3, len(ctx.prompts_by_attack))} of the attack wrappers; the comparison that shows what the "
+            "signal adds). `logistic`: standardised logistic regression, out-of-fold scores (5-fold stratified "
+            "CV; supervised). `one_class`: RMS z-distance to the benign training folds (unsupervised, like SRI "
+            "Guard). Layers: first = block 0 output, middle = block n/2, last = final norm (the paper's site); "
+            "centers refit per layer.\n")
     doc.add(markdown_table(wide.reset_index()))
-    sub = df[(df["model"] == "diffusion") & (df["scorer"] == "logistic")]
+    sub = df[(df["model"] == "diffusion") & (df["scorer"] == "logistic") & (df["negatives"] == "plain benign")]
     doc.fig(auroc_figure(sub.reset_index(drop=True), "tiny-dlm (diffusion): signal comparison"),
-            "auroc_diffusion", "AUROC per signal, tiny-dlm, logistic scorer.")
-    lt = pd.concat([doc.facts["layers_AR"].assign(model="AR"),
-                    doc.facts["layers_diffusion"].assign(model="diffusion")])
+            "auroc_diffusion", "AUROC per signal, tiny-dlm, logistic scorer, plain benign negatives.")
+    lt = pd.DataFrame(layer_rows)
+    doc.facts["layers"] = lt
     doc.add("\nMean σ per layer and group (layer ablation):\n")
-    doc.add(markdown_table(lt[["model", "layer", "layer_index", "group", "n", "mean_sigma", "final_sigma",
-                               "min_sigma"]]))
+    doc.add(markdown_table(lt))
 
 
 def section_sweeps(doc: ReportDocument, ctx: ReportContext) -> None:

@@ -3,7 +3,12 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["verdicts"]
+__all__ = ["verdicts", "verdict_rows", "CAVEATS"]
+
+
+CAVEATS = ("the organism is a ~4 M-parameter model trained on a templated corpus; its jailbreak gap is designed "
+           "(uncovered wrapper families), not emergent, so agreement in direction is the most one can read from it. "
+           "The paper's values are 7–8B-model numbers with an LLM judge.")
 
 
 def verdicts(f: dict) -> str:
@@ -13,10 +18,24 @@ def verdicts(f: dict) -> str:
     Each line compares a direction the paper reports with what the organism shows here.
     """
     lines = ["Each line compares a direction the paper reports with what the organism shows here.\n"]
+    for r in verdict_rows(f):
+        mark = "**disagrees**" if r["verdict"] == "disagrees" else r["verdict"]
+        lines.append(f"- {r['claim']}: {mark}. {r['measured']}")
+    lines.append("\nCaveats: " + CAVEATS)
+    return "\n".join(lines) + "\n"
+
+
+def verdict_rows(f: dict) -> list[dict]:
+    """The checks of :func:`verdicts` as rows: claim, verdict (agrees / disagrees / not measurable), measured.
+
+    >>> verdict_rows({})
+    []
+    """
+    lines: list[dict] = []
 
     def say(ok, claim, detail):
-        mark = {True: "agrees", False: "**disagrees**", None: "not measurable"}[ok]
-        lines.append(f"- {claim}: {mark}. {detail}")
+        lines.append({"claim": claim, "verdict": {True: "agrees", False: "disagrees", None: "not measurable"}[ok],
+                      "measured": detail})
 
     fx = f.get("fixed")
     if fx is not None and len(fx):
@@ -61,6 +80,11 @@ def verdicts(f: dict) -> str:
             f"share of jailbreak generations: AR {ar:.2f}, diffusion {di:.2f}.")
     au = f.get("auroc")
     if au is not None and len(au):
+        neg = "plain benign"
+        if "negatives" in au and (au["negatives"] == "wrapped benign (matched)").any():
+            neg = "wrapped benign (matched)"       # the comparison that shows what the signal adds
+        if "negatives" in au:
+            au = au[au["negatives"] == neg]
         for model in ("AR", "diffusion"):
             a = au[(au["model"] == model) & (au["scorer"] == "logistic")].set_index("signal")["auroc"]
             if "SRI (last layer)" in a and "text-based signal" in a:
@@ -69,7 +93,7 @@ def verdicts(f: dict) -> str:
                     f"{model}: last-layer SRI beats the text signal and the first layer (Table 4)",
                     f"AUROC last {last:.2f}, middle {a.get('SRI (middle layer)', np.nan):.2f}, first {first:.2f}, "
                     f"static {a.get('static activations (first step)', np.nan):.2f}, text {text:.2f} "
-                    "(logistic scorer).")
+                    f"(logistic scorer; negatives: {neg}).")
     rates = f.get("rates")
     if rates is not None and len(rates):
         row = rates[rates["attack"] == "all jailbreaks (mean)"]
@@ -78,7 +102,4 @@ def verdicts(f: dict) -> str:
             say(None if a == d == 0 else bool(a > d), "Jailbreak ASR is higher for the AR model than for the DLM (Table 3)",
                 f"mean jailbreak ASR AR {100 * a:.0f} % vs diffusion {100 * d:.0f} % (different weights: the "
                 "organism's two models are trained separately, like the paper's).")
-    lines.append("\nCaveats: the organism is a ~4 M-parameter model trained on a templated corpus; its jailbreak "
-                 "gap is designed (uncovered wrapper families), not emergent, so agreement in direction is the "
-                 "most one can read from it. The paper's values are 7–8B-model numbers with an LLM judge.")
-    return "\n".join(lines) + "\n"
+    return lines
