@@ -20,6 +20,12 @@ machine's load average.
 The budgets are for an idle 2-core machine (the README's promise; CI runners have 2–4 cores). On a machine
 that is busy with other work, scale them instead of editing them: ``SRI_KIT_NB_BUDGET_SCALE=2 python -m
 pytest notebooks/`` doubles every budget (the summary says which scale applied).
+
+Executed copies: with ``SRI_KIT_EXECUTED_NOTEBOOKS=DIR``, every notebook whose cells all passed under nbval
+(and within its budget) is written to ``DIR/<name>.ipynb`` with the outputs and execution counts of that
+run (atomically; a notebook with a failing cell is not written). CI hands them to the real-browser check
+(``scripts/browser_check.py --executed DIR``), which renders them in JupyterLab instead of executing a
+notebook without widgets a second time.
 """
 from __future__ import annotations
 
@@ -78,6 +84,8 @@ def budget_for(name: str) -> float:
 
 
 _times: dict[str, dict[int, float]] = {}   # notebook name -> {cell number: seconds (setup + call)}
+_outputs: dict[str, dict[int, list]] = {}  # notebook name -> {code-cell number: nbval's outputs} (executed copies)
+_failed: set[str] = set()                  # notebooks with a failed cell: no executed copy
 _cpu: dict[str, dict[int, float]] = {}     # notebook name -> {cell number: kernel CPU seconds}
 
 
@@ -117,17 +125,46 @@ def pytest_runtest_setup(item):
         _add(item, time.perf_counter() - t0)
 
 
+def _write_executed(item, name: str) -> None:
+    """``$SRI_KIT_EXECUTED_NOTEBOOKS/<name>``: the notebook with this run's outputs and execution counts."""
+    import copy
+
+    import nbformat
+
+    from sri_kit.io import atomic_write_text
+
+    out_dir = os.environ.get("SRI_KIT_EXECUTED_NOTEBOOKS")
+    if not out_dir or name in _failed:
+        return
+    nb = copy.deepcopy(item.parent.nb)
+    outs = _outputs.get(name, {})
+    for k, cell in enumerate(c for c in nb.cells if c.cell_type == "code"):
+        cell.outputs = [copy.deepcopy(o) for o in outs.get(k, [])]
+        cell.execution_count = k + 1
+        for o in cell.outputs:
+            if o.get("output_type") == "execute_result":
+                o["execution_count"] = k + 1
+    atomic_write_text(Path(out_dir) / name, nbformat.writes(nb))
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item):
     t0, c0 = time.perf_counter(), _kernel_cpu_s(item)
     try:
         result = yield
+    except BaseException:
+        where = _notebook_cell(item)
+        if where is not None:
+            _failed.add(where[0])
+        raise
     finally:
         _add(item, time.perf_counter() - t0)
         c1, where = _kernel_cpu_s(item), _notebook_cell(item)
         if where is not None and c0 is not None and c1 is not None:
             _cpu.setdefault(where[0], {})[where[1]] = c1 - c0
     where = _notebook_cell(item)
+    if where is not None:
+        _outputs.setdefault(where[0], {})[where[1]] = list(getattr(item, "test_outputs", None) or [])
     if where is not None and where[1] == where[2] - 1:          # the notebook's last code cell
         name = where[0]
         total, budget = sum(_times[name].values()), budget_for(name)
@@ -136,6 +173,7 @@ def pytest_runtest_call(item):
             pytest.fail(f"{name} took {total:.1f} s, over its budget of {budget:.3g} s "
                         f"(conftest.py BUDGETS_S x SRI_KIT_NB_BUDGET_SCALE={budget_scale():g}); "
                         f"{cells}", pytrace=False)
+        _write_executed(item, name)
     return result
 
 

@@ -8,7 +8,11 @@ settings/workspace/checkpoint/runtime dirs, autosave off) and drives Debian's Ch
 
 1. opens it, waits for the kernel, runs **Run → Run All Cells** and waits until every code cell has run;
    asserts every code cell got an execution count and no output holds a traceback, an error line or a
-   warning; saves a screenshot;
+   warning; saves a screenshot. With ``--executed DIR`` (CI), a notebook that shows no widget and has an
+   executed copy in DIR — written by the test command's nbval run with ``SRI_KIT_EXECUTED_NOTEBOOKS=DIR``,
+   so it already ran, within its budget, in the same CI job — is opened from that copy instead and checked
+   the same way (execution counts, no error or warning, and every figure of the run rendered as an image),
+   without running it a second time;
 2. exercises every widget the notebook shows:
    - **TracePlayer** (a ``.widget-play`` in the output): moves the step slider with the keyboard and
      asserts the readout and the figure change; presses play, asserts the slider advances by itself and
@@ -164,6 +168,10 @@ def main(argv=None) -> int:
     ap.add_argument("--budget", type=float, default=1800, help="seconds for the whole check")
     ap.add_argument("--run-all-timeout", type=float, default=300, help="seconds per notebook's Run All")
     ap.add_argument("--panel-timeout", type=float, default=240, help="seconds per panel Run")
+    ap.add_argument("--executed", default=None, metavar="DIR",
+                    help="executed copies written by the test command (SRI_KIT_EXECUTED_NOTEBOOKS=DIR python -m "
+                         "pytest): a notebook without widgets is rendered from its copy instead of run again; "
+                         "notebooks with widgets, or without a copy, are still run (what CI does)")
     ap.add_argument("--keep-tmp", action="store_true", help="keep the temporary folder (server log, profile)")
     ap.add_argument("-q", "--quiet", action="store_true")
     a = ap.parse_args(argv)
@@ -242,10 +250,14 @@ def main(argv=None) -> int:
         parts = []
         for r in results:
             extra = [f"{len(r.get('players', []))} TracePlayer", f"{len(r.get('panels', []))} SweepPanel"]
-            parts.append(f"{Path(r['notebook']).stem} {r['total_s']:.0f} s (Run All {r['run_all_s']:.0f} s; "
+            how = (f"the test run's outputs rendered, {r['figures']} figures" if "rendered_from" in r
+                   else f"Run All {r['run_all_s']:.0f} s")
+            parts.append(f"{Path(r['notebook']).stem} {r['total_s']:.0f} s ({how}; "
                          + ", ".join(x for x in extra if not x.startswith("0 ")) + ")")
-        final = (f"BROWSER CHECK: PASS {stamp}: {len(results)} notebooks in JupyterLab + headless Chromium, "
-                 f"every widget exercised: " + "; ".join(p.replace(" ; ", "; ").replace("; )", ")") for p in parts)
+        n_live = sum("rendered_from" not in r for r in results)
+        final = (f"BROWSER CHECK: PASS {stamp}: {len(results)} notebooks in JupyterLab + headless Chromium "
+                 f"({n_live} run with Run All, {len(results) - n_live} rendered from the test run), every widget "
+                 f"exercised: " + "; ".join(p.replace(" ; ", "; ").replace("; )", ")") for p in parts)
                  + f"; total {dl.elapsed():.0f} s; screenshots in {shots}")
     except Exception as e:  # CheckFailed, Playwright timeouts and the unexpected: one clear line
         reason = str(e) if isinstance(e, CheckFailed) else f"{type(e).__name__}: {(str(e) or ' ').splitlines()[0]}"

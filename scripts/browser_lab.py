@@ -177,6 +177,39 @@ class Notebook:
         self.shot("run_all")
         return st
 
+    # ---- an executed copy (nbval's run), rendered without executing it again ----
+    def open_rendered(self, n_images: int) -> list[dict]:
+        """Open an executed copy: every code cell must show its execution count, no output may hold an error
+        or a warning, and at least ``n_images`` figures (the copy's image/png outputs) must render as images."""
+        a, dl, page = self.a, self.dl, self.page
+        t = time.monotonic()
+        page.goto(f"{self.base}/lab/tree/{self.nb_rel}?token={self.token}", wait_until="domcontentloaded",
+                  timeout=dl.left(60) * 1000)
+        self.nb.locator(".jp-Cell").first.wait_for(timeout=dl.left(90) * 1000)
+        dlg = page.locator(".jp-Dialog")
+        if dlg.count():
+            dlg.locator("button.jp-mod-accept").first.click(timeout=5000)
+
+        def rendered():       # the DOM fills in over a moment: every execution count and every figure
+            st = self.nb.evaluate(JS_CELL_STATE)
+            imgs = self.nb.locator(".jp-OutputArea-output img").count()
+            numbered = all(re.search(r"\[\d+\]", c["prompt"]) for c in st)
+            return (st, imgs) if st and numbered and imgs >= n_images else None
+        st, imgs = wait_until(rendered, dl.left(60), f"every execution count and the {n_images} figures of "
+                                                     f"{self.nb_rel} to render")
+        self.report["rendered_s"] = round(time.monotonic() - t, 1)
+        self.report["figures"] = imgs
+        errs = [(i, c["error"]) for i, c in enumerate(st) if c["error"]]
+        if errs:
+            i, e = errs[0]
+            raise CheckFailed(f"{self.nb_rel}: code cell {i + 1} of the executed copy shows an error or warning:\n{e}")
+        unrun = [i + 1 for i, c in enumerate(st) if not re.search(r"\[\d+\]", c["prompt"])]
+        if unrun:
+            raise CheckFailed(f"{self.nb_rel}: code cells {unrun} of the executed copy have no execution count")
+        log(f"{self.nb_rel}: {len(st)} executed code cells and {imgs} figures rendered", self.q)
+        self.shot("rendered")
+        return st
+
     def cell(self, i: int):
         return self.nb.locator(".jp-CodeCell").nth(i)
 
@@ -331,6 +364,34 @@ class Notebook:
                 "irr": f"{sha(column(o1, 'irr'))} -> {sha(column(o2, 'irr'))}", "group": f"{g0} -> {other}"}
 
 
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+#: where executed copies are opened (under the lab's root dir; out/ is ignored by git), one at a time
+RENDER_DIR = "out/browser_check_executed"
+
+
+def executed_copy(a, path: Path, rel: str):
+    """``(rel path to open, source, n images, file)`` when ``--executed DIR`` holds an executed copy of the
+    notebook without widget outputs (a notebook with widgets is always run live), else None. The copy is
+    placed under the lab's root (``RENDER_DIR``); the caller removes it."""
+    src_dir = getattr(a, "executed", None)
+    if not src_dir:
+        return None
+    src = Path(src_dir) / path.name
+    if not src.is_file():
+        log(f"{rel}: no executed copy in {src_dir}: Run All", a.quiet)
+        return None
+    nb = json.loads(src.read_text(encoding="utf-8"))
+    outs = [o for c in nb.get("cells", []) if c.get("cell_type") == "code" for o in c.get("outputs", [])]
+    if any(WIDGET_MIME in o.get("data", {}) for o in outs):
+        return None
+    root = path.parents[len(Path(rel).parts) - 1]
+    dest = root / RENDER_DIR / path.name
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_bytes(src.read_bytes())
+    n_img = sum("image/png" in o.get("data", {}) for o in outs)
+    return f"{RENDER_DIR}/{path.name}", src, n_img, dest
+
+
 def check_all(a, dl, base: str, token: str, notebooks: list[tuple[Path, str]], shots: Path,
               results: list) -> None:
     from playwright.sync_api import sync_playwright
@@ -346,9 +407,14 @@ def check_all(a, dl, base: str, token: str, notebooks: list[tuple[Path, str]], s
                 rep = {"notebook": rel}
                 results.append(rep)
                 t = time.monotonic()
-                nb = Notebook(a, dl, page, base, token, rel, shots, idx, rep)
+                copy = executed_copy(a, path, rel)
+                nb = Notebook(a, dl, page, base, token, copy[0] if copy else rel, shots, idx, rep)
                 try:
-                    st = nb.open_and_run_all()
+                    if copy:               # no widget: render the test command's run instead of running it again
+                        rep["rendered_from"] = str(copy[1])
+                        st = nb.open_rendered(copy[2])
+                    else:
+                        st = nb.open_and_run_all()
                     for i, c in enumerate(st):
                         if c["player"]:
                             rep.setdefault("players", []).append(nb.check_player(i))
@@ -361,10 +427,12 @@ def check_all(a, dl, base: str, token: str, notebooks: list[tuple[Path, str]], s
                     rep["total_s"] = round(time.monotonic() - t, 1)
                     try:   # free the kernel (CPU, memory) before the next notebook
                         for s in api(base, token, "/api/sessions"):
-                            if s.get("path") == rel:
+                            if s.get("path") == nb.nb_rel:
                                 api(base, token, f"/api/sessions/{s['id']}", method="DELETE", timeout=10)
                     except Exception:
                         pass
+                    if copy:
+                        copy[3].unlink(missing_ok=True)
                 log(f"{rel}: checked in {rep['total_s']} s", a.quiet)
         finally:
             ctx.close()

@@ -1,0 +1,71 @@
+"""The CI hand-off between the test command and the real-browser check: conftest.py writes each notebook nbval
+ran (outputs and execution counts of that run; nothing for a failing notebook) when SRI_KIT_EXECUTED_NOTEBOOKS
+is set, and scripts/browser_lab.py renders such a copy instead of running a notebook without widgets again."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+browser_lab = pytest.importorskip("browser_lab")
+
+
+def _nb(path: Path, cells: list[str], outputs: list[list[dict]] | None = None) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in cells]
+    for c, outs in zip(nb.cells, outputs or []):
+        c.outputs = [nbformat.from_dict(o) for o in outs]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+    return path
+
+
+def test_executed_copy_renders_only_notebooks_without_widgets(tmp_path):
+    root, exe = tmp_path / "repo", tmp_path / "executed"
+    png = {"output_type": "display_data", "metadata": {}, "data": {"image/png": "iVBORw0KGgo=", "text/plain": "<Figure>"}}
+    widget = {"output_type": "display_data", "metadata": {},
+              "data": {browser_lab.WIDGET_MIME: {"model_id": "x", "version_major": 2, "version_minor": 0}}}
+    plain = _nb(root / "notebooks" / "a.ipynb", ["1"])
+    _nb(exe / "a.ipynb", ["1", "2"], [[png], [png]])
+    with_widget = _nb(root / "notebooks" / "w.ipynb", ["1"])
+    _nb(exe / "w.ipynb", ["1"], [[widget]])
+    no_copy = _nb(root / "notebooks" / "n.ipynb", ["1"])
+    a = types.SimpleNamespace(executed=str(exe), quiet=True)
+
+    rel, src, n_img, dest = browser_lab.executed_copy(a, plain, "notebooks/a.ipynb")
+    assert rel == f"{browser_lab.RENDER_DIR}/a.ipynb" and dest == root / rel and src == exe / "a.ipynb"
+    assert n_img == 2 and dest.read_bytes() == src.read_bytes()      # placed under the lab's root dir
+    assert browser_lab.executed_copy(a, with_widget, "notebooks/w.ipynb") is None    # widgets: always run live
+    assert browser_lab.executed_copy(a, no_copy, "notebooks/n.ipynb") is None        # no copy: run it
+    assert browser_lab.executed_copy(types.SimpleNamespace(executed=None, quiet=True), plain, "notebooks/a.ipynb") is None
+
+
+def test_conftest_writes_executed_notebooks_for_passing_notebooks_only(tmp_path):
+    shutil.copy(ROOT / "conftest.py", tmp_path / "conftest.py")
+    (tmp_path / "pytest.ini").write_text("[pytest]\naddopts = -q -p no:cacheprovider\n")
+    _nb(tmp_path / "ok.ipynb", ["print('hello')", "6 * 7"])
+    _nb(tmp_path / "bad.ipynb", ["print('before')", "raise ValueError('planted')"])
+    out = tmp_path / "executed"
+    out.mkdir()
+    env = {**os.environ, "SRI_KIT_EXECUTED_NOTEBOOKS": str(out), "SRI_KIT_NB_BUDGET_SCALE": "10"}
+    r = subprocess.run([sys.executable, "-m", "pytest", "--nbval-lax", "ok.ipynb", "bad.ipynb"], cwd=tmp_path,
+                       env=env, capture_output=True, text=True, timeout=300)
+    assert "1 failed" in r.stdout, r.stdout[-2000:]             # the planted error fails bad.ipynb's cell
+    assert sorted(p.name for p in out.iterdir()) == ["ok.ipynb"]      # no copy of the failing notebook
+    nb = nbformat.read(out / "ok.ipynb", as_version=4)
+    nbformat.validate(nb)
+    c1, c2 = nb.cells
+    assert (c1.execution_count, c2.execution_count) == (1, 2)
+    assert c1.outputs[0]["output_type"] == "stream" and c1.outputs[0]["text"] == "hello\n"
+    assert c2.outputs[0]["output_type"] == "execute_result" and c2.outputs[0]["data"]["text/plain"] == "42"
+    assert json.loads((tmp_path / "ok.ipynb").read_text())["cells"][0]["outputs"] == []   # the source is untouched
