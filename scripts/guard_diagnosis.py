@@ -97,9 +97,11 @@ def chunks(name: str, n: int) -> list[tuple[int, int]]:
     return [(s, min(step, n - s)) for s in range(0, n, step)]
 
 
-def parse_only(specs: list[str]) -> list[tuple[str, dict[str, int]]]:
-    """``--only`` stages: each ``NAME=N[,NAME=N...]`` is one stage (config b32), in the order given;
-    ``atk=N`` / ``benw=N`` stand for every wrapper family of that kind."""
+def parse_only(specs: list[str], config: str = "b32") -> list[tuple[str, dict[str, int]]]:
+    """``--only`` stages: each ``NAME=N[,NAME=N...]`` is one stage (of ``config``, a :data:`CONFIGS` key), in
+    the order given; ``atk=N`` / ``benw=N`` stand for every wrapper family of that kind."""
+    if config not in CONFIGS:
+        raise SystemExit(f"--config {config!r}: choose one of {sorted(CONFIGS)}")
     stages = []
     for spec in specs:
         sizes: dict[str, int] = {}
@@ -107,7 +109,7 @@ def parse_only(specs: list[str]) -> list[tuple[str, dict[str, int]]]:
             name, n = item.split("=")
             names = [f"{name}_{f}" for f in ORG_FAMILIES] if name in ("atk", "benw") else [name]
             sizes.update({k: int(n) for k in names})
-        stages.append(("b32", sizes))
+        stages.append((config, sizes))
     return stages
 
 
@@ -221,7 +223,7 @@ def cmd_generate(a) -> int:
     t0 = time.time()
     while time.time() - t0 < a.budget_s:
         job = None
-        for cfg_name, name, start, n in queue(parse_only(a.only) if a.only else None):   # the first chunk nobody has done or claimed
+        for cfg_name, name, start, n in queue(parse_only(a.only, a.config) if a.only else None):   # the first chunk nobody has done or claimed
             p = chunk_path(cfg_name, name, start, n)
             if (p.parent / f"{p.name}.npz").exists():
                 continue
@@ -256,6 +258,8 @@ def main(argv=None) -> int:
     g.add_argument("--only", nargs="+", metavar="NAME=N,...",
                    help="generate only these sets up to these sizes, one stage per argument, in order "
                         "(atk / benw: every wrapper family), e.g. --only benign_test=200 atk=48 benign_train=1200")
+    g.add_argument("--config", default="b32", help=f"the config of the --only stages: one of {sorted(CONFIGS)} "
+                                                   "(b64: one block of 64 instead of two of 32)")
     an = sub.add_parser("analyse")
     an.add_argument("--out", type=Path, default=Path("benchmarks/results/guard_diagnosis"))
     an.add_argument("--seed", type=int, default=0)
