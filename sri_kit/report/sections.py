@@ -225,7 +225,7 @@ def section_auroc(doc: ReportDocument, ctx: ReportContext) -> None:
             "jailbreak prompts (positive: every attack prompt, successful or not; prefill excluded since its "
             "prompt is the raw request). Negatives: `plain benign` (unwrapped benign prompts: a signal that keys "
             "on the prompt format separates them) and `wrapped benign (matched)` (the same benign requests, each "
-            f"in {min(3, len(ctx.prompts_by_attack))} of the attack wrappers; the comparison that shows what the "
+            f"in {len(ctx.matched_benign) // max(nb, 1)} of the attack wrappers; the comparison that shows what the "
             "signal adds). `logistic`: standardised logistic regression, out-of-fold scores (5-fold stratified "
             "CV; supervised). `one_class`: RMS z-distance to the benign training folds (unsupervised, like SRI "
             "Guard). Layers: first = block 0 output, middle = block n/2, last = final norm (the paper's site); "
