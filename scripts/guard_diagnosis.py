@@ -263,6 +263,8 @@ def main(argv=None) -> int:
     an = sub.add_parser("analyse")
     an.add_argument("--out", type=Path, default=Path("benchmarks/results/guard_diagnosis"))
     an.add_argument("--seed", type=int, default=0)
+    an.add_argument("--blocks-only", action="store_true",
+                    help="only E2's one block vs two, on equal prompt sets (writes E2_blocks.csv)")
     a = ap.parse_args(argv)
     if a.cmd == "generate":
         return cmd_generate(a)

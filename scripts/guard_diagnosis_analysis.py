@@ -439,7 +439,33 @@ def matched_probe(P, C, seed: int, v: str = "reference@last") -> pd.DataFrame:
     return pd.DataFrame(rows).T
 
 
+def matched_sizes(P: dict, ref: dict) -> dict:
+    """``P``'s sets cut to ``ref``'s chunk counts (both configs chunk the same prompt lists the same way)."""
+    out = {}
+    for k, part in ref.items():
+        if k in P:
+            files = P[k].files[:len(part.files)]
+            out[k] = Part(k, [t for f in files for t in sk.load_traces(f.with_suffix(".safetensors"))], files)
+    return out
+
+
+def analyse_blocks(a) -> int:
+    """E2, one block of 64 vs two of 32, on the same prompts: the b32 sets cut to the b64 sets' sizes."""
+    P64 = load("b64")
+    if not P64:
+        raise SystemExit("no b64 traces: run `python scripts/guard_diagnosis.py generate --config b64 --only ...` first")
+    P32 = matched_sizes(load("b32"), P64)
+    df = e2({"b32": P32, "b64": P64}, a.seed)
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    df.to_csv(out / "E2_blocks.csv")
+    print(f"sizes (both configs): { {k: v.n for k, v in P64.items()} }\n\n{fmt(df)}")
+    return 0
+
+
 def analyse(a) -> int:
+    if getattr(a, "blocks_only", False):
+        return analyse_blocks(a)
     t0 = time.time()
     P = load("b32")
     Ps = {"b32": P, **({"b64": load("b64")} if (CACHE / "b64").exists() else {})}
