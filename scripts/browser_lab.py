@@ -141,12 +141,7 @@ class Notebook:
     # ---- Run All ----
     def open_and_run_all(self) -> list[dict]:
         a, dl, page = self.a, self.dl, self.page
-        page.goto(f"{self.base}/lab/tree/{self.nb_rel}?token={self.token}", wait_until="domcontentloaded",
-                  timeout=dl.left(60) * 1000)
-        self.nb.locator(".jp-Cell").first.wait_for(timeout=dl.left(90) * 1000)
-        dlg = page.locator(".jp-Dialog")      # 'Select Kernel' only when the kernelspec is unknown
-        if dlg.count():
-            dlg.locator("button.jp-mod-accept").first.click(timeout=5000)
+        self.open()
         wait_until(lambda: self.kernel() == "idle", dl.left(90), f"the kernel of {self.nb_rel} to start")
         n_code = self.nb.locator(".jp-CodeCell").count()
         if not n_code:
@@ -166,29 +161,38 @@ class Notebook:
         time.sleep(1.5)       # 'idle' can show between two queued cells: look again
         st = wait_until(all_done, dl.left(60), f"Run All Cells of {self.nb_rel} to finish")
         self.report["run_all_s"] = round(time.monotonic() - t, 1)
-        errs = [(i, c["error"]) for i, c in enumerate(st) if c["error"]]
-        if errs:
-            i, e = errs[0]
-            raise CheckFailed(f"{self.nb_rel}: code cell {i + 1} shows an error or warning after Run All:\n{e}")
-        unrun = [i + 1 for i, c in enumerate(st) if not re.search(r"\[\d+\]", c["prompt"])]
-        if unrun:
-            raise CheckFailed(f"{self.nb_rel}: code cells {unrun} did not run")
+        self.check_cells(st, "after Run All")
         log(f"{self.nb_rel}: all {n_code} code cells ran in {self.report['run_all_s']} s", self.q)
         self.shot("run_all")
         return st
+
+    def open(self) -> None:
+        """Open the notebook in the lab and wait for its first cell."""
+        dl, page = self.dl, self.page
+        page.goto(f"{self.base}/lab/tree/{self.nb_rel}?token={self.token}", wait_until="domcontentloaded",
+                  timeout=dl.left(60) * 1000)
+        self.nb.locator(".jp-Cell").first.wait_for(timeout=dl.left(90) * 1000)
+        dlg = page.locator(".jp-Dialog")      # 'Select Kernel' only when the kernelspec is unknown
+        if dlg.count():
+            dlg.locator("button.jp-mod-accept").first.click(timeout=5000)
+
+    def check_cells(self, st: list[dict], when: str) -> None:
+        """No output holds an error or a warning, and every code cell shows an execution count."""
+        errs = [(i, c["error"]) for i, c in enumerate(st) if c["error"]]
+        if errs:
+            i, e = errs[0]
+            raise CheckFailed(f"{self.nb_rel}: code cell {i + 1} shows an error or warning {when}:\n{e}")
+        unrun = [i + 1 for i, c in enumerate(st) if not re.search(r"\[\d+\]", c["prompt"])]
+        if unrun:
+            raise CheckFailed(f"{self.nb_rel}: code cells {unrun} have no execution count {when}")
 
     # ---- an executed copy (nbval's run), rendered without executing it again ----
     def open_rendered(self, n_images: int) -> list[dict]:
         """Open an executed copy: every code cell must show its execution count, no output may hold an error
         or a warning, and at least ``n_images`` figures (the copy's image/png outputs) must render as images."""
-        a, dl, page = self.a, self.dl, self.page
+        dl = self.dl
         t = time.monotonic()
-        page.goto(f"{self.base}/lab/tree/{self.nb_rel}?token={self.token}", wait_until="domcontentloaded",
-                  timeout=dl.left(60) * 1000)
-        self.nb.locator(".jp-Cell").first.wait_for(timeout=dl.left(90) * 1000)
-        dlg = page.locator(".jp-Dialog")
-        if dlg.count():
-            dlg.locator("button.jp-mod-accept").first.click(timeout=5000)
+        self.open()
 
         def rendered():       # the DOM fills in over a moment: every execution count and every figure
             st = self.nb.evaluate(JS_CELL_STATE)
@@ -199,13 +203,7 @@ class Notebook:
                                                      f"{self.nb_rel} to render")
         self.report["rendered_s"] = round(time.monotonic() - t, 1)
         self.report["figures"] = imgs
-        errs = [(i, c["error"]) for i, c in enumerate(st) if c["error"]]
-        if errs:
-            i, e = errs[0]
-            raise CheckFailed(f"{self.nb_rel}: code cell {i + 1} of the executed copy shows an error or warning:\n{e}")
-        unrun = [i + 1 for i, c in enumerate(st) if not re.search(r"\[\d+\]", c["prompt"])]
-        if unrun:
-            raise CheckFailed(f"{self.nb_rel}: code cells {unrun} of the executed copy have no execution count")
+        self.check_cells(st, "in the executed copy")
         log(f"{self.nb_rel}: {len(st)} executed code cells and {imgs} figures rendered", self.q)
         self.shot("rendered")
         return st
