@@ -367,6 +367,17 @@ WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 RENDER_DIR = "out/browser_check_executed"
 
 
+#: tqdm's notebook progress bar, as its text/plain fallback shows it ("desc:  40%|####  | 2/5 [00:01<00:02, ...]")
+PROGRESS_RE = re.compile(r"\d+%\|.*\| *[\d.?]+[kMG]?/[\d.?]+[kMG]? \[")
+
+
+def is_progress_bar(output: dict) -> bool:
+    """A widget output that is only a tqdm progress bar (``sk.generate(..., progress=True)``), not a widget
+    the notebook shows: it needs no live kernel to check."""
+    text = output.get("data", {}).get("text/plain", "")
+    return bool(PROGRESS_RE.search("".join(text) if isinstance(text, list) else text))
+
+
 def executed_copy(a, path: Path, rel: str):
     """``(rel path to open, source, n images, file)`` when ``--executed DIR`` holds an executed copy of the
     notebook without widget outputs (a notebook with widgets is always run live), else None. The copy is
@@ -380,7 +391,7 @@ def executed_copy(a, path: Path, rel: str):
         return None
     nb = json.loads(src.read_text(encoding="utf-8"))
     outs = [o for c in nb.get("cells", []) if c.get("cell_type") == "code" for o in c.get("outputs", [])]
-    if any(WIDGET_MIME in o.get("data", {}) for o in outs):
+    if any(WIDGET_MIME in o.get("data", {}) and not is_progress_bar(o) for o in outs):
         return None
     root = path.parents[len(Path(rel).parts) - 1]
     dest = root / RENDER_DIR / path.name

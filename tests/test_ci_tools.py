@@ -34,9 +34,13 @@ def test_executed_copy_renders_only_notebooks_without_widgets(tmp_path):
     root, exe = tmp_path / "repo", tmp_path / "executed"
     png = {"output_type": "display_data", "metadata": {}, "data": {"image/png": "iVBORw0KGgo=", "text/plain": "<Figure>"}}
     widget = {"output_type": "display_data", "metadata": {},
-              "data": {browser_lab.WIDGET_MIME: {"model_id": "x", "version_major": 2, "version_minor": 0}}}
+              "data": {browser_lab.WIDGET_MIME: {"model_id": "x", "version_major": 2, "version_minor": 0},
+                       "text/plain": "VBox(children=(HBox(children=(Play(value=0), IntSlider(value=0))),))"}}
+    bar = {"output_type": "display_data", "metadata": {},      # tqdm.auto's bar in a kernel: a widget, but no widget to check
+           "data": {browser_lab.WIDGET_MIME: {"model_id": "y", "version_major": 2, "version_minor": 0},
+                    "text/plain": "generate (diffusion):   0%|          | 0/4 [00:00<?, ?it/s]"}}
     plain = _nb(root / "notebooks" / "a.ipynb", ["1"])
-    _nb(exe / "a.ipynb", ["1", "2"], [[png], [png]])
+    _nb(exe / "a.ipynb", ["1", "2"], [[bar, png], [png]])
     with_widget = _nb(root / "notebooks" / "w.ipynb", ["1"])
     _nb(exe / "w.ipynb", ["1"], [[widget]])
     no_copy = _nb(root / "notebooks" / "n.ipynb", ["1"])
