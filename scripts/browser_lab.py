@@ -205,7 +205,7 @@ class Notebook:
         self.report["figures"] = imgs
         self.check_cells(st, "in the executed copy")
         log(f"{self.nb_rel}: {len(st)} executed code cells and {imgs} figures rendered", self.q)
-        self.shot("rendered")
+        self.shot("rendered", self.nb.locator(".jp-OutputArea-output img").first if imgs else None)   # the first figure
         return st
 
     def cell(self, i: int):
