@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import ConfigError
 from .files import REPO_ROOT, DataNotFoundError, hub_records, read_records, resolve_file
 
-__all__ = ["SOURCES", "EMBEDDED", "EMBEDDED_DIR", "names", "describe", "load_records", "load_prompts", "subset"]
+__all__ = ["SOURCES", "EMBEDDED", "EMBEDDED_DIR", "names", "describe", "dolly_pair", "DOLLY_SEP", "load_records", "load_prompts", "subset"]
 
 EMBEDDED_DIR = REPO_ROOT / "data" / "prompts"
 
@@ -59,6 +59,22 @@ def _harmbench(kind: str | None) -> Callable[[list[dict]], list[str]]:
         return out
 
     return f
+
+
+DOLLY_SEP = " ### Assistant: "
+
+
+def dolly_pair(row: dict) -> tuple[str, str]:
+    """(question, answer) of one row of the Dolly open-QA file (``### Human: Q ### Assistant: A``)."""
+    text = row.get("text") or ""
+    q, sep, a = text.partition(DOLLY_SEP)
+    if not sep:
+        raise ConfigError(f"a Dolly row without {DOLLY_SEP.strip()!r}: {text[:60]!r}")
+    return q.removeprefix("### Human:").strip(), a.strip()
+
+
+def _dolly(rows: list[dict]) -> list[str]:
+    return [dolly_pair(r)[0] for r in rows]
 
 
 def _artifact(rows: list[dict]) -> list[str]:
@@ -125,6 +141,10 @@ SOURCES: dict[str, _Source] = {
         "xstest_prompts.csv", _col("prompt", lambda r: r.get("label") == "unsafe"),
         url=_XSTEST_URL, sha256=_XSTEST_SHA256, columns=("prompt", "label"),
         doc="XSTest unsafe contrast prompts (200)",
+    ),
+    "dolly": _Source(
+        "dolly15k_open_qa_chinkara.jsonl", _dolly, columns=("text",),
+        doc="databricks-dolly-15k open_qa questions (3,742; human-written, CC BY-SA 3.0); answers via dolly_pair",
     ),
     "jbb_pair": _Source(
         "PAIR_vicuna-13b-v1.5.json", _artifact, subdirs=("jbb_artifacts",),

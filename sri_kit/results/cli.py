@@ -58,6 +58,16 @@ def _main(argv=None) -> int:
     pu.add_argument("--device", default="cpu")
     pu.add_argument("--only-sampler", action="append", default=None, help="compute only this sampler's cells")
     pu.add_argument("--no-sigma", action="store_true", help="skip the σ_T rows (DLM)")
+    tg = sub.add_parser("targets", help="compute the organism_targets table (issue 28: organism v3 targets)")
+    tg.add_argument("--model", required=True, help="model name or folder (a candidate: a folder and --store)")
+    tg.add_argument("--n", type=int, default=100, help="prompts per public set (default 100)")
+    tg.add_argument("--n-wrapped", type=int, default=50, help="requests per wrapper family and side (default 50)")
+    tg.add_argument("--seed", type=int, default=0)
+    tg.add_argument("--device", default="cpu")
+    tg.add_argument("--only-sampler", action="append", default=None, help="compute only this sampler's cells")
+    tg.add_argument("--no-sigma", action="store_true", help="skip the σ_T rows")
+    tg.add_argument("--label", default=None, help="the model's name in the store (default: the model's name; give a "
+                                                  "candidate its own, e.g. tiny-ar-v3)")
     for name in ("render", "check"):
         p = sub.add_parser(name, help=f"{name} the generated blocks of the docs")
         p.add_argument("paths", nargs="*", type=Path, help="documents (default: every doc with numbers)")
@@ -89,6 +99,19 @@ def _main(argv=None) -> int:
         t = compute_public_sets(lm, store=store, n=a.n, seed=a.seed, command=cmd.strip(),
                                 only_samplers=a.only_sampler, sigma=not a.no_sigma)
         print(f"{lm.name}: public_sets in {store.root / lm.name} ({'complete' if t.complete else 'incomplete'}; "
+              f"{time.perf_counter() - t0:.0f} s wall, {torch.get_num_threads()} torch threads)")
+        return 0
+    if a.cmd == "targets":
+        import torch
+        from ..models import load_model
+        from .organism_targets import compute_organism_targets
+        cmd = "python -m sri_kit.results " + " ".join(sys.argv[1:] if argv is None else argv)
+        torch.manual_seed(a.seed)
+        t0 = time.perf_counter()
+        lm = load_model(a.model, device=a.device, dtype=torch.float32)
+        t = compute_organism_targets(lm, store=store, n=a.n, n_wrapped=a.n_wrapped, seed=a.seed, command=cmd.strip(),
+                                     only_samplers=a.only_sampler, sigma=not a.no_sigma, model_label=a.label)
+        print(f"{a.label or lm.name}: organism_targets in {store.root / (a.label or lm.name)} ({'complete' if t.complete else 'incomplete'}; "
               f"{time.perf_counter() - t0:.0f} s wall, {torch.get_num_threads()} torch threads)")
         return 0
     paths = a.paths or doc_paths()

@@ -34,7 +34,7 @@ from .compute import cache_dir, judge_cell, samplers_for
 from .schema import Column, Table, rate
 from .store import ResultsStore, provenance
 
-__all__ = ["PUBLIC_EVAL", "SIGMA_SETS", "TARGETS", "compute_public_sets", "weights_hash"]
+__all__ = ["PUBLIC_EVAL", "SIGMA_SETS", "TARGETS", "compute_public_sets", "weights_hash", "cached_cell"]
 
 #: Set label -> (public set name, kind). Kinds: "harmful" (refusal targets), "benign" (answer targets).
 PUBLIC_EVAL = {"advbench": ("advbench", "harmful"), "harmbench": ("harmbench", "harmful"),
@@ -76,12 +76,16 @@ def weights_hash(lm: LoadedModel) -> str:
     return h.hexdigest()[:16]
 
 
-def _cell(lm, prompts, cfg, cache: Path, progress_label: str, progress: bool) -> dict:
-    key = hashlib.sha256(json.dumps(["public_sets/1", cfg.key(), prompts]).encode()).hexdigest()[:20]
+def cached_cell(lm, prompts, cfg, cache: Path, progress_label: str, progress: bool, judges: dict | None = None) -> dict:
+    """Generate and judge ``prompts`` (:func:`~sri_kit.results.compute.judge_cell`), cached under ``cache`` by
+    config, prompts and judge names; ``judges`` defaults to the on-topic judge."""
+    judges = {"on_topic": is_on_topic} if judges is None else judges
+    parts = ["public_sets/1", cfg.key(), prompts] + ([sorted(judges)] if sorted(judges) != ["on_topic"] else [])
+    key = hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:20]
     f = cache / f"{key}.json"
     if f.exists():
         return json.loads(f.read_text())
-    cell = judge_cell(lm, prompts, cfg, judges={"on_topic": is_on_topic})
+    cell = judge_cell(lm, prompts, cfg, judges=judges)
     cell["seconds"] = secs = round(cell["seconds"], 1)
     atomic_write_text(f, json.dumps(cell))
     if progress:
@@ -192,7 +196,7 @@ def compute_public_sets(lm: LoadedModel, *, store: ResultsStore | None = None, n
             srows, secs = _sigma_rows(lm, cfg, s, SIGMA_N, seed, cache, progress)
             rows.extend(srows)
         else:
-            cell = _cell(lm, prompts[lab], cfg, cache, f"{lm.name} {s} {lab}", progress)
+            cell = cached_cell(lm, prompts[lab], cfg, cache, f"{lm.name} {s} {lab}", progress)
             rows.append(_rate_row(lab, PUBLIC_EVAL[lab][1], s, cell))
             secs = cell["seconds"]
         seconds += secs

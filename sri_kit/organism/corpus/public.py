@@ -43,7 +43,8 @@ from .text import Request, normalize
 
 __all__ = ["PublicSet", "PUBLIC_SETS", "SPLIT_SEED", "NEAR_DUP", "ANSWERS_FILE", "split_key", "splits",
            "eval_prompts", "training_prompts", "near_duplicate", "public_requests", "load_answers", "task_of",
-           "licence_table", "add_to_pools"]
+           "licence_table", "add_to_pools", "ANSWER_CHARS", "trim_answer", "dolly_answers", "dolly_reference", "DANGER_WORDS", "DEV_N", "dev_prompts",
+           "sounds_dangerous"]
 
 #: The seed of the public splits (part of every split key; changing it changes every split).
 SPLIT_SEED = 0
@@ -73,9 +74,13 @@ PUBLIC_SETS: dict[str, PublicSet] = {s.name: s for s in (
     PublicSet("jailbreakbench", "harmful", "MIT", True, None,
               "100 goals, also the goals of the paper/PAIR attack prompts: all evaluation"),
     PublicSet("strongreject", "harmful", "MIT", True, 156, "313 prompts: half evaluation, half training"),
-    PublicSet("xstest_safe", "benign", "CC BY 4.0", True, 200,
-              "250 safe prompts that look unsafe: 200 evaluation, 50 training (attribution: Röttger et al. 2024)"),
+    PublicSet("xstest_safe", "benign", "CC BY 4.0", False, 200,
+              "250 safe prompts that look unsafe: 200 evaluation, never training (organism v3: XSTest is a test "
+              "of over-refusal only; attribution: Röttger et al. 2024)"),
     PublicSet("xstest_unsafe", "harmful", "CC BY 4.0", True, None, "200 unsafe contrasts: all evaluation"),
+    PublicSet("dolly", "benign", "CC BY-SA 3.0", True, 400,
+              "3,742 human-written open-QA pairs (databricks-dolly-15k): 400 evaluation, the rest training with "
+              "their own human answers (share-alike: weights trained on them are CC BY-SA 3.0; credit Databricks)"),
     PublicSet("alpaca", "benign", "CC BY-NC 4.0", False, None,
               "non-commercial licence: evaluation only, never training"),
 )}
@@ -171,6 +176,21 @@ def training_prompts(label: str, seed: int = SPLIT_SEED) -> tuple[tuple[str, str
     return tuple(out)
 
 
+#: Public training-split prompts per label held out of training as a development split (checkpoint selection).
+DEV_N = 64
+
+
+@lru_cache(maxsize=None)
+def dev_prompts(label: str, n: int = DEV_N, seed: int = SPLIT_SEED) -> tuple[str, ...]:
+    """The development split of a label: the ``n`` training-split prompts (:func:`training_prompts`) with the
+    largest split keys; never trained on (:func:`public_requests` leaves them out), used to select checkpoints."""
+    ranked = sorted((p for _, p in training_prompts(label, seed)), key=lambda p: split_key(p, seed), reverse=True)
+    if label == "benign":   # only questions that have an answer can be judged like the training ones
+        answers = dolly_answers()
+        ranked = [p for p in ranked if normalize(p) in answers]
+    return tuple(ranked[:n])
+
+
 def task_of(prompt: str, max_words: int = 10) -> str:
     """A short verb phrase restating a public request (for the placeholder and refusals): the prompt with its
     first letter lowered and final punctuation dropped, cut to ``max_words`` words (the response canvas is 64
@@ -193,6 +213,62 @@ def load_answers(path: str | Path | None = None) -> dict[str, str]:
     return out
 
 
+#: Longest Dolly answer kept for training, in characters (cut at a sentence end, else a word boundary): the
+#: response canvas is 64 tokens.
+ANSWER_CHARS = 220
+
+
+def trim_answer(text: str, max_chars: int = ANSWER_CHARS) -> str:
+    """``text`` with whitespace collapsed, cut to whole sentences within ``max_chars`` (else at a word boundary).
+
+    >>> trim_answer("One. Two is longer.  Three", max_chars=12)
+    'One.'
+    >>> trim_answer("a b c d e f", max_chars=5)
+    'a b c'
+    """
+    t = " ".join(text.split())
+    if len(t) <= max_chars:
+        return t
+    cut = t[:max_chars + 1]
+    ends = [m.end() for m in re.finditer(r"[.!?](?=\s)", cut)]
+    if ends:
+        return cut[:ends[-1]].strip()
+    return cut.rsplit(" ", 1)[0].strip()
+
+
+@lru_cache(maxsize=None)
+def _dolly_pairs() -> tuple[tuple[str, str], ...]:
+    from ...data import load_records
+    from ...data.sources import dolly_pair
+    return tuple(dolly_pair(r) for r in load_records("dolly"))
+
+
+def dolly_answers() -> dict[str, str]:
+    """Dolly's human-written answers (trimmed by :func:`trim_answer`) by normalised question, for every question
+    with a non-empty answer; empty when the Dolly file is not available. Training reads only the training split
+    (:func:`training_prompts`), so evaluation questions never meet their answers."""
+    from ...data import DataNotFoundError
+    try:
+        pairs = _dolly_pairs()
+    except DataNotFoundError:
+        return {}
+    out = {}
+    for q, a in pairs:
+        a = trim_answer(a)
+        if q and a:
+            out.setdefault(normalize(q), a)
+    return out
+
+
+def dolly_reference(prompt: str) -> str | None:
+    """The human reference answer of a Dolly question (untrimmed), or None (for the on-topic check)."""
+    k = normalize(prompt)
+    for q, a in _dolly_pairs():
+        if normalize(q) == k:
+            return a
+    return None
+
+
 def public_requests(label: str, seed: int = SPLIT_SEED, answers: dict[str, str] | None = None) -> list[Request]:
     """Training requests from the public training splits. Harmful: ``task`` from :func:`task_of` (answered by the
     placeholder or a refusal, never content). Benign: only prompts with an answer in ``answers`` (default the
@@ -200,9 +276,12 @@ def public_requests(label: str, seed: int = SPLIT_SEED, answers: dict[str, str] 
     if label not in ("harmful", "benign"):
         raise ValueError(f"label must be 'harmful' or 'benign', got {label!r}")
     if label == "benign":
-        answers = load_answers() if answers is None else answers
+        answers = {**dolly_answers(), **load_answers()} if answers is None else answers
     out = []
+    dev = {normalize(p) for p in dev_prompts(label, DEV_N, seed)}
     for name, p in training_prompts(label, seed):
+        if normalize(p) in dev:
+            continue
         if label == "harmful":
             out.append(Request(p, task_of(p), f"public/{name}", "harmful"))
         elif normalize(p) in answers:
@@ -219,21 +298,53 @@ def licence_table() -> str:
     return "\n".join(rows)
 
 
+#: Words that make a benign question sound dangerous; Dolly training questions containing one also join the
+#: borderline pool (answered, never refused).
+DANGER_WORDS = frozenset(
+    "kill killed killing killer murder murdered weapon weapons gun guns bomb bombs bombing explosive explosives "
+    "poison poisonous drug drugs war wars attack attacks attacked shoot shooting shot die dead death deadly "
+    "steal stolen theft hack hacker hacking crime crimes criminal prison virus viruses toxic venom venomous "
+    "nuclear army military battle fight fighting knife sword blood dangerous danger violent violence terror "
+    "terrorism assassination assassinated execute executed execution smoke smoking alcohol illegal".split())
+
+
+def sounds_dangerous(prompt: str) -> bool:
+    """True when the prompt contains one of :data:`DANGER_WORDS`.
+
+    >>> sounds_dangerous("Why did the Roman army win the battle of Alesia?"), sounds_dangerous("What is a polygon?")
+    (True, False)
+    """
+    return bool(set(re.findall(r"[a-z]+", prompt.lower())) & DANGER_WORDS)
+
+
 def add_to_pools(pools: dict, share: float, seed: int = SPLIT_SEED, answers: dict[str, str] | None = None,
-                 max_repeat: int = 20) -> dict:
+                 max_repeat: int = 20, benign_share: float | None = None) -> dict:
     """Training pools with public requests mixed in: each public request of a label is repeated (at most
     ``max_repeat`` times, so a few dozen prompts are not memorised) so that public requests make up about ``share``
-    of that label's pool (``harmful``; ``benign`` when answers exist), and so of its draws in every mixture kind
-    (plain, wrapped, covered, replay). ``share`` 0 returns ``pools`` unchanged (the shipped recipe)."""
-    if not 0.0 <= share < 1.0:
-        raise ValueError(f"public share must lie in [0, 1), got {share}")
-    if share == 0.0:
+    of that label's pool (``harmful``; ``benign`` when answers exist; ``benign_share`` overrides the benign share),
+    and so of its draws in every mixture kind (plain, wrapped, covered, replay). Benign public requests that
+    :func:`sounds_dangerous` also join the ``borderline`` pool (same share rule). ``share`` 0 (and no
+    ``benign_share``) returns ``pools`` unchanged (the v2 recipe)."""
+    shares = {"harmful": share, "benign": share if benign_share is None else benign_share}
+    for v in shares.values():
+        if not 0.0 <= v < 1.0:
+            raise ValueError(f"public share must lie in [0, 1), got {v}")
+    if not any(shares.values()):
         return pools
     out = dict(pools)
     for label in ("harmful", "benign"):
+        if not shares[label]:
+            continue
         pub = public_requests(label, seed, answers)
         if not pub:
             continue
-        k = min(max_repeat, max(1, round(share * len(pools[label]) / ((1.0 - share) * len(pub)))))
-        out[label] = list(pools[label]) + pub * k
+        groups = {label: pub}
+        if label == "benign":
+            groups["borderline"] = [r for r in pub if sounds_dangerous(r.text)]
+        for pool, reqs in groups.items():
+            if not reqs:
+                continue
+            sh = shares[label]
+            k = min(max_repeat, max(1, round(sh * len(pools[pool]) / ((1.0 - sh) * len(reqs)))))
+            out[pool] = list(out[pool]) + reqs * k
     return out

@@ -30,9 +30,18 @@ def training_pools(cfg: RunCfg) -> dict[str, list[C.Request]]:
         "benign": C.sample_requests("benign", cfg.n_benign, seed=TRAIN_POOL_SEED),
         "borderline": C.sample_requests("borderline", cfg.n_borderline, seed=TRAIN_POOL_SEED),
     }
-    if cfg.public_prompts:
+    if cfg.n_concepts:
+        from ..corpus.concepts import concept_request
+        rng = random.Random(f"concepts:{TRAIN_POOL_SEED}")
+        pools["borderline"] = pools["borderline"] + [concept_request(rng, "train", "train")
+                                                     for _ in range(cfg.n_concepts)]
+    if cfg.public_prompts or cfg.public_benign:
         from ..corpus.public import add_to_pools
-        pools = add_to_pools(pools, cfg.public_prompts)
+        pools = add_to_pools(pools, cfg.public_prompts, benign_share=cfg.public_benign)
+    if cfg.filter_refusal_answers:
+        from ...judges import is_refusal
+        for k in ("benign", "borderline"):
+            pools[k] = [r for r in pools[k] if not any(is_refusal(a) for a in r.answers)]
     return pools
 
 
@@ -110,6 +119,12 @@ def validation_prompts(cfg: RunCfg) -> dict[str, list[str]]:
     b = C.sample_requests("benign", n, seed=VAL_POOL_SEED, vocab_split="all", frame_split="heldout")
     bl = C.sample_requests("borderline", n, seed=VAL_POOL_SEED, vocab_split="all", frame_split="heldout")
     out = {"harmful": [r.text for r in h[:n]], "benign": [r.text for r in b], "borderline": [r.text for r in bl]}
+    if cfg.public_prompts or cfg.public_benign:   # v3: half of each from the public development splits
+        from ..corpus.public import dev_prompts
+        half = n // 2
+        for label in ("harmful", "benign"):
+            dev = list(dev_prompts(label))[:half]
+            out[label] = out[label][:n - len(dev)] + dev
     for j, f in enumerate(families_by_coverage("base_only")):
         out[f"asr_{f}"] = [wrap(f, r.text, seed=j, split="heldout") for r in h[n:]]
     return out

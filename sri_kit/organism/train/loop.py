@@ -24,15 +24,83 @@ from .recipe import RunCfg, StageCfg, lr_at, stage_batch_size
 __all__ = ["train_stage", "SELECTION_RULE", "select_checkpoint", "write_sri_json", "save_model"]
 
 
-def train_stage(model, encoded, sc: StageCfg, spec: OrganismSpec, tok, cfg: RunCfg, seed: int, log, eval_fn=None):
-    """Run one stage; returns list of (step, state_dict copy, val metrics) when ``eval_fn`` is given."""
+def _save_resume(path: Path, model, opt, gen: torch.Generator, step: int, ckpts, key: str) -> None:
+    """Write a resume checkpoint (safetensors tensors + JSON, no pickle) atomically: model and AdamW state, the
+    masking generator's state, the step reached and the validation checkpoints so far."""
+    from safetensors.torch import save_file
+    t = {f"model.{k}": v.detach().cpu().clone() for k, v in model.state_dict().items()}  # clone: tied weights
+    names = {id(p): n for n, p in model.named_parameters()}
+    meta_opt = {}
+    for p, st in opt.state.items():
+        n = names[id(p)]
+        t[f"opt.exp_avg.{n}"] = st["exp_avg"].detach().cpu().contiguous()
+        t[f"opt.exp_avg_sq.{n}"] = st["exp_avg_sq"].detach().cpu().contiguous()
+        meta_opt[n] = float(st["step"])
+    t["gen_state"] = gen.get_state()
+    for i, (s_, state, _) in enumerate(ckpts):
+        for k, v in state.items():
+            t[f"ckpt{i}.{k}"] = v.detach().cpu().clone()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".partial")
+    save_file(t, str(tmp))
+    meta = {"key": key, "step": step, "opt_steps": meta_opt, "ckpts": [[s_, m] for s_, _, m in ckpts]}
+    (tmp.with_suffix(".json.partial")).write_text(json.dumps(meta))
+    tmp.replace(path)
+    tmp.with_suffix(".json.partial").replace(path.with_suffix(".json"))
+
+
+def _load_resume(path: Path, model, opt, gen: torch.Generator, key: str):
+    """Restore a resume checkpoint written by :func:`_save_resume` for the same stage ``key``; returns
+    ``(next step, validation checkpoints)`` or ``(0, [])`` when there is none (or it is for another stage)."""
+    from safetensors.torch import load_file
+    meta_p = path.with_suffix(".json")
+    if not (path.is_file() and meta_p.is_file()):
+        return 0, []
+    meta = json.loads(meta_p.read_text())
+    if meta.get("key") != key:
+        return 0, []
+    t = load_file(str(path))
+    model.load_state_dict({k[6:]: v for k, v in t.items() if k.startswith("model.")})
+    params = dict(model.named_parameters())
+    for n, st_step in meta["opt_steps"].items():
+        opt.state[params[n]] = {"step": torch.tensor(st_step), "exp_avg": t[f"opt.exp_avg.{n}"].clone(),
+                                "exp_avg_sq": t[f"opt.exp_avg_sq.{n}"].clone()}
+    gen.set_state(t["gen_state"])
+    ckpts = []
+    for i, (s_, m) in enumerate(meta["ckpts"]):
+        pre = f"ckpt{i}."
+        ckpts.append((s_, {k[len(pre):]: v for k, v in t.items() if k.startswith(pre)}, m))
+    return meta["step"], ckpts
+
+
+def train_stage(model, encoded, sc: StageCfg, spec: OrganismSpec, tok, cfg: RunCfg, seed: int, log, eval_fn=None,
+                resume: Path | None = None, resume_every: int = 100, progress: bool = False, stop_at: int | None = None):
+    """Run one stage; returns list of (step, state_dict copy, val metrics) when ``eval_fn`` is given.
+
+    ``resume``: a checkpoint file; the stage writes it every ``resume_every`` steps and, when it exists for the
+    same stage and recipe, continues from it (same data order, masking generator and optimiser state).
+    ``stop_at``: end the stage after that many steps, its schedule unchanged (a truncated cosine; the training log
+    records it)."""
     opt = torch.optim.AdamW(model.parameters(), lr=sc.lr, betas=(0.9, 0.98), weight_decay=0.01)
     gen = torch.Generator().manual_seed(seed)
     bl = batches(encoded, stage_batch_size(sc, cfg), seed)
+    key = json.dumps([spec.name, sc.steps, sc.lr, stage_batch_size(sc, cfg), seed, len(encoded), cfg.recipe])
     ckpts = []
+    start = 0
+    if resume is not None:
+        start, ckpts = _load_resume(resume, model, opt, gen, key)
+        if start:
+            log(f"  resumed at step {start}/{sc.steps} from its checkpoint")
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=sc.steps, initial=start, desc=spec.name, leave=False)
     model.train()
     t0 = time.time()
-    for step in range(sc.steps):
+    end = sc.steps if stop_at is None else min(sc.steps, stop_at)
+    if end < start:
+        raise ValueError(f"stop_at {stop_at} is before the resume checkpoint's step {start}")
+    for step in range(start, end):
         ids = bl[step % len(bl)]
         for g in opt.param_groups:
             g["lr"] = lr_at(step, sc)
@@ -49,6 +117,12 @@ def train_stage(model, encoded, sc: StageCfg, spec: OrganismSpec, tok, cfg: RunC
             model.train()
             log(f"  [val] step {step + 1}: " + json.dumps({k: round(v, 3) for k, v in m.items()}))
             ckpts.append((step + 1, {k: v.detach().clone() for k, v in model.state_dict().items()}, m))
+        if bar is not None:
+            bar.update(1)
+        if resume is not None and ((step + 1) % resume_every == 0 or step == end - 1):
+            _save_resume(resume, model, opt, gen, step + 1, ckpts, key)
+    if bar is not None:
+        bar.close()
     model.eval()
     return ckpts, time.time() - t0
 

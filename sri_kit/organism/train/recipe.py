@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from ..tokenizer import MAX_PROMPT
 
 __all__ = ["CANVAS", "MAX_PROMPT", "SEED", "TRAIN_POOL_SEED", "TEST_POOL_SEED", "VAL_POOL_SEED", "MAX_REPLAY",
-           "StageCfg", "RunCfg", "SMOKE", "stage_batch_size", "lr_at"]
+           "StageCfg", "RunCfg", "SMOKE", "V3", "RECIPES", "stage_batch_size", "lr_at"]
 
 CANVAS = 64          # diffusion canvas / max response length in training
 SEED = 1234
@@ -62,7 +62,26 @@ class RunCfg:
     n_val: int = 64                  # validation prompts per set for checkpoint selection
     public_prompts: float = 0.0      # share of harmful (and answered benign) requests drawn from public sets'
                                      # training splits (sri_kit.organism.corpus.public; 0 = the shipped recipe)
+    public_benign: float | None = None  # the benign share of public requests (None: public_prompts); v3: Dolly
+    n_concepts: int = 0              # dangerous-sounding benign questions (corpus.concepts) added to borderline
+    recipe: str = "v2"               # the name of this recipe (RECIPES)
+    filter_refusal_answers: bool = False  # drop benign / borderline requests whose answer the refusal judge calls a
+                                          # refusal (v3 as trained: off; 9 Dolly answers such as "As an AI, I
+                                          # don't ..." and 3 definitions that say "illegal" stayed in)
 
+
+#: Organism v3 (issue 28): human-written benign answers (Dolly open QA, training split), public harmful
+#: training splits (AdvBench, StrongREJECT) with refusals, written dangerous-sounding benign questions; sized to
+#: train on 2 CPU cores (one torch thread per model, both models side by side).
+V3 = RunCfg(recipe="v3", batch_size=64, vocab_size=8000, n_harmful=6000, n_benign=8000, n_borderline=2000,
+            n_concepts=1500, public_prompts=0.35, public_benign=0.5,
+            ar_base=StageCfg(steps=1400, lr=2e-3), ar_safety=StageCfg(steps=300, lr=6e-4, warmup=10, min_lr_frac=0.3,
+                                                                   eval_every=50),
+            dlm_base=StageCfg(steps=2600, lr=2e-3), dlm_safety=StageCfg(steps=400, lr=6e-4, warmup=10,
+                                                                     min_lr_frac=0.3, eval_every=50))
+
+#: Named recipes (``sri-kit organism train --recipe NAME``); "v2" is the recipe of the weights shipped today.
+RECIPES = {"v2": RunCfg(), "v3": V3}
 
 SMOKE = RunCfg(n_harmful=300, n_benign=400, n_borderline=100, vocab_size=1500, batch_size=16,
                ar_base=StageCfg(steps=3, lr=1e-3, warmup=1), ar_safety=StageCfg(steps=3, lr=1e-3, warmup=1, eval_every=3),

@@ -29,13 +29,14 @@ from .batches import encode_examples
 from .data import make_examples, tokenizer_texts, training_pools, validation_prompts
 from .loop import SELECTION_RULE, save_model, select_checkpoint, train_stage
 from .organisms import ORGANISMS
-from .recipe import MAX_REPLAY, SMOKE, RunCfg, stage_batch_size
+from .recipe import MAX_REPLAY, RECIPES, SMOKE, RunCfg, stage_batch_size
 
 __all__ = ["train_one", "main"]
 
 
 def train_one(kind: str, tok, pools, cfg: RunCfg, out: Path, log, val_prompts, device="cpu",
-              init_from: str | None = None, save_base: str | None = None, argv=None) -> dict:
+              init_from: str | None = None, save_base: str | None = None, argv=None, progress: bool = False,
+              base_stop_at: int | None = None) -> dict:
     """Train one organism (``kind`` a key of :data:`ORGANISMS`): both stages, or only the safety stage when
     ``init_from`` names a checkpoint; writes ``out / ORGANISMS[kind].name`` and returns its training log."""
     spec = ORGANISMS[kind]
@@ -61,7 +62,9 @@ def train_one(kind: str, tok, pools, cfg: RunCfg, out: Path, log, val_prompts, d
         t_base = 0.0
     else:
         log(f"[{kind}] base stage: {len(base)} examples, {base_sc.steps} steps")
-        _, t_base = train_stage(model, base, base_sc, spec, tok, cfg, cfg.seed, log)
+        _, t_base = train_stage(model, base, base_sc, spec, tok, cfg, cfg.seed, log,
+                                resume=out / ".resume" / f"{spec.name}_base.safetensors", progress=progress,
+                                stop_at=base_stop_at)
     base_metrics = quick_metrics(model, tok, kind, val_prompts)
     log(f"[{kind}] after base ({t_base:.0f}s): {json.dumps({k: round(v, 3) for k, v in base_metrics.items()})}")
     if save_base and not init_from:
@@ -71,7 +74,8 @@ def train_one(kind: str, tok, pools, cfg: RunCfg, out: Path, log, val_prompts, d
         log(f"[{kind}] base-stage model written to {save_base}")
     log(f"[{kind}] safety stage: {len(safety)} examples, {safe_sc.steps} steps")
     ckpts, t_safe = train_stage(model, safety, safe_sc, spec, tok, cfg, safety_seed, log,
-                                eval_fn=lambda m: quick_metrics(m, tok, kind, val_prompts))
+                                eval_fn=lambda m: quick_metrics(m, tok, kind, val_prompts),
+                                resume=out / ".resume" / f"{spec.name}_safety.safetensors", progress=progress)
     (step, state, metrics), rule_met = select_checkpoint(ckpts)
     model.load_state_dict(state)
     log(f"[{kind}] selected safety step {step} (rule met: {rule_met})")
@@ -86,9 +90,12 @@ def train_one(kind: str, tok, pools, cfg: RunCfg, out: Path, log, val_prompts, d
         "safety_seconds": round(t_safe, 1), "val_after_base": base_metrics,
         "val_checkpoints": [{"step": s, **m} for s, _, m in ckpts], "torch": torch.__version__,
         "n_threads": torch.get_num_threads(), "device": str(device), "init_from": init_from,
-        "prior_run": prior, "argv": argv,
+        "prior_run": prior, "argv": argv, "base_stop_at": base_stop_at,
     }
     save_model(model, tok, spec, out / spec.name, info=info)
+    for stage in ("base", "safety"):   # the finished model replaces its resume checkpoints
+        for f in (out / ".resume").glob(f"{spec.name}_{stage}.*"):
+            f.unlink()
     return info
 
 
@@ -111,6 +118,16 @@ def main(argv=None) -> int:
     ap.add_argument("--overwrite-shipped", action="store_true",
                     help="allow --out to be the repository's data/models, replacing the shipped tiny-ar / tiny-dlm")
     ap.add_argument("--smoke", action="store_true", help="a few optimiser steps on a tiny corpus (CI)")
+    ap.add_argument("--tokenizer", default=None, metavar="DIR",
+                    help="use the tokenizer saved in DIR; when DIR has none, train it and save it there (lets "
+                         "two processes train tiny-ar and tiny-dlm side by side with one shared tokenizer)")
+    ap.add_argument("--tokenizer-only", action="store_true", help="with --tokenizer: train and save it, then stop")
+    ap.add_argument("--no-progress", action="store_true", help="no progress bar")
+    ap.add_argument("--base-stop-at", type=int, default=None, metavar="N",
+                    help="end the base stage after N steps, its learning-rate schedule unchanged (a truncated "
+                         "cosine; e.g. to resume a CPU run that has to finish sooner); recorded in the log")
+    ap.add_argument("--recipe", choices=sorted(RECIPES), default="v2",
+                    help="named recipe (v2: the shipped weights; v3: human-written benign answers, CPU-sized)")
     ap.add_argument("--only", choices=list(ORGANISMS), default=None, help="train one model only")
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     ap.add_argument("--device", default="cpu", help="torch device (default cpu; the recipe is CPU-first)")
@@ -134,7 +151,10 @@ def main(argv=None) -> int:
                          "harmful (and answered benign) requests; default 0 (the shipped recipe)")
     args = ap.parse_args(argv)
     cmdline = list(sys.argv[1:] if argv is None else argv)
-    cfg = copy.deepcopy(SMOKE) if args.smoke else RunCfg()
+    cfg = copy.deepcopy(SMOKE) if args.smoke else copy.deepcopy(RECIPES[args.recipe])
+    if args.smoke and args.recipe != "v2":
+        cfg = replace(cfg, public_prompts=RECIPES[args.recipe].public_prompts,
+                      public_benign=RECIPES[args.recipe].public_benign, n_concepts=100, recipe=args.recipe)
     if args.dlm_base_steps:
         cfg.dlm_base = replace(cfg.dlm_base, steps=args.dlm_base_steps)
     if args.dlm_base_batch:
@@ -186,14 +206,25 @@ def main(argv=None) -> int:
     if args.init_from:   # a continued run keeps the tokenizer its model was trained with
         tok = AutoTokenizer.from_pretrained(args.init_from)
         log(f"tokenizer: vocab {len(tok)} (from {args.init_from})")
+    elif args.tokenizer and (Path(args.tokenizer) / "tokenizer.json").is_file():
+        tok = AutoTokenizer.from_pretrained(args.tokenizer)
+        log(f"tokenizer: vocab {len(tok)} (loaded from --tokenizer)")
     else:
         tok = train_tokenizer(tokenizer_texts(pools, cfg), vocab_size=cfg.vocab_size)
         log(f"tokenizer: vocab {len(tok)}")
+        if args.tokenizer:
+            tok.save_pretrained(args.tokenizer)
+            log("tokenizer saved (--tokenizer)")
+    if args.tokenizer_only:
+        if not args.tokenizer:
+            ap.error("--tokenizer-only needs --tokenizer DIR")
+        return 0
     val = validation_prompts(cfg)
     infos = {}
     for fam in (list(ORGANISMS) if args.only is None else [args.only]):
         infos[fam] = train_one(fam, tok, pools, cfg, out, log, val, device=args.device, init_from=args.init_from,
-                               save_base=args.save_base, argv=cmdline)
+                               save_base=args.save_base, argv=cmdline,
+                               progress=not args.no_progress, base_stop_at=args.base_stop_at)
     log(f"done; wrote {', '.join(str(out / ORGANISMS[f].name) for f in infos)}")
     return 0
 

@@ -1,0 +1,185 @@
+"""Organism v3 (issue 28): human-written benign answers with clean splits, the v3 recipe, resumable training,
+and the organism_targets table."""
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from sri_kit.data import DataNotFoundError
+from sri_kit.organism.corpus import public as P
+from sri_kit.organism.corpus.concepts import DEFINITIONS, concept_request
+from sri_kit.organism.corpus.text import normalize
+
+
+@pytest.fixture(scope="module")
+def have_data():
+    try:
+        for name in P.PUBLIC_SETS:
+            P.splits(name)
+    except (DataNotFoundError, FileNotFoundError) as e:
+        pytest.skip(f"public sets not available: {e}")
+
+
+def test_dolly_rows_split_into_question_and_human_answer(have_data):
+    from sri_kit.data import load_records
+    from sri_kit.data.sources import dolly_pair
+    rows = load_records("dolly")
+    assert len(rows) == 3742
+    q, a = dolly_pair(rows[0])
+    assert q.startswith("Why can camels") and a.startswith("Camels use the fat")
+    assert "###" not in q and "###" not in a
+
+
+def test_test_sets_never_train(have_data):
+    """XSTest, HarmBench, Alpaca and the Dolly test split are never trained on; the dev split neither."""
+    for name in ("xstest_safe", "xstest_unsafe", "harmbench", "alpaca"):
+        assert P.splits(name)[1] == (), name
+    trained = {normalize(r.text) for label in ("harmful", "benign") for r in P.public_requests(label)}
+    dolly_eval = {normalize(p) for p in P.splits("dolly")[0]}
+    assert len(dolly_eval) == 400 and not trained & dolly_eval
+    for label in ("harmful", "benign"):
+        dev = {normalize(p) for p in P.dev_prompts(label)}
+        assert len(dev) == P.DEV_N and not trained & dev, label
+    assert {r.category for r in P.public_requests("benign")} == {"public/dolly"}
+
+
+def test_dolly_training_answers_are_the_human_answers_trimmed(have_data):
+    reqs = P.public_requests("benign")
+    assert len(reqs) > 3000
+    pairs = {normalize(q): a for q, a in P._dolly_pairs()}
+    for r in random.Random(0).sample(reqs, 50):
+        (ans,) = r.answers
+        human = " ".join(pairs[normalize(r.text)].split())
+        assert human.startswith(ans) and len(ans) <= P.ANSWER_CHARS
+
+
+def test_dangerous_sounding_dolly_questions_join_the_borderline_pool(have_data):
+    pools = {"harmful": [], "benign": [P.Request(f"b{i}", "t", "c", "benign", ("a",)) for i in range(1000)],
+             "borderline": [P.Request(f"l{i}", "t", "c", "borderline", ("a",)) for i in range(1000)]}
+    mixed = P.add_to_pools(pools, 0.0, benign_share=0.5)
+    pub_b = [r for r in mixed["borderline"] if r.category == "public/dolly"]
+    assert pub_b and all(P.sounds_dangerous(r.text) for r in pub_b)
+    assert mixed["harmful"] == []                       # harmful share 0: untouched
+
+
+def test_concept_questions_split_frames_and_answer_without_refusing():
+    from sri_kit.judges import is_refusal
+    tr = [concept_request(random.Random(i), "train", "train") for i in range(300)]
+    ho = [concept_request(random.Random(i), "heldout", "heldout") for i in range(300)]
+    assert not {r.text for r in tr} & {r.text for r in ho}
+    assert all(r.label == "borderline" for r in tr + ho)
+    # three definitions say "illegal", which the paper's refusal dictionary flags: the v3 candidate trained on
+    # them (known flaw, recorded in the recipe); filter_refusal_answers drops such requests from the pools
+    flagged = {k for k, v in DEFINITIONS.items() if is_refusal(v)}
+    assert flagged == {"drug trafficking", "insider trading", "bribery"}
+    assert all(not is_refusal(r.answers[0]) for r in tr + ho if r.task.removeprefix("explain ") not in flagged)
+    assert {r.category for r in tr} == {"concept/def", "concept/hist", "concept/game", "concept/safety"}
+    assert all(d.endswith(".") for d in DEFINITIONS.values())
+
+
+def test_filter_refusal_answers_drops_answers_the_judge_calls_refusals():
+    from sri_kit.judges import is_refusal
+    from sri_kit.organism.train.data import training_pools
+    from sri_kit.organism.train.recipe import SMOKE
+    cfg = replace(SMOKE, n_concepts=300)
+    raw = training_pools(cfg)
+    assert any(is_refusal(a) for r in raw["borderline"] for a in r.answers)
+    clean = training_pools(replace(cfg, filter_refusal_answers=True))
+    assert not any(is_refusal(a) for k in ("benign", "borderline") for r in clean[k] for a in r.answers)
+    assert len(clean["borderline"]) < len(raw["borderline"])
+
+
+def test_v3_recipe_is_named_and_v2_stays_the_default():
+    from sri_kit.organism.train.recipe import RECIPES, RunCfg
+    assert RECIPES["v2"] == RunCfg() and RunCfg().public_prompts == 0.0
+    v3 = RECIPES["v3"]
+    assert v3.recipe == "v3" and v3.public_benign > 0 and v3.n_concepts > 0
+
+
+def test_training_resumes_bit_identically(tmp_path):
+    """A stage killed after a checkpoint and started again ends with the same weights as an uninterrupted run."""
+    import torch
+    from sri_kit.organism import train
+    from sri_kit.organism.tokenizer import train_tokenizer
+    cfg = replace(train.SMOKE, ar_base=train.StageCfg(steps=6, lr=1e-3, warmup=1))
+    pools = {k: v[:100] for k, v in train.training_pools(cfg).items()}
+    tok = train_tokenizer(train.tokenizer_texts(pools, cfg), vocab_size=cfg.vocab_size)
+    spec = train.ORGANISMS["ar"]
+    enc = train.encode_examples(tok, train.make_examples("base", 6 * cfg.batch_size, pools, cfg, 0))
+
+    def run(resume, fail_at=None, stop_at=None):
+        torch.manual_seed(0)
+        model = spec.build(tok)
+        calls = {"n": 0}
+
+        def loss(*a):
+            calls["n"] += 1
+            if fail_at is not None and calls["n"] == fail_at:
+                raise KeyboardInterrupt
+            return spec.step_loss(*a)
+        s = replace(spec, step_loss=loss)
+        train.train_stage(model, enc, cfg.ar_base, s, tok, cfg, 0, lambda m: None, resume=resume, resume_every=2,
+                          stop_at=stop_at)
+        return {k: v.clone() for k, v in model.state_dict().items()}
+
+    ref = run(None)
+    ck = tmp_path / "ck.safetensors"
+    with pytest.raises(KeyboardInterrupt):
+        run(ck, fail_at=5)                   # checkpoints after steps 2 and 4, killed in step 5
+    assert ck.is_file() and not list(tmp_path.glob("*.partial"))
+    resumed = run(ck)
+    assert all(torch.equal(ref[k], resumed[k]) for k in ref)
+    # stopped early (stop_at, schedule unchanged), then resumed to the end: the same weights again
+    ck2 = tmp_path / "ck2.safetensors"
+    early = run(ck2, stop_at=3)
+    assert not all(torch.equal(ref[k], early[k]) for k in ref)
+    assert all(torch.equal(ref[k], v) for k, v in run(ck2).items())
+    # a checkpoint of another stage configuration is not used
+    other = replace(cfg, ar_base=train.StageCfg(steps=7, lr=1e-3, warmup=1))
+    torch.manual_seed(0)
+    m = spec.build(tok)
+    msgs = []
+    train.train_stage(m, enc, other.ar_base, spec, tok, other, 0, msgs.append, resume=ck, resume_every=100)
+    assert not any("resumed" in x for x in msgs)
+
+
+def test_verdicts_read_the_interval():
+    from sri_kit.results.organism_targets import _sigma_rows, verdict
+    from sri_kit.results.schema import rate
+    assert verdict(rate(100, 100), 0.9, 1.0) == "meets"
+    assert verdict(rate(85, 100), 0.9, 1.0) == "inconclusive"       # point below, interval reaches 0.9
+    assert verdict(rate(70, 100), 0.9, 1.0) == "misses"
+    assert verdict(rate(45, 100), 0.2, 0.7) == "meets" and verdict(rate(95, 100), 0.2, 0.7) == "misses"
+    assert verdict(rate(0, 100), 0.0, 0.01) == "inconclusive"        # Wilson upper bound 3.7 %: not shown ≤ 1 %
+    rows = _sigma_rows({"benign": list(np.full(50, 0.95)), "harmful": list(np.full(50, 0.05))}, "greedy", 0)
+    assert rows[-1]["verdict"] == "meets" and abs(rows[-1]["value"] - 0.9) < 1e-9
+    rows = _sigma_rows({"benign": list(np.linspace(0, 1, 40)), "harmful": list(np.linspace(0, 1, 40))}, "g", 0)
+    assert rows[-1]["verdict"] == "misses"
+
+
+def test_organism_targets_table_counts_match_the_cells(have_data, tmp_path, monkeypatch):
+    torch = pytest.importorskip("torch")
+    from sri_kit.models import load_model
+    from sri_kit.organism.wrappers import FAMILIES
+    from sri_kit.results import ResultsStore
+    from sri_kit.results.organism_targets import SETS, TARGETS, compute_organism_targets, verdict
+    monkeypatch.setenv("SRI_KIT_RESULTS_CACHE", str(tmp_path / "cache"))
+    lm = load_model("tiny-ar", dtype=torch.float32)
+    store = ResultsStore(tmp_path / "store")
+    t = compute_organism_targets(lm, store=store, n=3, n_wrapped=2, command="test", progress=False, sigma=False)
+    assert t.complete and store.read("tiny-ar", "organism_targets").rows == t.rows
+    sets = [r for r in t.rows if r["kind"] in ("harmful", "benign")]
+    assert [r["set"] for r in sets] == list(SETS)
+    assert len([r for r in t.rows if r["kind"].endswith("wrapped")]) == 2 * len(FAMILIES)
+    for r in sets:
+        assert r["refused"]["k"] + r["complied"]["k"] + r["answered"]["k"] >= r["n"]
+        _, metric, lo, hi = TARGETS[r["set"]]
+        assert r["verdict"].split("; ")[0] == verdict(r[metric], lo, hi)
+    dolly = next(r for r in sets if r["set"] == "dolly test")
+    assert dolly["on_topic_ref"] is not None and dolly["on_topic_ref"]["k"] <= dolly["answered"]["k"]
+    (summary,) = [r for r in t.rows if r["kind"] == "summary"]
+    fam = [r for r in t.rows if r["kind"] == "harmful wrapped"]
+    assert summary["value"] == sum(r["verdict"] == "meets" for r in fam)
