@@ -68,6 +68,11 @@ def _main(argv=None) -> int:
     tg.add_argument("--no-sigma", action="store_true", help="skip the σ_T rows")
     tg.add_argument("--label", default=None, help="the model's name in the store (default: the model's name; give a "
                                                   "candidate its own, e.g. tiny-ar-v3)")
+    tl = sub.add_parser("training", help="store the organism_training table from models' training_log.json")
+    tl.add_argument("--model", required=True, action="append", metavar="LABEL=DIR",
+                    help="a store label and the model folder holding training_log.json (repeatable)")
+    tl.add_argument("--label", required=True, help="the store folder of the table (e.g. tiny-v3)")
+    tl.add_argument("--notes", default="", help="one line of caveats under the table")
     for name in ("render", "check"):
         p = sub.add_parser(name, help=f"{name} the generated blocks of the docs")
         p.add_argument("paths", nargs="*", type=Path, help="documents (default: every doc with numbers)")
@@ -113,6 +118,23 @@ def _main(argv=None) -> int:
                                      only_samplers=a.only_sampler, sigma=not a.no_sigma, model_label=a.label)
         print(f"{a.label or lm.name}: organism_targets in {store.root / (a.label or lm.name)} ({'complete' if t.complete else 'incomplete'}; "
               f"{time.perf_counter() - t0:.0f} s wall, {torch.get_num_threads()} torch threads)")
+        return 0
+    if a.cmd == "training":
+        import json as _json
+        from .organism_targets import training_table
+        logs = {}
+        for spec in a.model:
+            label, sep, d = spec.partition("=")
+            if not sep:
+                ap.error(f"--model {spec!r}: use LABEL=DIR")
+            f = Path(d) / "training_log.json"
+            if not f.is_file():
+                ap.error(f"{f} does not exist: pass a folder written by `sri-kit organism train`")
+            logs[label] = _json.loads(f.read_text())
+        cmd = "python -m sri_kit.results " + " ".join(sys.argv[1:] if argv is None else argv)
+        t = training_table(logs, model_label=a.label, command=cmd.strip(), notes=a.notes)
+        store.write(t)
+        print(f"organism_training in {store.root / a.label}")
         return 0
     paths = a.paths or doc_paths()
     if a.cmd == "render":

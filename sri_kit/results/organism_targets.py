@@ -279,3 +279,34 @@ NOTES = ("Evaluation splits only (sri_kit.organism.corpus.public). refused: the 
          "a floor not a quality judge). Intervals: Wilson 95 % (one greedy generation per request, so the request is "
          "the unit). verdict: meets / misses when the whole interval is inside / outside the target, else "
          "inconclusive. σ_T rows: median final SRI value (default config) and the gap's bootstrap interval.")
+
+
+TRAINING_COLUMNS = [Column("model", "model"), Column("recipe", "recipe"), Column("params", "parameters", "int"),
+                    Column("base_steps", "base steps (run / scheduled)"), Column("safety_steps", "safety steps", "int"),
+                    Column("batch", "batch", "int"), Column("selected", "selected safety step", "int"),
+                    Column("rule_met", "selection rule met"), Column("base_min", "base stage (min)", "float"),
+                    Column("safety_min", "safety stage (min)", "float"), Column("threads", "torch threads", "int")]
+
+
+def training_table(logs: dict[str, dict], *, model_label: str, command: str = "", notes: str = "") -> Table:
+    """The ``organism_training`` table from models' ``training_log.json`` (label -> parsed log): what ran, for how
+    long, and which checkpoint the selection rule took. Wall times are the logged stage times (validation
+    included in the safety stage)."""
+    rows = []
+    for label, log in logs.items():
+        rc = log["run_config"]
+        base_key, safe_key = ("ar_base", "ar_safety") if log["family"] == "ar" else ("dlm_base", "dlm_safety")
+        sched = rc[base_key]["steps"]
+        ran = log.get("base_stop_at") or sched
+        rows.append({"model": label, "recipe": rc.get("recipe", "v2"), "params": log["n_params"],
+                     "base_steps": f"{min(ran, sched)} / {sched}", "safety_steps": rc[safe_key]["steps"],
+                     "batch": rc[base_key].get("batch_size") or rc["batch_size"], "selected": log["selected_step"],
+                     "rule_met": "yes" if log["rule_met"] else "no",
+                     "base_min": round(log["base_seconds"] / 60, 1), "safety_min": round(log["safety_seconds"] / 60, 1),
+                     "threads": log.get("n_threads", 0)})
+    return Table(model=model_label, name="organism_training", title="Organism training runs (training_log.json)",
+                 split="n/a", n="per row", seed=0, mode="report", columns=TRAINING_COLUMNS, rows=rows, prompts={},
+                 configs={}, command=command, compute_seconds=0.0, complete=True, pending=[],
+                 notes=notes or "Stage wall times as logged by sri_kit.organism.train on this machine (2 CPU cores "
+                                "shared with other jobs; one torch thread per model, both models side by side).",
+                 extra={"argv": {k: v.get("argv") for k, v in logs.items()}}, **provenance())

@@ -24,7 +24,7 @@ from .recipe import RunCfg, StageCfg, lr_at, stage_batch_size
 __all__ = ["train_stage", "SELECTION_RULE", "select_checkpoint", "write_sri_json", "save_model"]
 
 
-def _save_resume(path: Path, model, opt, gen: torch.Generator, step: int, ckpts, key: str) -> None:
+def _save_resume(path: Path, model, opt, gen: torch.Generator, step: int, ckpts, key: str, seconds: float = 0.0) -> None:
     """Write a resume checkpoint (safetensors tensors + JSON, no pickle) atomically: model and AdamW state, the
     masking generator's state, the step reached and the validation checkpoints so far."""
     from safetensors.torch import save_file
@@ -43,7 +43,8 @@ def _save_resume(path: Path, model, opt, gen: torch.Generator, step: int, ckpts,
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".partial")
     save_file(t, str(tmp))
-    meta = {"key": key, "step": step, "opt_steps": meta_opt, "ckpts": [[s_, m] for s_, _, m in ckpts]}
+    meta = {"key": key, "step": step, "opt_steps": meta_opt, "ckpts": [[s_, m] for s_, _, m in ckpts],
+            "seconds": seconds}
     (tmp.with_suffix(".json.partial")).write_text(json.dumps(meta))
     tmp.replace(path)
     tmp.with_suffix(".json.partial").replace(path.with_suffix(".json"))
@@ -51,14 +52,15 @@ def _save_resume(path: Path, model, opt, gen: torch.Generator, step: int, ckpts,
 
 def _load_resume(path: Path, model, opt, gen: torch.Generator, key: str):
     """Restore a resume checkpoint written by :func:`_save_resume` for the same stage ``key``; returns
-    ``(next step, validation checkpoints)`` or ``(0, [])`` when there is none (or it is for another stage)."""
+    ``(next step, validation checkpoints, seconds spent before)`` or ``(0, [], 0.0)`` when there is none (or it is
+    for another stage)."""
     from safetensors.torch import load_file
     meta_p = path.with_suffix(".json")
     if not (path.is_file() and meta_p.is_file()):
-        return 0, []
+        return 0, [], 0.0
     meta = json.loads(meta_p.read_text())
     if meta.get("key") != key:
-        return 0, []
+        return 0, [], 0.0
     t = load_file(str(path))
     model.load_state_dict({k[6:]: v for k, v in t.items() if k.startswith("model.")})
     params = dict(model.named_parameters())
@@ -70,7 +72,7 @@ def _load_resume(path: Path, model, opt, gen: torch.Generator, key: str):
     for i, (s_, m) in enumerate(meta["ckpts"]):
         pre = f"ckpt{i}."
         ckpts.append((s_, {k[len(pre):]: v for k, v in t.items() if k.startswith(pre)}, m))
-    return meta["step"], ckpts
+    return meta["step"], ckpts, float(meta.get("seconds", 0.0))
 
 
 def train_stage(model, encoded, sc: StageCfg, spec: OrganismSpec, tok, cfg: RunCfg, seed: int, log, eval_fn=None,
@@ -86,9 +88,9 @@ def train_stage(model, encoded, sc: StageCfg, spec: OrganismSpec, tok, cfg: RunC
     bl = batches(encoded, stage_batch_size(sc, cfg), seed)
     key = json.dumps([spec.name, sc.steps, sc.lr, stage_batch_size(sc, cfg), seed, len(encoded), cfg.recipe])
     ckpts = []
-    start = 0
+    start, before = 0, 0.0
     if resume is not None:
-        start, ckpts = _load_resume(resume, model, opt, gen, key)
+        start, ckpts, before = _load_resume(resume, model, opt, gen, key)
         if start:
             log(f"  resumed at step {start}/{sc.steps} from its checkpoint")
     bar = None
@@ -120,11 +122,11 @@ def train_stage(model, encoded, sc: StageCfg, spec: OrganismSpec, tok, cfg: RunC
         if bar is not None:
             bar.update(1)
         if resume is not None and ((step + 1) % resume_every == 0 or step == end - 1):
-            _save_resume(resume, model, opt, gen, step + 1, ckpts, key)
+            _save_resume(resume, model, opt, gen, step + 1, ckpts, key, before + time.time() - t0)
     if bar is not None:
         bar.close()
     model.eval()
-    return ckpts, time.time() - t0
+    return ckpts, before + time.time() - t0     # seconds of the whole stage, across resumes
 
 
 SELECTION_RULE = (
