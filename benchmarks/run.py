@@ -11,7 +11,7 @@ Usage::
 
 Every number is a ratio of two timings taken in this one process (warm-up first, then interleaved
 repeats, medians), because the machines here are noisy. Models: the embedded organism
-(``data/models/tiny-ar``, ``tiny-dlm``) when present, else random-initialised models of the same
+(``sri_kit/_data/models/tiny-ar``, ``tiny-dlm``) when present, else random-initialised models of the same
 architecture and size (the output says which). See benchmarks/README.md for the method.
 """
 from __future__ import annotations

@@ -10,7 +10,7 @@ nvidia-smi -L || true
   && python3 -m sri_kit.organism.evaluate --only ar --models "$W" --n $EVN --n-attack $EVN --seeds 0 --no-external \
        --device $DEV --samplers greedy t0.7 ) > "$OUT/ar.log" 2>&1
 [ -d "$W/tiny-ar" ] && (cd "$W" && tar czf "$OUT/ar.tgz" tiny-ar)
-timeout 150 python3 benchmarks/cuda_check.py --require-cuda --model-ar "$W/tiny-ar" --model-dlm data/models/tiny-dlm \
+timeout 150 python3 benchmarks/cuda_check.py --require-cuda --model-ar "$W/tiny-ar" --model-dlm sri_kit/_data/models/tiny-dlm \
   --json "$W/cuda.json" > "$OUT/cuda.log" 2>&1
 echo "cuda_check rc=$?" >> "$OUT/cuda.log"; cat "$W/cuda.json" >> "$OUT/cuda.log" 2>/dev/null
 grep -E "after base|selected|\[val\]" "$OUT/ar.log" | tail -10; grep -v Loading "$OUT/ar.log" | grep "seed0"; grep -v Loading "$OUT/cuda.log"

@@ -105,11 +105,13 @@ def check_out(out: Path, overwrite_shipped: bool = False) -> None:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="sri-kit organism train", description=__doc__.split("\n")[0])
     ap.add_argument("--out", default=None, help="output folder (gets tiny-ar/ and tiny-dlm/); default: "
-                                                "./sri_kit_organism for a full run, a temp dir for --smoke. The "
-                                                "shipped weights (data/models) are replaced only with "
+                                                "./sri_kit_organism for a full run, a temp dir for --smoke, the "
+                                                "shipped folder with --overwrite-shipped. The shipped weights "
+                                                "(package data sri_kit/_data/models) are replaced only with "
                                                 "--overwrite-shipped")
     ap.add_argument("--overwrite-shipped", action="store_true",
-                    help="allow --out to be the repository's data/models, replacing the shipped tiny-ar / tiny-dlm")
+                    help="write into the shipped organism's folder (sri_kit/_data/models, the default --out with "
+                         "this flag), replacing tiny-ar / tiny-dlm")
     ap.add_argument("--smoke", action="store_true", help="a few optimiser steps on a tiny corpus (CI)")
     ap.add_argument("--only", choices=list(ORGANISMS), default=None, help="train one model only")
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
@@ -167,7 +169,9 @@ def main(argv=None) -> int:
         torch.set_num_threads(args.threads)
     if str(args.device).startswith("cuda"):
         torch.backends.cuda.matmul.allow_tf32 = True  # GPU recipe: TF32 matmuls (CPU runs are plain float32)
-    if args.out is None:
+    if args.out is None and args.overwrite_shipped:
+        out = MODELS_DIR                  # the shipped organism's folder (package data sri_kit/_data/models)
+    elif args.out is None:
         out = Path(tempfile.mkdtemp(prefix="sri_kit_organism_")) if args.smoke else Path("sri_kit_organism")
     else:
         out = Path(args.out)
