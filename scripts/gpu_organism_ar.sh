@@ -2,8 +2,9 @@
 # One device call: retrain tiny-ar with the shared tokenizer (default recipe), evaluate it on the GPU, then the
 # kit's CUDA check (bf16) on the new tiny-ar and the shipped tiny-dlm. $OUT gets ar.log, ar.tgz, cuda.log.
 set -u
+# paths come from the environment: OUT (required: what the call keeps), W (work folder; default a new temp dir)
 export PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=true
-OUT=${OUT:-/tmp/out}; W=${W:-/tmp/w}; DEV=${DEV:-cuda}; EVN=${EVN:-200}; EXTRA=${EXTRA:-}
+OUT=${OUT:?set OUT to the folder that keeps the results}; W=${W:-$(mktemp -d)}; DEV=${DEV:-cuda}; EVN=${EVN:-200}; EXTRA=${EXTRA:-}
 mkdir -p "$OUT" "$W"
 nvidia-smi -L || true
 ( python3 -m sri_kit.organism.train --only ar --device $DEV --out "$W" $EXTRA \

@@ -85,11 +85,23 @@ def train_one(kind: str, tok, pools, cfg: RunCfg, out: Path, log, val_prompts, d
         "selected_step": step, "rule_met": rule_met, "base_seconds": round(t_base, 1),
         "safety_seconds": round(t_safe, 1), "val_after_base": base_metrics,
         "val_checkpoints": [{"step": s, **m} for s, _, m in ckpts], "torch": torch.__version__,
-        "n_threads": torch.get_num_threads(), "device": str(device), "init_from": init_from,
+        "n_threads": torch.get_num_threads(), "device": str(device), "init_from": portable(init_from),
         "prior_run": prior, "argv": argv,
     }
     save_model(model, tok, spec, out / spec.name, info=info)
     return info
+
+
+def portable(arg):
+    """A command-line value as the training log records it: an absolute path is cut to its last (at most two)
+    components after the first folder, so no machine's folder layout is written into shipped files.
+
+    >>> portable("/scratch/w/base/tiny-dlm"), portable("/scratch/w"), portable("runs/A"), portable("--out"), portable(None)
+    ('.../base/tiny-dlm', '.../w', 'runs/A', '--out', None)
+    """
+    if not isinstance(arg, str) or not Path(arg).is_absolute():
+        return arg
+    return ".../" + "/".join(Path(arg).parts[2:][-2:])
 
 
 def check_out(out: Path, overwrite_shipped: bool = False) -> None:
@@ -135,7 +147,7 @@ def main(argv=None) -> int:
                          "permissively licensed sets, disjoint from every evaluation split): about SHARE of the "
                          "harmful (and answered benign) requests; default 0 (the shipped recipe)")
     args = ap.parse_args(argv)
-    cmdline = list(sys.argv[1:] if argv is None else argv)
+    cmdline = [portable(x) for x in (sys.argv[1:] if argv is None else argv)]
     cfg = copy.deepcopy(SMOKE) if args.smoke else RunCfg()
     if args.dlm_base_steps:
         cfg.dlm_base = replace(cfg.dlm_base, steps=args.dlm_base_steps)
