@@ -107,8 +107,9 @@ def run(out: Path, n_anchor: int = 32, progress: bool = False) -> pd.DataFrame:
             curves["jailbreak"] = sigma[len(BENIGN) + len(HARMFUL):]
         fig = plot_sri_trajectories(curves, title=f"{name}: does the internal state turn toward refusal? "
                                                   f"(SRI σ_t at each of {cfg.steps} steps)")
-        fig.text(0.01, 0.01, textwrap.fill(caption(name), 150), fontsize=8, va="bottom", ha="left")
-        fig.subplots_adjust(bottom=0.27)
+        fig.set_size_inches(8.5, 4.8)
+        fig.get_layout_engine().set(rect=(0, 0.16, 1, 0.84))      # the axes and legend above, the caption below
+        fig.text(0.01, 0.01, textwrap.fill(caption(name), 130), fontsize=8, va="bottom", ha="left")
         figs[name] = fig
     for name, fig in figs.items():
         path = out / f"demo_{name}.png"
