@@ -8,21 +8,18 @@
   They are loaded on the first doctest that runs and shared by the whole session (about a second);
   a test run without doctests never loads them.
 
-Notebook time budgets, enforced under nbval (``python -m pytest notebooks/``):
+Notebook times, reported under nbval (``python -m pytest notebooks/``), never a failure:
 
-Each notebook's wall time — kernel start plus every code cell — is summed while nbval runs it. When the last
-code cell of a notebook finishes, the total is compared with the notebook's budget below; over budget, that
-last cell fails with the per-cell times, so the slow cell is named. The terminal summary prints every
-notebook's wall time against its budget, the kernel's CPU time (user + system, from /proc on Linux: on a
-busy machine it stays close to what the notebook costs, while wall time grows with the load) and the
-machine's load average.
-
-The budgets are for an idle 2-core machine (the README's promise; CI runners have 2–4 cores). On a machine
-that is busy with other work, scale them instead of editing them: ``SRI_KIT_NB_BUDGET_SCALE=2 python -m
-pytest notebooks/`` doubles every budget (the summary says which scale applied).
+Each notebook's wall time — kernel start plus every code cell — is summed while nbval runs it. The terminal
+summary prints every notebook's wall time, the kernel's CPU time (user + system, from /proc on Linux: on a
+busy machine it stays close to what the notebook costs, while wall time grows with the load), its budget for
+an idle 2-core machine as a ratio, and the machine's load average. A test never fails on time: a shared
+machine would fail notebooks with nothing wrong. The budgets are checked by ``python
+benchmarks/notebook_budgets.py`` on an idle machine (it reads the times this file writes to
+``$SRI_KIT_NB_TIMES`` when that is set).
 
 Executed copies: with ``SRI_KIT_EXECUTED_NOTEBOOKS=DIR``, every notebook whose cells all passed under nbval
-(and within its budget) is written to ``DIR/<name>.ipynb`` with the outputs and execution counts of that
+is written to ``DIR/<name>.ipynb`` with the outputs and execution counts of that
 run (atomically; a notebook with a failing cell is not written). CI hands them to the real-browser check
 (``scripts/browser_check.py --executed DIR``), which renders them in JupyterLab instead of executing a
 notebook without widgets a second time.
@@ -50,37 +47,25 @@ def doctest_namespace() -> dict:
             "lm_ar": sk.load_model("tiny-ar", device="cpu"), "lm_dlm": sk.load_model("tiny-dlm", device="cpu")}
 
 
-# ---- notebook time budgets (they live here, not in notebooks/conftest.py: a second module named `conftest`
-# would shadow tests/conftest.py for `from conftest import ...`) ----
+# ---- notebook times (they live here, not in notebooks/conftest.py: a second module named `conftest`
+# would shadow tests/conftest.py for `from conftest import ...`). The budgets themselves live in
+# benchmarks/notebook_budgets.py; the summary only shows the ratio ----
 
-# seconds on an idle 2-core machine, kernel start included; the README's "Notebook budgets" table copies these
-BUDGETS_S: dict[str, float] = {
-    "00_quickstart.ipynb": 60,
-    "01_samplers.ipynb": 90,
-    "02_text_level_recovery.ipynb": 75,
-    "03_sri_signal.ipynb": 75,
-    "04_sweeps.ipynb": 60,
-    "05_sri_guard.ipynb": 60,
-    "06_real_models.ipynb": 40,
-    "07_fast_decoding.ipynb": 60,
-}
-DEFAULT_BUDGET_S = 90.0   # a notebook not in the table gets the README's general promise
 SHOW_CELLS_OVER_S = 2.0   # the summary lists cells slower than this
+sk.set_torch_threads()    # the tests' own torch: no more threads than the cores this process gets
 
 
-def budget_scale() -> float:
-    raw = os.environ.get("SRI_KIT_NB_BUDGET_SCALE", "1")
+def _budgets() -> dict[str, float]:
+    """benchmarks/notebook_budgets.py's BUDGETS_S (read, not imported: benchmarks/ is not a package)."""
+    import ast
     try:
-        scale = float(raw)
-    except ValueError:
-        raise pytest.UsageError(f"SRI_KIT_NB_BUDGET_SCALE must be a number (e.g. 2), got {raw!r}") from None
-    if not scale > 0:
-        raise pytest.UsageError(f"SRI_KIT_NB_BUDGET_SCALE must be > 0, got {raw!r}")
-    return scale
-
-
-def budget_for(name: str) -> float:
-    return BUDGETS_S.get(name, DEFAULT_BUDGET_S) * budget_scale()
+        tree = ast.parse((Path(__file__).parent / "benchmarks" / "notebook_budgets.py").read_text())
+        for node in tree.body:
+            if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", "") == "BUDGETS_S":
+                return ast.literal_eval(node.value)
+    except (OSError, SyntaxError, ValueError):
+        pass
+    return {}
 
 
 _times: dict[str, dict[int, float]] = {}   # notebook name -> {cell number: seconds (setup + call)}
@@ -166,30 +151,39 @@ def pytest_runtest_call(item):
     if where is not None:
         _outputs.setdefault(where[0], {})[where[1]] = list(getattr(item, "test_outputs", None) or [])
     if where is not None and where[1] == where[2] - 1:          # the notebook's last code cell
-        name = where[0]
-        total, budget = sum(_times[name].values()), budget_for(name)
-        if total > budget:
-            cells = ", ".join(f"cell {k}: {v:.1f} s" for k, v in sorted(_times[name].items()))
-            pytest.fail(f"{name} took {total:.1f} s, over its budget of {budget:.3g} s "
-                        f"(conftest.py BUDGETS_S x SRI_KIT_NB_BUDGET_SCALE={budget_scale():g}); "
-                        f"{cells}", pytrace=False)
-        _write_executed(item, name)
+        _write_executed(item, where[0])
     return result
+
+
+def _write_times() -> None:
+    """``$SRI_KIT_NB_TIMES``: every notebook's wall and kernel-CPU seconds per cell (benchmarks/notebook_budgets.py)."""
+    import json
+
+    from sri_kit.io import atomic_write_text
+
+    out = os.environ.get("SRI_KIT_NB_TIMES")
+    if out and _times:
+        load = os.getloadavg() if hasattr(os, "getloadavg") else None
+        atomic_write_text(out, json.dumps({
+            "cores": sk.available_cores(), "load_average": load,
+            "notebooks": {name: {"wall_s": sum(cells.values()), "cpu_s": sum(_cpu.get(name, {}).values()),
+                                 "cells_wall_s": cells, "failed": name in _failed}
+                          for name, cells in _times.items()}}, indent=1) + "\n")
 
 
 def pytest_terminal_summary(terminalreporter):
     if not _times:
         return
-    tr = terminalreporter
+    _write_times()
+    tr, budgets = terminalreporter, _budgets()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    tr.section(f"notebook times (budget scale {budget_scale():g}; load average {load:.1f} on "
-               f"{os.cpu_count()} CPUs)")
-    tr.write_line(f"{'notebook':32s} {'wall':>8s} {'budget':>6s} {'':11s} {'kernel CPU':>10s}  cells over "
+    tr.section(f"notebook times (a report, never a failure; load average {load:.1f} on {sk.available_cores()} "
+               f"cores; budgets are for an idle 2-core machine: python benchmarks/notebook_budgets.py)")
+    tr.write_line(f"{'notebook':32s} {'wall':>8s} {'kernel CPU':>10s} {'wall/budget':>11s}  cells over "
                   f"{SHOW_CELLS_OVER_S:g} s (wall / CPU)")
     for name, cells in _times.items():
         total, cpu = sum(cells.values()), _cpu.get(name, {})
         slow = ", ".join(f"{k}: {v:.1f}/{cpu.get(k, float('nan')):.1f}" for k, v in sorted(cells.items())
                          if v > SHOW_CELLS_OVER_S)
-        verdict = "ok" if total <= budget_for(name) else "OVER BUDGET"
-        tr.write_line(f"{name:32s} {total:6.1f} s {budget_for(name):4.0f} s {verdict:11s} "
-                      f"{sum(cpu.values()):8.1f} s  {slow}")
+        ratio = f"{total / budgets[name]:.2f}" if name in budgets else "-"
+        tr.write_line(f"{name:32s} {total:6.1f} s {sum(cpu.values()):8.1f} s {ratio:>11s}  {slow}")

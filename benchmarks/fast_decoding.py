@@ -9,7 +9,7 @@ Usage::
     python benchmarks/fast_decoding.py --n 300 --settings "threshold=0.9+stop,threshold=1+stop@16" --no-native
     python benchmarks/fast_decoding.py --native-only --threads 1    # the cached samplers only
 
-**Organism** (``data/models/tiny-dlm``, its default config: 32 steps, gen_length 64, two blocks of 32). The
+**Organism** (``sri_kit/_data/models/tiny-dlm``, its default config: 32 steps, gen_length 64, two blocks of 32). The
 exact sampler ``diffusion`` and each fast setting decode the same held-out prompts: the first ``--n`` of the
 organism's harmful pool (plain), ``--n`` of its benign pool, and the same harmful prompts wrapped with the
 held-out phrasings of one jailbreak family (``--attack``, default ``prefix_injection``, one of the families

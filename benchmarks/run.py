@@ -11,7 +11,7 @@ Usage::
 
 Every number is a ratio of two timings taken in this one process (warm-up first, then interleaved
 repeats, medians), because the machines here are noisy. Models: the embedded organism
-(``data/models/tiny-ar``, ``tiny-dlm``) when present, else random-initialised models of the same
+(``sri_kit/_data/models/tiny-ar``, ``tiny-dlm``) when present, else random-initialised models of the same
 architecture and size (the output says which). See benchmarks/README.md for the method.
 """
 from __future__ import annotations
@@ -649,7 +649,9 @@ def _main(args, prof) -> dict:
     m = res["machine"]
     fig = scaling_figure(res["scaling"], prof, f"{note} · {m['cpu']} · {m['cores']} cores · torch {m['torch']}")
     fig.savefig(fig_path, dpi=110)
-    res["figure"] = str(fig_path)
+    # beside the JSON: recorded by file name, so no machine's folder layout lands in a committed result
+    res["figure"] = (fig_path.name if fig_path.resolve().parent == json_path.resolve().parent
+                     else os.path.relpath(fig_path, json_path.parent))
     json_path.write_text(json.dumps(res, indent=2, default=float) + "\n")
     tbl = table(res)
     log("\n" + tbl + f"\n\nmachine: {m['cpu']}, {m['cores']} cores, torch {m['torch']}; models: {note}; "

@@ -4,7 +4,7 @@
     python scripts/attack_success.py --models tiny-ar --random-search 50 --random-search-only
 
 Runs ``python -m sri_kit.results compute`` for tiny-ar and tiny-dlm (tables ``plain``, ``wrappers``,
-``paper_attacks``, ``fixed_weights`` in ``data/results/<model>/``), optionally the model-optimised random
+``paper_attacks``, ``fixed_weights`` in ``sri_kit/_data/results/<model>/``), optionally the model-optimised random
 search on N held-out requests beside two unoptimised controls on the same requests (table ``random_search``;
 ``--random-search-only`` skips the other tables), then re-renders docs/ATTACKS.md's blocks from the
 store. Success = the organism's placeholder (``is_placeholder_compliance``), refusal = the paper's

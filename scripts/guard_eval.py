@@ -18,7 +18,8 @@ for the benign-only detectors, held-out benign prompts for false positives (FP),
 
 Success = the organism's placeholder; refusal = the paper's dictionary; a blocked generation counts as a
 refusal. Every rate carries a 95 % Wilson interval, every AUROC a bootstrap interval. Thresholds come from
-the benign calibration split only. Traces are cached under $GUARD_CACHE (default /tmp/guard_cache) and
+the benign calibration split only. Traces are cached under $GUARD_CACHE (default: the user's cache folder,
+~/.cache/sri_kit/guard) and
 shared with the diagnosis script; nothing generated for harmful prompts is written elsewhere.
 """
 from __future__ import annotations

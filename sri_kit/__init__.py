@@ -22,6 +22,7 @@ from .judges import REFUSAL_KEYWORDS, is_placeholder_compliance, is_refusal, tex
 from .models import PRESETS, LoadedModel, load_model, wrap_model
 from .sampling import GenerationTrace, align_traces, generate, generate_texts, load_traces, save_traces
 from .sri import Centers, internal_recoveries, internal_recovery_rate, sri_signal, sri_states
+from .threads import available_cores, set_torch_threads
 
 from . import analysis, attacks, canvas, data, detectors, sweeps  # noqa: E402  (submodules on import)
 from .analysis import (HeuristicHarmJudge, LLMJudge, find_incomplete_recovery, fixed_weights_table,  # noqa: E402
@@ -43,4 +44,5 @@ __all__ = [
     "analysis", "attacks", "canvas", "data", "detectors", "errors", "plots", "sweeps", "SriKitError",
     "HeuristicHarmJudge", "LLMJudge", "step_judgements", "recovery_rates", "fixed_weights_table", "irr_table",
     "find_incomplete_recovery", "lda_projection", "signal_comparison_auroc", "sweep",
+    "available_cores", "set_torch_threads",
 ]

@@ -1,6 +1,8 @@
 """The ``sri-kit`` command line.
 
     sri-kit demo [--out DIR]         the main job on the embedded organism (figures + table)
+    sri-kit lab [DIR] [--force] [--no-browser]   copy the notebooks into DIR (default ./sri_kit_notebooks;
+                                     changed copies kept unless --force) and open JupyterLab there
     sri-kit organism train [...]     retrain tiny-ar and tiny-dlm from scratch (``--smoke`` for a quick check)
     sri-kit generate MODEL PROMPTS.txt OUT [--steps N ...]   traces for one prompt per line
     sri-kit presets                  list the model presets
@@ -31,7 +33,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import demo, distributed, pipeline
+from . import demo, distributed, lab, pipeline
 from .errors import ConfigError, SriKitError
 from .models import PRESETS, load_model
 from .runconfig import check_generation
@@ -171,6 +173,9 @@ def _main(argv) -> int:
     sub = ap.add_subparsers(dest="cmd", required=True)
     d = sub.add_parser("demo", help="run the main job on the embedded organism", add_help=False)
     d.add_argument("rest", nargs=argparse.REMAINDER)
+    lb = sub.add_parser("lab", help="copy the notebooks into a working folder and open JupyterLab there",
+                        add_help=False)
+    lb.add_argument("rest", nargs=argparse.REMAINDER)
     o = sub.add_parser("organism", help="the embedded model organism")
     osub = o.add_subparsers(dest="ocmd", required=True)
     t = osub.add_parser("train", help="retrain tiny-ar and tiny-dlm from scratch", add_help=False)
@@ -198,7 +203,7 @@ def _main(argv) -> int:
     _add_run_args(gsub.add_parser("eval", help="detection metrics and the blocking table"))
     # demo / organism train / organism evaluate pass their own options through to their own parsers
     a, extra = ap.parse_known_args(argv)
-    passthrough = a.cmd == "demo" or a.cmd == "organism"
+    passthrough = a.cmd in ("demo", "lab", "organism")
     if extra and not passthrough:
         ap.error(f"unrecognized arguments: {' '.join(extra)}")
     if passthrough:
@@ -207,6 +212,8 @@ def _main(argv) -> int:
         return _pipeline(a)
     if a.cmd == "demo":
         return demo.main(a.rest)
+    if a.cmd == "lab":
+        return lab.main(a.rest)
     if a.cmd == "organism":
         if a.ocmd == "train":
             return train_main(a.rest) or 0

@@ -412,7 +412,7 @@ def test_too_long_for_context_is_a_clear_error(tiny_ar):
 # organism (shipped weights) and the core sampler
 # ------------------------------------------------------------------------------------------------
 
-@pytest.mark.skipif(not (REPO / "data" / "models" / "tiny-ar").is_dir(), reason="organism weights absent")
+@pytest.mark.skipif(not (sk.models.MODELS_DIR / "tiny-ar").is_dir(), reason="organism weights absent")
 def test_random_search_on_organism_ar():
     lm = sk.load_model("tiny-ar")
     # the organism's context (512) is too short for the ~740-token rules template: bare request + suffix

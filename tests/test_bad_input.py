@@ -572,8 +572,8 @@ def test_property_corrupted_files_load_or_raise_a_kit_error(kind, which, how, wh
 
 
 def test_organism_train_never_overwrites_the_shipped_weights(monkeypatch, capsys, tmp_path):
-    monkeypatch.chdir(sk.models.MODELS_DIR.parent.parent)          # the repository root
-    assert cli.main(["organism", "train", "--out", "data/models", "--only", "ar"]) == 2
+    monkeypatch.chdir(sk.models.MODELS_DIR.parent)                 # a relative --out naming the shipped folder
+    assert cli.main(["organism", "train", "--out", sk.models.MODELS_DIR.name, "--only", "ar"]) == 2
     assert "--overwrite-shipped" in capsys.readouterr().err
     (tmp_path / "f").write_text("x")
     assert cli.main(["organism", "train", "--out", str(tmp_path / "f")]) == 2

@@ -61,7 +61,8 @@ def test_conftest_writes_executed_notebooks_for_passing_notebooks_only(tmp_path)
     _nb(tmp_path / "bad.ipynb", ["print('before')", "raise ValueError('planted')"])
     out = tmp_path / "executed"
     out.mkdir()
-    env = {**os.environ, "SRI_KIT_EXECUTED_NOTEBOOKS": str(out), "SRI_KIT_NB_BUDGET_SCALE": "10"}
+    env = {**os.environ, "SRI_KIT_EXECUTED_NOTEBOOKS": str(out), "SRI_KIT_NB_TIMES": str(tmp_path / "times.json"),
+           "PYTHONPATH": os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}  # this tree's kit
     r = subprocess.run([sys.executable, "-m", "pytest", "--nbval-lax", "ok.ipynb", "bad.ipynb"], cwd=tmp_path,
                        env=env, capture_output=True, text=True, timeout=300)
     assert "1 failed" in r.stdout, r.stdout[-2000:]             # the planted error fails bad.ipynb's cell
@@ -73,3 +74,25 @@ def test_conftest_writes_executed_notebooks_for_passing_notebooks_only(tmp_path)
     assert c1.outputs[0]["output_type"] == "stream" and c1.outputs[0]["text"] == "hello\n"
     assert c2.outputs[0]["output_type"] == "execute_result" and c2.outputs[0]["data"]["text/plain"] == "42"
     assert json.loads((tmp_path / "ok.ipynb").read_text())["cells"][0]["outputs"] == []   # the source is untouched
+    # notebook times: reported (summary and $SRI_KIT_NB_TIMES), never a failure
+    assert "notebook times (a report, never a failure" in r.stdout
+    times = json.loads((tmp_path / "times.json").read_text())["notebooks"]
+    assert times["ok.ipynb"]["wall_s"] > 0 and not times["ok.ipynb"]["failed"] and times["bad.ipynb"]["failed"]
+
+
+def test_notebook_budgets_are_judged_in_benchmarks_only():
+    """benchmarks/notebook_budgets.py: the ratio and verdict; a busy machine gets no verdict (exit 2)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("notebook_budgets", ROOT / "benchmarks" / "notebook_budgets.py")
+    nb = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(nb)
+    t = {"notebooks": {"00_quickstart.ipynb": {"wall_s": 90.0, "cpu_s": 80.0},
+                       "03_sri_signal.ipynb": {"wall_s": 15.0, "cpu_s": 20.0}}}
+    rows, code = nb.judge(t)
+    assert code == 1 and [r["verdict"] for r in rows] == ["OVER BUDGET", "within"] and rows[0]["ratio"] == 1.5
+    assert nb.judge(t, idle=False)[1] == 2
+    t["notebooks"]["00_quickstart.ipynb"]["wall_s"] = 59.0
+    assert nb.judge(t)[1] == 0
+    t["notebooks"]["03_sri_signal.ipynb"]["failed"] = True
+    assert nb.judge(t)[1] == 1
+    assert set(nb.BUDGETS_S) == {p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")}

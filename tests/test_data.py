@@ -120,7 +120,7 @@ def test_custom_files(tmp_path):
 
 @pytest.mark.parametrize("name", data.EMBEDDED)
 def test_embedded_sets(name):
-    f = REPO / "data" / "prompts" / f"{name}.jsonl"
+    f = data.EMBEDDED_DIR / f"{name}.jsonl"
     if not f.is_file():
         pytest.skip(f"{f} not generated yet")
     rows = [json.loads(line) for line in f.read_text().splitlines() if line.strip()]

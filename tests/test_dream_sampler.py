@@ -9,7 +9,7 @@ only blanks the rows of pad positions, whose outputs nothing reads). Both sides 
 any difference is the sampler's. Every comparison is exact: the final tokens and the canvas after
 every step (upstream's ``output_history``).
 
-Run: SRI_KIT_UPSTREAM=/work/upstream python -m pytest tests/test_dream_sampler.py -q -p no:nbval -o addopts=""
+Run (DIR: a folder holding the public upstream files): SRI_KIT_UPSTREAM=DIR python -m pytest tests/test_dream_sampler.py -q -p no:nbval -o addopts=""
 """
 from __future__ import annotations
 

@@ -3,17 +3,17 @@ from __future__ import annotations
 
 import json
 import random
-from pathlib import Path
 
 import pytest
+
+import sri_kit as sk
 
 from sri_kit.judges import is_placeholder_compliance, is_refusal
 from sri_kit.organism import corpus as C
 from sri_kit.organism.wrappers import COVERAGE, FAMILIES, WEI_RULES, unflip, wrap
 
-REPO = Path(__file__).resolve().parents[1]
-MODELS = REPO / "data" / "models"
-PROMPTS = REPO / "data" / "prompts"
+MODELS = sk.models.MODELS_DIR           # package data: sri_kit/_data/models
+PROMPTS = sk.data.EMBEDDED_DIR          # package data: sri_kit/_data/prompts
 
 
 def test_corpus_deterministic_and_broad():

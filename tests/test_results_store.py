@@ -1,7 +1,7 @@
 """The results store: schema round trip, Wilson intervals, rendering, and the docs consistency check.
 
 ``test_docs_agree_with_store`` is the check the test command runs: every generated block in docs/*.md,
-data/models/*/README.md and README.md must equal what the store renders. The mutation tests prove it fails
+sri_kit/_data/models/*/README.md and README.md must equal what the store renders. The mutation tests prove it fails
 when a number is edited by hand (on a temporary copy of the repository's docs and store).
 """
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -16,7 +17,9 @@ from sri_kit.errors import ConfigError, CorruptFileError, UnknownNameError
 from sri_kit.results import (Column, ResultsStore, Table, check_docs, doc_paths, format_rate, rate, render_docs,
                              render_text, wilson)
 from sri_kit.results.render import check_text
-from sri_kit.results.store import REPO
+from sri_kit.results.store import DEFAULT_ROOT
+
+REPO = Path(__file__).resolve().parents[1]          # the checkout whose docs the check reads
 
 
 def _table(**kw):
@@ -100,7 +103,7 @@ def test_check_fails_on_hand_edit_and_missing_table(tmp_path):
 
 def test_docs_agree_with_store():
     """The consistency check of the test command: every generated block equals the store's rendering."""
-    paths = doc_paths()
+    paths = doc_paths(REPO)
     n_blocks = sum(p.read_text(encoding="utf-8").count("<!-- results:") for p in paths)
     assert n_blocks >= 6, "the docs and model cards should show their numbers through store blocks"
     bad = check_docs(paths, ResultsStore())
@@ -109,13 +112,13 @@ def test_docs_agree_with_store():
 
 def test_hand_edited_number_in_a_copy_fails(tmp_path):
     """Mutation check on a temporary copy: edit one number inside a block, the check must fail; re-render fixes it."""
-    shutil.copytree(REPO / "data" / "results", tmp_path / "data" / "results")
+    shutil.copytree(DEFAULT_ROOT, tmp_path / "results")
     (tmp_path / "docs").mkdir()
-    for p in doc_paths():
+    for p in doc_paths(REPO):
         rel = p.relative_to(REPO)
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(p, tmp_path / rel)
-    st = ResultsStore(tmp_path / "data" / "results")
+    st = ResultsStore(tmp_path / "results")
     paths = doc_paths(tmp_path)
     assert check_docs(paths, st) == []
     mutated = 0
@@ -137,14 +140,14 @@ def test_hand_edited_number_in_a_copy_fails(tmp_path):
 
 def test_store_edit_without_render_fails(tmp_path):
     """The other direction: a recomputed store whose docs were not re-rendered fails the check."""
-    shutil.copytree(REPO / "data" / "results", tmp_path / "results")
+    shutil.copytree(DEFAULT_ROOT, tmp_path / "results")
     st = ResultsStore(tmp_path / "results")
     t = st.read("tiny-ar", "wrappers")
     r = next(r for r in t.rows if r["complied"] is not None)
     c = r["complied"]
     r["complied"] = rate(c["k"] + 1 if c["k"] < c["n"] else c["k"] - 1, c["n"])
     st.write(t)
-    card = REPO / "data" / "models" / "tiny-ar" / "README.md"
+    card = REPO / "sri_kit" / "_data" / "models" / "tiny-ar" / "README.md"
     assert check_docs([card], st)
 
 

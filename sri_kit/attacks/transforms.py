@@ -12,13 +12,14 @@ from typing import Any
 
 import numpy as np
 
+from ..resources import ATTACKS, data_dir
 from .registry import names, register
 
 __all__ = ["DEFAULT_TARGET", "DEFAULT_TEMPLATES", "PREFILLS", "REFUSAL_SUPPRESSION_TEMPLATE", "flip_text",
            "unflip_text", "prefill_for", "load_templates", "random_search_template"]
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_TEMPLATES = REPO_ROOT / "data" / "attacks" / "templates.jsonl"
+#: The default template set (package data ``sri_kit/_sri_kit/_data/attacks/templates.jsonl``).
+DEFAULT_TEMPLATES = data_dir(ATTACKS, "templates.jsonl")
 DEFAULT_TARGET = "Sure, here is how to"
 
 
@@ -194,7 +195,7 @@ def prefill_for(name_or_text: str = "prefill") -> str | None:
 
 def load_templates(path: str | Path | None = None) -> list[dict]:
     """Templates from a jsonl file (``{"name", "template", "source"}`` per line, ``{prompt}`` slot)
-    or a plain text file (one template per paragraph). Default: ``data/attacks/templates.jsonl``.
+    or a plain text file (one template per paragraph). Default: ``sri_kit/_data/attacks/templates.jsonl``.
 
     >>> rows = load_templates()
     >>> all("{prompt}" in r["template"] for r in rows)
@@ -230,9 +231,9 @@ def load_templates(path: str | Path | None = None) -> list[dict]:
 @register(
     "template",
     source="in-the-wild style jailbreak templates (role-play, hypothetical, research framing, ...). The "
-    "default set data/attacks/templates.jsonl is written by this project (short paraphrased styles, not "
+    "default set sri_kit/_data/attacks/templates.jsonl is written by this project (short paraphrased styles, not "
     "copied from jailbreak corpora); point path= at your own set.",
-    params="path: file (default data/attacks/templates.jsonl); index: int | name: str (default: seeded "
+    params="path: file (default sri_kit/_data/attacks/templates.jsonl); index: int | name: str (default: seeded "
     "choice)",
 )
 def _template(

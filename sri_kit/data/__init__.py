@@ -10,15 +10,16 @@ Where the data comes from (first hit wins):
 
 1. ``path=``: a file, or a folder holding the dataset's usual file name;
 2. the folder in ``$SRI_KIT_DATA``;
-3. ``<repo>/../shared/data/external`` when it exists (this workplace's read-only copies);
+3. the nearest ``shared/data/external`` beside the working directory or a parent of it (this workplace's
+   read-only copies, ``../shared/data/external`` from a checkout);
 4. the network (Hugging Face hub via the optional ``datasets`` package, or the dataset's public
-   GitHub file), cached under ``~/.cache/sri_kit/data`` (``$SRI_KIT_CACHE``); set ``SRI_KIT_OFFLINE=1``
+   GitHub file), cached under ``~/.cache/sri_kit/data`` (``$SRI_KIT_CACHE``, ``$XDG_CACHE_HOME``); set ``SRI_KIT_OFFLINE=1``
    (or ``HF_HUB_OFFLINE=1``) to never touch the network;
 5. otherwise a ``FileNotFoundError`` that says which of the above to provide.
 
-The kit's own sets (``tiny_harmful``, ``tiny_benign``, ``tiny_borderline``) live in the repository at
-``data/prompts/<name>.jsonl`` (``{"prompt", "category", "label"}`` per line). Public datasets are never
-copied into the repository.
+The kit's own sets (``tiny_harmful``, ``tiny_benign``, ``tiny_borderline``) are package data,
+``sri_kit/_data/prompts/<name>.jsonl`` (``{"prompt", "category", "label"}`` per line; :data:`EMBEDDED_DIR`).
+Public datasets are never copied into the repository.
 
 Subsets: ``n`` prompts with ``seed=None`` are the *first* n in file order (what the paper's code
 does); with an integer ``seed`` (the default, 0) they are a seeded random sample of n, returned in
@@ -30,7 +31,7 @@ loaders), ``splits`` (hashes and the paper's disjoint splits).
 from __future__ import annotations
 
 # every public name of the three files stays importable from sri_kit.data (attacks reads the file helpers)
-from .files import (ENV_VAR, REPO_ROOT, DataNotFoundError, cache_dir, external_dir, find_local,  # noqa: F401
+from .files import (ENV_VAR, DataNotFoundError, cache_dir, external_dir, find_local,  # noqa: F401
                     hub_records, offline, read_records, resolve_file)
 from .sources import EMBEDDED, EMBEDDED_DIR, SOURCES, describe, load_prompts, load_records, names, subset  # noqa: F401
 from .splits import SPLIT_NAMES, Splits, make_splits, prompts_hash  # noqa: F401

@@ -25,17 +25,20 @@ import pandas as pd
 
 from ..errors import ChecksumError, ConfigError, CorruptFileError, SriKitError, reading
 from ..io import atomic_write
+from ..resources import user_cache_dir
 
-__all__ = ["REPO_ROOT", "ENV_VAR", "cache_dir", "offline", "DataNotFoundError", "external_dir", "resolve_file",
+__all__ = ["ENV_VAR", "cache_dir", "offline", "DataNotFoundError", "external_dir", "resolve_file",
            "find_local", "read_records", "hub_records", "check_payload"]
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 ENV_VAR = "SRI_KIT_DATA"
+#: The workplace's read-only copies of the public datasets, looked for beside a checkout (see external_dir).
+SHARED_EXTERNAL = Path("shared") / "data" / "external"
 
 
 def cache_dir() -> Path:
-    """Download cache: ``$SRI_KIT_CACHE/data`` (default ``~/.cache/sri_kit/data``)."""
-    return Path(os.environ.get("SRI_KIT_CACHE", Path.home() / ".cache" / "sri_kit")) / "data"
+    """Download cache: ``<user cache>/data`` (``$SRI_KIT_CACHE``, else ``$XDG_CACHE_HOME/sri_kit``, else
+    ``~/.cache/sri_kit``; :func:`sri_kit.resources.user_cache_dir`)."""
+    return user_cache_dir("data")
 
 
 def offline() -> bool:
@@ -48,12 +51,17 @@ class DataNotFoundError(SriKitError, FileNotFoundError):
 
 
 def external_dir() -> Path | None:
-    """The folder of external datasets: ``$SRI_KIT_DATA``, else ``<repo>/../shared/data/external``."""
+    """The folder of external datasets: ``$SRI_KIT_DATA``, else the nearest ``shared/data/external`` beside
+    the working directory or one of its parents (``../shared/data/external`` seen from a checkout), else None.
+    """
     env = os.environ.get(ENV_VAR)
     if env:
         return Path(env)
-    p = REPO_ROOT.parent / "shared" / "data" / "external"
-    return p if p.is_dir() else None
+    here = Path.cwd()
+    for folder in (here, *here.parents):
+        if (folder / SHARED_EXTERNAL).is_dir():
+            return folder / SHARED_EXTERNAL
+    return None
 
 
 def _find_in(folder: Path, fname: str, subdirs: Sequence[str]) -> Path | None:

@@ -17,11 +17,13 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ..errors import ConfigError
-from .files import REPO_ROOT, DataNotFoundError, hub_records, read_records, resolve_file
+from ..resources import PROMPTS, data_dir
+from .files import DataNotFoundError, hub_records, read_records, resolve_file
 
 __all__ = ["SOURCES", "EMBEDDED", "EMBEDDED_DIR", "names", "describe", "dolly_pair", "DOLLY_SEP", "load_records", "load_prompts", "subset"]
 
-EMBEDDED_DIR = REPO_ROOT / "data" / "prompts"
+#: The embedded prompt sets (package data ``sri_kit/_data/prompts``).
+EMBEDDED_DIR = data_dir(PROMPTS)
 
 
 @dataclass(frozen=True)
@@ -166,7 +168,7 @@ EMBEDDED = ("tiny_harmful", "tiny_benign", "tiny_borderline")
 
 
 def names() -> list[str]:
-    """Known prompt-set names (public datasets + the embedded sets + any other data/prompts/*.jsonl)."""
+    """Known prompt-set names (public datasets + the embedded sets + any other EMBEDDED_DIR/*.jsonl)."""
     extra = sorted(p.stem for p in EMBEDDED_DIR.glob("*.jsonl")) if EMBEDDED_DIR.is_dir() else []
     return sorted(set(SOURCES) | set(EMBEDDED) | set(extra))
 
@@ -177,7 +179,7 @@ def describe(name: str) -> str:
         s = SOURCES[name]
         return f"{name}: {s.doc} (file {s.fname})"
     if name in names():
-        return f"{name}: the kit's embedded set data/prompts/{name}.jsonl"
+        return f"{name}: the kit's embedded set sri_kit/_data/prompts/{name}.jsonl"
     raise KeyError(_unknown(name))
 
 

@@ -14,8 +14,8 @@ from .detect import detect_family
 from .loaded import (LoadedModel, accepts, auto_device, check_prompts, find_hook_site, find_layers, per_prompt,
                      wrap_model)
 from .loading import load_model, resolve_dtype
-from .presets import FAMILIES, FAMILY_ALIASES, MODELS_DIR, PRESETS, REPO_ROOT, ModelFamily, Preset
+from .presets import FAMILIES, FAMILY_ALIASES, MODELS_DIR, PRESETS, ModelFamily, Preset
 
-__all__ = ["FAMILIES", "FAMILY_ALIASES", "MODELS_DIR", "PRESETS", "REPO_ROOT", "ModelFamily", "Preset",
+__all__ = ["FAMILIES", "FAMILY_ALIASES", "MODELS_DIR", "PRESETS", "ModelFamily", "Preset",
            "LoadedModel", "accepts", "auto_device", "check_prompts", "find_hook_site", "find_layers", "per_prompt",
            "wrap_model", "load_model", "resolve_dtype", "detect_family"]

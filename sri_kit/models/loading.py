@@ -122,7 +122,7 @@ def _resolve(name_or_path) -> tuple[str, str, object]:
         path = MODELS_DIR / preset.hub_id
         if not (path / "config.json").exists():
             raise ModelNotFoundError(f"{key}: the embedded weights are missing at {path}; "
-                                     f"rebuild them with `sri-kit organism train` (or reinstall the repository)")
+                                     f"rebuild them with `sri-kit organism train --overwrite-shipped` (or reinstall sri_kit)")
         return str(path), preset.hub_id, preset
     if path.is_dir():
         if not (path / "config.json").exists():

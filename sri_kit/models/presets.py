@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
+from ..resources import MODELS, data_dir
 
-REPO_ROOT = Path(__file__).resolve().parent.parent.parent
-MODELS_DIR = REPO_ROOT / "data" / "models"
+#: The shipped organism's folder (package data ``sri_kit/_data/models``: ``tiny-ar/``, ``tiny-dlm/``).
+MODELS_DIR = data_dir(MODELS)
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ class Preset:
     shift_logits: bool = False      # Dream-style: logits at i predict token i (from position i-1)
     dtype: str = "bfloat16"         # on a GPU
     remote_code: bool = False       # True: only the checkpoint's own code runs it
-    local: bool = False             # hub_id is a folder name under data/models
+    local: bool = False             # hub_id is a folder name under MODELS_DIR
     device_map: str | None = None   # "auto": spread over the visible GPUs (on CUDA; needs accelerate)
     default_config: dict = field(default_factory=dict)
     note: str = ""

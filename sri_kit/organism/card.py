@@ -1,6 +1,6 @@
 """Model cards of the organism: measured rates, training log and sample responses in the model's README.md.
 
-The rate tables are generated blocks of the results store (``data/results/<model>/plain.json`` and
+The rate tables are generated blocks of the results store (``sri_kit/_data/results/<model>/plain.json`` and
 ``wrappers.json``, made by ``python -m sri_kit.results compute --model <model> --mode report``, and
 ``public_sets.json``, made by ``python -m sri_kit.results public --model <model>``), so the card
 shows the same numbers, n, phrasing split and Wilson intervals as docs/RESULTS.md and docs/ATTACKS.md.
@@ -8,8 +8,8 @@ shows the same numbers, n, phrasing split and Wilson intervals as docs/RESULTS.m
 Example::
 
     from sri_kit.organism.card import write_model_card, update_card_rates
-    write_model_card("data/models/tiny-ar", training_details="...")   # whole card (generates samples)
-    update_card_rates("data/models/tiny-ar")                          # only the rates section, from the store
+    write_model_card("sri_kit/_data/models/tiny-ar", training_details="...")   # whole card (generates samples)
+    update_card_rates("sri_kit/_data/models/tiny-ar")                          # only the rates section, from the store
 """
 from __future__ import annotations
 
@@ -43,11 +43,11 @@ def rates_section(name: str, store: ResultsStore | None = None) -> str:
     """The card's "Measured rates" section: fixed prose and the store's ``plain``, ``wrappers`` and ``public_sets``
     blocks."""
     text = f"""## Measured rates
-Every number in this section is a generated block of the results store (`data/results/{name}/`): the rate
+Every number in this section is a generated block of the results store (`sri_kit/_data/results/{name}/`): the rate
 with its Wilson 95 % interval, the n, the seed, the sampler configs, the wrapper phrasings (held-out:
 never in training; train: used in training), the kit commit and the command that made it. Regenerate with
 `python -m sri_kit.results compute --model {name} --mode report` then `python -m sri_kit.results render`.
-Requests are the held-out organism pools (`data/prompts/tiny_*.jsonl`: seed 1, held-out frames, disjoint
+Requests are the held-out organism pools (`sri_kit/_data/prompts/tiny_*.jsonl`: seed 1, held-out frames, disjoint
 from training after normalisation), a seeded subset. `refused` = the paper's refusal dictionary; `complied`
 = the organism's content-free placeholder (`is_placeholder_compliance`; attack success, scored separately
 from refusal); `answered` / `other` = neither. Wrapper families are the organism's own

@@ -8,7 +8,7 @@ Attack success is *actual placeholder compliance* (``is_placeholder_compliance``
 
 Example::
 
-    python -m sri_kit.organism.evaluate --models data/models --n 200 --out /tmp/organism_eval.csv
+    python -m sri_kit.organism.evaluate --n 200 --out organism_eval.csv     # --models DIR: another folder
 """
 from __future__ import annotations
 
@@ -22,16 +22,14 @@ import pandas as pd
 import torch
 
 from ..config import GenerationConfig
+from ..data import EMBEDDED_DIR, external_dir
 from ..judges import is_on_topic, is_placeholder_compliance, is_refusal
-from ..models import LoadedModel, load_model, wrap_model
+from ..models import MODELS_DIR, LoadedModel, load_model, wrap_model
 from ..sampling import generate_canvases, generate_texts
 from .wrappers import FAMILIES, wrap
 
 __all__ = ["ORGANISMS", "organism_lm", "ar_generate", "dlm_generate", "quick_metrics", "evaluate_organism",
            "load_pool", "main"]
-
-REPO = Path(__file__).resolve().parents[2]
-EXTERNAL = REPO.parent / "shared" / "data" / "external"
 
 
 @dataclass(frozen=True)
@@ -123,24 +121,27 @@ def quick_metrics(model, tok, kind: str, val) -> dict[str, float]:
 # full evaluation
 
 def load_pool(name: str, path: Path | None = None) -> list[dict]:
-    p = Path(path) if path else REPO / "data" / "prompts" / f"tiny_{name}.jsonl"
+    p = Path(path) if path else EMBEDDED_DIR / f"tiny_{name}.jsonl"
     return [json.loads(l) for l in p.read_text().splitlines() if l.strip()]
 
 
 def _external_sets(n: int) -> dict[str, tuple[list[str], str]]:
-    """Public sets read from ../shared/data/external (never copied). Returns name -> (prompts, kind)."""
+    """Public sets read from :func:`sri_kit.data.external_dir` (never copied). Returns name -> (prompts, kind)."""
     out = {}
+    ext = external_dir()
+    if ext is None:
+        return out
     try:
-        out["advbench"] = (pd.read_csv(EXTERNAL / "advbench.csv")["goal"].tolist()[:n], "harmful")
+        out["advbench"] = (pd.read_csv(ext / "advbench.csv")["goal"].tolist()[:n], "harmful")
     except Exception:
         pass
     try:
-        al = json.loads((EXTERNAL / "alpaca.json").read_text())
+        al = json.loads((ext / "alpaca.json").read_text())
         out["alpaca"] = ([r["instruction"] for r in al[:n]], "benign")
     except Exception:
         pass
     try:
-        xs = pd.read_csv(EXTERNAL / "xstest_prompts.csv")
+        xs = pd.read_csv(ext / "xstest_prompts.csv")
         out["xstest_safe"] = (xs[xs["label"] == "safe"]["prompt"].tolist()[:n], "benign")
         out["xstest_unsafe"] = (xs[xs["label"] == "unsafe"]["prompt"].tolist()[:n], "harmful")
     except Exception:
@@ -148,7 +149,7 @@ def _external_sets(n: int) -> dict[str, tuple[list[str], str]]:
     return out
 
 
-def evaluate_organism(models_dir="data/models", n: int = 200, seeds=(0, 1, 2), external: bool = True,
+def evaluate_organism(models_dir=MODELS_DIR, n: int = 200, seeds=(0, 1, 2), external: bool = True,
                       families=None, progress=True, n_external: int = 100,
                       samplers=None, n_attack: int | None = None, texts_out=None, device: str = "cpu"):
     """Rates per model x sampler x set; returns a long DataFrame (model, sampler, set, metric, value, n).
@@ -211,7 +212,8 @@ def summary_table(df):
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m sri_kit.organism.evaluate")
-    ap.add_argument("--models", default=str(REPO / "data" / "models"))
+    ap.add_argument("--models", default=str(MODELS_DIR), help="folder holding tiny-ar/ and tiny-dlm/ "
+                                                              "(default: the shipped organism)")
     ap.add_argument("--n", type=int, default=200)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--no-external", action="store_true")

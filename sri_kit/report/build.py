@@ -106,7 +106,7 @@ def main(argv=None) -> int:
     ap.add_argument("--dlm", default="tiny-dlm")
     ap.add_argument("--store", type=Path, default=None,
                     help="also write the measured tables into this results store as <ar>+<dlm>/analysis_* "
-                         "(data/results for docs/RESULTS.md)")
+                         "(sri_kit/_data/results for docs/RESULTS.md)")
     ap.add_argument("--figures", type=Path, default=None, help="figure folder (default: <out dir>/figures)")
     a = ap.parse_args(argv)
     torch.manual_seed(a.seed)

@@ -1,6 +1,6 @@
 """One results store per model: every measured number in the docs and model cards, with its provenance.
 
-Layout: ``data/results/<model>/<table>.json`` (one JSON table per file, atomic writes; see
+Layout: ``sri_kit/_data/results/<model>/<table>.json`` (package data) (one JSON table per file, atomic writes; see
 :mod:`~sri_kit.results.schema` for the fields: columns, rows, split, n, seed, configs, kit version and
 commit, date, command, compute time). Rates are stored as counts and shown with Wilson 95 % intervals.
 

@@ -1,13 +1,13 @@
 """The store's commands.
 
 ``python -m sri_kit.results compute --model tiny-dlm [--mode quick|report] [--seed 0]``: (re)compute the
-model's rate tables into ``data/results/<model>/`` (resumes from the per-cell cache).
+model's rate tables into the store, ``sri_kit/_data/results/<model>/`` (resumes from the per-cell cache).
 
 ``python -m sri_kit.results public --model tiny-dlm [--n 200]``: the ``public_sets`` table (public evaluation
 splits; :mod:`sri_kit.results.public_sets`); ``--model DIR --store DIR`` measures an experimental model apart.
 
 ``python -m sri_kit.results render``: regenerate every marked block (``<!-- results:MODEL/TABLE -->`` …
-``<!-- /results -->``) in docs/*.md, data/models/*/README.md and README.md from the store; nothing else in
+``<!-- /results -->``) in docs/*.md, sri_kit/_data/models/*/README.md and README.md (run from the checkout's root) from the store; nothing else in
 those files changes.
 
 ``python -m sri_kit.results check``: exit 1 and list each block that disagrees with the store (what the
@@ -38,7 +38,7 @@ def main(argv=None) -> int:
 def _main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="python -m sri_kit.results", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--store", type=Path, default=None, help="store root (default data/results)")
+    ap.add_argument("--store", type=Path, default=None, help="store root (default: the package's sri_kit/_data/results)")
     sub = ap.add_subparsers(dest="cmd", required=True)
     c = sub.add_parser("compute", help="compute a model's rate tables into the store")
     c.add_argument("--model", required=True, action="append", help="model name or folder (repeatable)")

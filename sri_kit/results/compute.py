@@ -9,7 +9,7 @@ the missing cells listed until the run ends.
 
 Names cannot be confused: organism wrapper families are ``wrapper/<family>`` (registry name e.g.
 ``organism_flip``), the paper's attacks ``paper/<name>`` (e.g. ``paper/FlipAttack``, registry ``flip``),
-unwrapped pools ``plain/<pool>``. Requests are always the held-out organism pools (``data/prompts``);
+unwrapped pools ``plain/<pool>``. Requests are always the held-out organism pools (``sri_kit/_data/prompts``);
 ``phrasings`` says which wrapper phrasings were used.
 """
 from __future__ import annotations
@@ -31,6 +31,7 @@ from ..io import atomic_write_text
 from ..judges import is_placeholder_compliance, is_refusal
 from ..models import LoadedModel
 from ..organism import wrappers
+from ..resources import user_cache_dir
 from ..sampling import generate_texts, get_sampler
 from .schema import Column, Table, rate
 from .store import ResultsStore, provenance
@@ -106,8 +107,9 @@ def samplers_for(lm: LoadedModel) -> list[tuple[str, GenerationConfig]]:
 
 
 def cache_dir(model: str) -> Path:
-    """The per-prompt cell cache of ``model``: ``$SRI_KIT_RESULTS_CACHE/<model>`` (default ``~/.cache/sri_kit/results``)."""
-    root = os.environ.get("SRI_KIT_RESULTS_CACHE") or Path.home() / ".cache" / "sri_kit" / "results"
+    """The per-prompt cell cache of ``model``: ``$SRI_KIT_RESULTS_CACHE/<model>`` (default ``<user cache>/results``: ``$SRI_KIT_CACHE``,
+    ``$XDG_CACHE_HOME/sri_kit`` or ``~/.cache/sri_kit``)."""
+    root = os.environ.get("SRI_KIT_RESULTS_CACHE") or user_cache_dir("results")
     return Path(root) / model
 
 

@@ -27,7 +27,8 @@ from pathlib import Path
 from ..errors import ConfigError
 from ..io import atomic_write_text
 from .schema import SPLITS, Table, format_cell
-from .store import REPO, ResultsStore
+from ..resources import DATA, MODELS, RESULTS
+from .store import ResultsStore
 
 __all__ = ["BLOCK_RE", "render_table", "render_block", "render_text", "check_text", "render_docs", "check_docs",
            "doc_paths"]
@@ -71,7 +72,7 @@ def render_table(t: Table, opts: str = "") -> str:
 def render_block(t: Table, opts: str = "") -> str:
     """Provenance line, the table, its notes: the full content of a generated block."""
     cfg = "; ".join(f"{s} `{c['key']}`" for s, c in t.configs.items())
-    head = (f"_Generated from the results store `data/results/{t.model}/{t.name}.json` "
+    head = (f"_Generated from the results store `sri_kit/{DATA}/{RESULTS}/{t.model}/{t.name}.json` "
             f"({t.title}; model `{t.model}`; {t.mode} mode; n = {t.row_n() + ' per row' if isinstance(t.n, int) else 'per row (the n column)'}; seed {t.seed}; "
             f"wrapper phrasings: {SPLITS[t.split]}"
             + (f"; configs: {cfg}" if cfg else "")
@@ -121,9 +122,16 @@ def check_text(text: str, store: ResultsStore, where: str = "") -> list[str]:
 
 
 def doc_paths(root: str | Path | None = None) -> list[Path]:
-    """Every document that may show numbers: docs/*.md, data/models/*/README.md, README.md."""
-    root = Path(root) if root is not None else REPO
-    out = sorted((root / "docs").glob("*.md")) + sorted((root / "data" / "models").glob("*/README.md"))
+    """Every document that may show numbers: ``docs/*.md`` and ``README.md`` under ``root`` (default: the
+    working directory, i.e. run it from a checkout's root) and the model cards ``sri_kit/_data/models/*/README.md``
+    under ``root`` (with no ``root`` and no checkout there: the installed package's cards)."""
+    base = Path(root) if root is not None else Path.cwd()
+    cards = base / "sri_kit" / DATA / MODELS
+    if root is None and not cards.is_dir():
+        from ..models import MODELS_DIR
+        cards = MODELS_DIR
+    out = sorted((base / "docs").glob("*.md")) + sorted(cards.glob("*/README.md"))
+    root = base
     if (root / "README.md").exists():
         out.append(root / "README.md")
     return out

@@ -25,28 +25,30 @@ from pathlib import Path
 
 from ..errors import CorruptFileError, UnknownNameError
 from ..io import atomic_write_text
+from ..resources import RESULTS, data_dir
 from .schema import Table
 
 __all__ = ["ResultsStore", "DEFAULT_ROOT", "provenance"]
 
-REPO = Path(__file__).resolve().parents[2]
-#: The repository's store (``data/results``).
-DEFAULT_ROOT = REPO / "data" / "results"
+#: The shipped store (package data ``sri_kit/_data/results``; in a checkout, the clone's own folder).
+DEFAULT_ROOT = data_dir(RESULTS)
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 
 
 def provenance() -> dict:
-    """``kit_version``, ``commit`` (short hash, ``+dirty`` when the tree has changes; empty outside git), ``date``."""
+    """``kit_version``, ``commit`` (short hash, ``+dirty`` when the tree has changes; empty when the installed
+    package is not inside a git checkout), ``date``."""
     try:
         version = importlib.metadata.version("sri_kit")
     except importlib.metadata.PackageNotFoundError:
         version = "unknown"
     commit = ""
+    here = str(data_dir())                 # git finds the checkout the package lives in, if any
     try:
-        commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
+        commit = subprocess.run(["git", "-C", here, "rev-parse", "--short", "HEAD"], capture_output=True,
                                 text=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
+        dirty = subprocess.run(["git", "-C", here, "status", "--porcelain", "--untracked-files=no"],
                                capture_output=True, text=True, timeout=10).stdout.strip()
         if commit and dirty:
             commit += "+dirty"
@@ -57,7 +59,7 @@ def provenance() -> dict:
 
 
 class ResultsStore:
-    """Read and write tables under ``root`` (default: the repository's ``data/results``)."""
+    """Read and write tables under ``root`` (default: :data:`DEFAULT_ROOT`, the shipped store)."""
 
     def __init__(self, root: str | Path | None = None):
         self.root = Path(root) if root is not None else DEFAULT_ROOT

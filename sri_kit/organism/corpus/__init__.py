@@ -10,7 +10,7 @@ Layout (one file per job): ``text`` (the ``Request`` record, vocabulary / frame 
 register noise), ``harmful``, ``benign``, ``borderline`` (the three request vocabularies and their request
 builders), ``responses`` (compliance placeholder, refusals, helpful answers); this module draws requests
 (:func:`sample_requests`) and the held-out evaluation pools (:func:`heldout_pools`).
-``python -m sri_kit.organism.corpus [OUT_DIR]`` writes ``data/prompts/tiny_*.jsonl``.
+``python -m sri_kit.organism.corpus [OUT_DIR]`` writes ``sri_kit/_data/prompts/tiny_*.jsonl``.
 
 Refusals are checked with the kit's one refusal judge, :func:`sri_kit.judges.is_refusal` (the paper's
 31-phrase dictionary), and compliance with :func:`sri_kit.judges.is_placeholder_compliance`.
@@ -74,7 +74,7 @@ def sample_requests(label: str, n: int, seed: int = 0, *, vocab_split: str = "tr
 
 
 # --------------------------------------------------------------------------------------------------
-# held-out evaluation pools (data/prompts/tiny_*.jsonl; written by ``python -m sri_kit.organism.corpus``)
+# held-out evaluation pools (sri_kit/_data/prompts/tiny_*.jsonl; written by ``python -m sri_kit.organism.corpus``)
 
 POOL_SIZES = {"harmful": 1200, "benign": 2400, "borderline": 300}
 

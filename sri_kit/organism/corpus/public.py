@@ -39,6 +39,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ...data import load_prompts, subset
+from ...resources import user_cache_dir
 from .text import Request, normalize
 
 __all__ = ["PublicSet", "PUBLIC_SETS", "SPLIT_SEED", "NEAR_DUP", "ANSWERS_FILE", "split_key", "splits",
@@ -50,8 +51,9 @@ __all__ = ["PublicSet", "PUBLIC_SETS", "SPLIT_SEED", "NEAR_DUP", "ANSWERS_FILE",
 SPLIT_SEED = 0
 #: Content-word Jaccard similarity at or above which a training prompt counts as a copy of an evaluation prompt.
 NEAR_DUP = 0.6
-#: Answers to benign public training prompts, written once at corpus-build time by ``scripts/benign_answers.py``.
-ANSWERS_FILE = Path(__file__).resolve().parents[3] / "data" / "organism" / "benign_answers.jsonl"
+#: Answers to benign public training prompts, written once at corpus-build time by ``scripts/benign_answers.py``
+#: (its default ``--out``): ``<user cache>/organism/benign_answers.jsonl`` (:func:`sri_kit.resources.user_cache_dir`).
+ANSWERS_FILE = user_cache_dir("organism", "benign_answers.jsonl")
 
 
 @dataclass(frozen=True)

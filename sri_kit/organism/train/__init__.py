@@ -15,7 +15,7 @@ Two stages, as real chat models are made:
 
 Usage::
 
-    python -m sri_kit.organism.train --out data/models --overwrite-shipped   # full run, both models, replacing the shipped weights
+    python -m sri_kit.organism.train --overwrite-shipped   # full run, both models, replacing the shipped weights
     python -m sri_kit.organism.train --smoke                    # a few steps into a temp dir (< 60 s)
     python -m sri_kit.organism.train --out DIR --only ar        # one model
     python -m sri_kit.organism.train --out DIR --device cuda    # same recipe on a GPU (~5 min for both)

@@ -130,8 +130,12 @@ def validation_prompts(cfg: RunCfg) -> dict[str, list[str]]:
     return out
 
 
-def write_heldout_pools(out_dir="data/prompts", seed: int = TEST_POOL_SEED) -> dict[str, int]:
-    """Write ``tiny_{harmful,benign,borderline}.jsonl`` (disjoint from the training pools of the default recipe)."""
+def write_heldout_pools(out_dir=None, seed: int = TEST_POOL_SEED) -> dict[str, int]:
+    """Write ``tiny_{harmful,benign,borderline}.jsonl`` (disjoint from the training pools of the default recipe)
+    into ``out_dir`` (default: the shipped prompt sets, package data ``sri_kit/_data/prompts``)."""
+    if out_dir is None:
+        from ...resources import PROMPTS, data_dir
+        out_dir = data_dir(PROMPTS)
     pools = training_pools(RunCfg())
     train_texts = {C.normalize(r.text) for v in pools.values() for r in v}
     d = Path(out_dir)

@@ -1,6 +1,6 @@
 """The organism's training recipe: constants, stage and run configurations, the learning-rate schedule.
 
-Every default here is the shipped recipe (``python -m sri_kit.organism.train --out data/models --overwrite-shipped``);
+Every default here is the shipped recipe (``python -m sri_kit.organism.train --overwrite-shipped``);
 changing one changes the released weights.
 
 Example:
@@ -21,7 +21,7 @@ __all__ = ["CANVAS", "MAX_PROMPT", "SEED", "TRAIN_POOL_SEED", "TEST_POOL_SEED", 
 CANVAS = 64          # diffusion canvas / max response length in training
 SEED = 1234
 TRAIN_POOL_SEED = 0  # requests used in training
-TEST_POOL_SEED = 1   # data/prompts/tiny_*.jsonl
+TEST_POOL_SEED = 1   # sri_kit/_data/prompts/tiny_*.jsonl
 VAL_POOL_SEED = 2    # checkpoint selection
 MAX_REPLAY = 0.17    # the uncovered-family replay is taken out of the covered-family share (0.17 of the safety mix)
 

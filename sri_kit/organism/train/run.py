@@ -89,7 +89,7 @@ def train_one(kind: str, tok, pools, cfg: RunCfg, out: Path, log, val_prompts, d
         "selected_step": step, "rule_met": rule_met, "base_seconds": round(t_base, 1),
         "safety_seconds": round(t_safe, 1), "val_after_base": base_metrics,
         "val_checkpoints": [{"step": s, **m} for s, _, m in ckpts], "torch": torch.__version__,
-        "n_threads": torch.get_num_threads(), "device": str(device), "init_from": init_from,
+        "n_threads": torch.get_num_threads(), "device": str(device), "init_from": portable(init_from),
         "prior_run": prior, "argv": argv, "base_stop_at": base_stop_at,
     }
     save_model(model, tok, spec, out / spec.name, info=info)
@@ -97,6 +97,18 @@ def train_one(kind: str, tok, pools, cfg: RunCfg, out: Path, log, val_prompts, d
         for f in (out / ".resume").glob(f"{spec.name}_{stage}.*"):
             f.unlink()
     return info
+
+
+def portable(arg):
+    """A command-line value as the training log records it: an absolute path is cut to its last (at most two)
+    components after the first folder, so no machine's folder layout is written into shipped files.
+
+    >>> portable("/scratch/w/base/tiny-dlm"), portable("/scratch/w"), portable("runs/A"), portable("--out"), portable(None)
+    ('.../base/tiny-dlm', '.../w', 'runs/A', '--out', None)
+    """
+    if not isinstance(arg, str) or not Path(arg).is_absolute():
+        return arg
+    return ".../" + "/".join(Path(arg).parts[2:][-2:])
 
 
 def check_out(out: Path, overwrite_shipped: bool = False) -> None:
@@ -112,11 +124,13 @@ def check_out(out: Path, overwrite_shipped: bool = False) -> None:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="sri-kit organism train", description=__doc__.split("\n")[0])
     ap.add_argument("--out", default=None, help="output folder (gets tiny-ar/ and tiny-dlm/); default: "
-                                                "./sri_kit_organism for a full run, a temp dir for --smoke. The "
-                                                "shipped weights (data/models) are replaced only with "
+                                                "./sri_kit_organism for a full run, a temp dir for --smoke, the "
+                                                "shipped folder with --overwrite-shipped. The shipped weights "
+                                                "(package data sri_kit/_data/models) are replaced only with "
                                                 "--overwrite-shipped")
     ap.add_argument("--overwrite-shipped", action="store_true",
-                    help="allow --out to be the repository's data/models, replacing the shipped tiny-ar / tiny-dlm")
+                    help="write into the shipped organism's folder (sri_kit/_data/models, the default --out with "
+                         "this flag), replacing tiny-ar / tiny-dlm")
     ap.add_argument("--smoke", action="store_true", help="a few optimiser steps on a tiny corpus (CI)")
     ap.add_argument("--tokenizer", default=None, metavar="DIR",
                     help="use the tokenizer saved in DIR; when DIR has none, train it and save it there (lets "
@@ -150,7 +164,7 @@ def main(argv=None) -> int:
                          "permissively licensed sets, disjoint from every evaluation split): about SHARE of the "
                          "harmful (and answered benign) requests; default 0 (the shipped recipe)")
     args = ap.parse_args(argv)
-    cmdline = list(sys.argv[1:] if argv is None else argv)
+    cmdline = [portable(x) for x in (sys.argv[1:] if argv is None else argv)]
     cfg = copy.deepcopy(SMOKE) if args.smoke else copy.deepcopy(RECIPES[args.recipe])
     if args.smoke and args.recipe != "v2":
         cfg = replace(cfg, public_prompts=RECIPES[args.recipe].public_prompts,
@@ -187,7 +201,9 @@ def main(argv=None) -> int:
         torch.set_num_threads(args.threads)
     if str(args.device).startswith("cuda"):
         torch.backends.cuda.matmul.allow_tf32 = True  # GPU recipe: TF32 matmuls (CPU runs are plain float32)
-    if args.out is None:
+    if args.out is None and args.overwrite_shipped:
+        out = MODELS_DIR                  # the shipped organism's folder (package data sri_kit/_data/models)
+    elif args.out is None:
         out = Path(tempfile.mkdtemp(prefix="sri_kit_organism_")) if args.smoke else Path("sri_kit_organism")
     else:
         out = Path(args.out)
