@@ -92,6 +92,18 @@ CASES = {
              config=_dream("origin", temperature=0.7, seed=5), batched=False),
         dict(name="topk_margin-alg_temp", type="dream_generate", model="dream",
              config=_dream("topk_margin", alg_temp=0.5, seed=6), batched=False),
+        dict(name="entropy-top_k", type="dream_generate", model="dream", config=_dream("entropy", top_k=5),
+             batched=False),
+        dict(name="maskgit_plus-steps_eq_length", type="dream_generate", model="dream",
+             config=_dream("maskgit_plus", steps=12, gen_length=12), batched=False),
+        dict(name="topk_margin-more_steps_than_tokens", type="dream_generate", model="dream",
+             config=_dream("topk_margin", steps=20, gen_length=12, eps=0.0), batched=True),
+        dict(name="maskgit_plus-sampled-filters", type="dream_generate", model="dream",
+             config=_dream("maskgit_plus", temperature=1.0, top_p=0.9, top_k=50, seed=4), batched=False),
+        dict(name="entropy-temperature-alg_temp", type="dream_generate", model="dream",
+             config=_dream("entropy", temperature=0.5, alg_temp=0.2, seed=7), batched=False),
+        *[dict(name=f"{alg}-masks_in_prompt", type="dream_generate", model="dream", config=_dream(alg),
+               batched=False, rows=[[1, 17, MASK_ID, 40, 93, MASK_ID, 3]]) for alg in ("entropy", "origin")],
         dict(name="tied-entropy", type="dream_generate", model="dream-tied-mqa", config=_dream("entropy", steps=4,
                                                                                               gen_length=8),
              batched=True),
@@ -239,18 +251,31 @@ def _dream_generate(up, model, case) -> dict:
         if len(rows) == 1:
             torch.manual_seed(row_seed(cfg.seed, rows[0]))
         out = Wrapped().diffusion_generate(ids, generation_config=gc, attention_mask=attn)
-        return out.sequences[:, P:], torch.stack([h[:, P:] for h in out.history])   # [B, L], [T, B, L]
+        filled = [out.sequences[i, P - len(r):P].tolist() for i, r in enumerate(rows)]
+        return out.sequences[:, P:], torch.stack([h[:, P:] for h in out.history]), filled   # [B, L], [T, B, L]
 
+    rows = case.get("rows", PROMPTS)
     if case.get("batched"):
-        seq, hist = run(PROMPTS)
+        seq, hist, filled = run(rows)
         tokens, canvases = seq.tolist(), hist.transpose(0, 1).tolist()
+        # upstream unmasks int(mean masked count over the batch · (1 − s/t)) per row, so its batch equals its
+        # rows alone only while every row has as many masks (a row whose x̂0 is the mask token breaks that);
+        # the kit counts each row's own masks. A batched case must not depend on that difference.
+        alone = [run([r])[0][0].tolist() for r in rows]
+        if alone != tokens:
+            raise ConfigError(f"dream case {case['name']!r}: upstream's batch differs from its rows alone (the rows' "
+                              "masked counts diverge); record it unbatched or pick another config")
     else:
-        tokens, canvases = [], []
-        for row in PROMPTS:
-            seq, hist = run([row])
+        tokens, canvases, filled = [], [], []
+        for row in rows:
+            seq, hist, f = run([row])
             tokens.append(seq[0].tolist())
             canvases.append(hist[:, 0].tolist())
-    return dict(rows=PROMPTS, batched=bool(case.get("batched")), tokens=tokens, canvases=canvases)
+            filled += f
+    res = dict(rows=rows, batched=bool(case.get("batched")), tokens=tokens, canvases=canvases)
+    if any(MASK_ID in r for r in rows):         # Dream fills mask tokens inside the prompt too
+        res["filled_prompt"] = filled
+    return res
 
 
 def _fastdllm(up, model, case) -> dict:

@@ -56,14 +56,16 @@ def run_case(fx: dict, case: dict) -> dict:
     sampler = sampler_for(lm, cfg)
     rows = case["rows"]
     outs = [sampler.run(lm, rows, cfg)] if case["batched"] else [sampler.run(lm, [r], cfg) for r in rows]
-    tokens, canvases, nfe = [], [], []
+    tokens, canvases, nfe, filled = [], [], [], []
+    for out in outs:
+        filled += out.filled_prompt_ids or []
     for j in range(len(rows)):
         out, i = (outs[0], j) if case["batched"] else (outs[j], 0)
         n = None if out.n_steps is None else int(out.n_steps[i])
         tokens.append(out.response_ids[i].tolist())
         canvases.append(_canvases(out, i, n))
         nfe.append(out.n_forward)
-    return {"tokens": tokens, "canvases": canvases, "n_forward": nfe}
+    return {"tokens": tokens, "canvases": canvases, "n_forward": nfe, "filled_prompt": filled}
 
 
 def check_case(fx: dict, case: dict, got: dict | None = None) -> list[str]:
@@ -91,6 +93,9 @@ def check_case(fx: dict, case: dict, got: dict | None = None) -> list[str]:
             t = next((t for t, (a, b) in enumerate(zip(have, want)) if a != b), min(len(have), len(want)))
             bad.append(f"{where} row {j}: canvas differs first after step {t} ({len(have)} steps, upstream "
                        f"{len(want)}): kit {have[t] if t < len(have) else None} upstream {want[t] if t < len(want) else None}")
+        if "filled_prompt" in case and got["filled_prompt"][j:j + 1] != case["filled_prompt"][j:j + 1]:
+            bad.append(f"{where} row {j}: filled prompt {got['filled_prompt'][j:j + 1]} != upstream "
+                       f"{case['filled_prompt'][j]}")
         if "n_forward" in case and got["n_forward"][j] != case["n_forward"][j]:
             bad.append(f"{where} row {j}: {got['n_forward'][j]} forward passes, upstream {case['n_forward'][j]}")
     return bad
