@@ -71,6 +71,10 @@ def test_fixture_cases_have_power():
     algs = [_canvases("dream", f"{a}-alone") for a in ("origin", "maskgit_plus", "topk_margin", "entropy")]
     assert len({json.dumps(a) for a in algs}) == 4
     assert _canvases("dream", "maskgit_plus-top_p") != _canvases("dream", "maskgit_plus-batched")
+    assert _canvases("dream", "entropy-top_k") != _canvases("dream", "entropy-alone")
+    for name in ("entropy-masks_in_prompt", "origin-masks_in_prompt"):   # the prompt's masks are filled
+        c = _case("dream", name)
+        assert 4 in c["rows"][0] and 4 not in c["filled_prompt"][0] and len(c["filled_prompt"][0]) == len(c["rows"][0])
     for name in ("threshold", "threshold-one_block", "prefix_cache-threshold", "dual_cache-threshold"):
         c = _case("fastdllm", name)
         steps = c["config"]["steps"]
