@@ -87,3 +87,112 @@ def test_other_a2d_types_are_refused_up_front(tok, tmp_path, mtype, arch):
     msg = str(err)
     assert mtype in msg and "masked-diffusion" in msg and "dllm" in msg and "wrap_model" in msg
     assert isinstance(err, sk.errors.ConfigError)             # callers catching ConfigError keep working
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# stop tokens: every end id of a release, read in one place, stops every sampler
+
+
+class _Biased(torch.nn.Module):
+    """A model sure of ``tokens[col]`` at each given column of the canvas (a large logit there; under
+    Dream's shift give column - 1): a release emitting one of its end ids mid-response."""
+
+    def __init__(self, inner, tokens: dict[int, int]):
+        super().__init__()
+        self.inner, self.tokens = inner, tokens
+        self.config, self.generation_config = inner.config, inner.generation_config
+
+    def forward(self, input_ids=None, **kw):
+        out = self.inner(input_ids=input_ids, **kw)
+        logits = out.logits.clone()
+        for col, token in self.tokens.items():
+            logits[:, col, token] += 100.0
+        out.logits = logits
+        return out
+
+
+def _release_lm(kind, gen_eos):
+    """A parity model (``<|endoftext|>`` eos, ``<|eot_id|>`` in the vocabulary, config.json eos) whose
+    generation config lists ``gen_eos``, as LLaDA / Dream / Llama-3.1 releases list several."""
+    from sri_kit.native.llada import _Config
+    from sri_kit.parity import build_kit_model, kit_lm
+    from sri_kit.parity.record import MODELS
+
+    k, values, seed = MODELS[kind]
+    m = build_kit_model(k, values, seed)
+    m.generation_config = _Config({"eos_token_id": gen_eos})
+    return kit_lm(k, m)
+
+
+@pytest.mark.parametrize("kind", ["llada", "dream"])
+def test_end_ids_read_from_every_source(kind):
+    lm = _release_lm(kind, [7, 2])
+    tok = lm.tokenizer
+    assert tok.eos_token_id == 2 and tok.convert_tokens_to_ids("<|eot_id|>") == 3
+    assert lm.end_token_ids == (7, 2, 3, 0)          # generation config list, config/tokenizer eos, chat end, pad
+    assert lm.mask_token_id not in lm.end_token_ids
+    assert sk.models.loaded.end_ids_of(tok, lm.model) == lm.end_token_ids
+
+
+@pytest.mark.parametrize("kind", ["llada", "dream"])
+@pytest.mark.parametrize("end", [7, 2, 3])
+def test_diffusion_samplers_stop_on_each_end_id(kind, end):
+    """Whichever end id the model commits (a generation-config entry, the eos, the chat end token), the
+    text ends there, and ``stop_at_end`` stops the row there with fewer forward passes."""
+    from sri_kit.parity import PROMPTS
+
+    base = _release_lm(kind, [7, 2])
+    row, k, L = PROMPTS[1], 2, 8
+    col = len(row) - (1 if base.shift_logits else 0)            # response position 0's logits
+    sure = {col: 9, col + 1: 10, col + k: end}                   # "t9 t10 <end>" then anything
+    lm = sk.wrap_model(_Biased(base.model, sure), base.tokenizer, family="diffusion", name="biased",
+                       hook_site="inner." + base.hook_site, mask_token_id=base.mask_token_id,
+                       shift_logits=base.shift_logits)
+    assert lm.end_token_ids == base.end_token_ids
+    full = sk.GenerationConfig(steps=L, gen_length=L, sampler="threshold", options={"threshold": 1.0})
+    stop = full.replace(options={"threshold": 1.0, "stop_at_end": True})
+    a = sk.sampling.get_sampler("threshold").run(lm, [row], full)
+    b = sk.sampling.get_sampler("threshold").run(lm, [row], stop)
+    assert a.response_ids[0, k] == end and b.response_ids[0, k] == end
+    assert b.n_forward == 3 < a.n_forward == L                 # closed once the three sure positions are in
+    assert torch.equal(b.response_ids[0, :k], a.response_ids[0, :k]) and (b.response_ids[0, k:] == end).all()
+    decode = sk.sampling.trace.decoder(lm.tokenizer, lm.end_token_ids)
+    text = decode(a.response_ids[0].tolist())
+    assert text == decode(a.response_ids[0, :k].tolist()) and text == decode(b.response_ids[0].tolist())
+
+
+def test_ar_sampler_stops_where_hf_generate_stops(tok):
+    """Llama-3.1 lists three end ids in its generation config: the kit's AR sampler stops at whichever the
+    model emits, as transformers' generate does with the same list."""
+    from conftest import _llama
+
+    m = _llama(tok, seed=4)
+    lm0 = sk.wrap_model(m, tok, family="ar", name="llama")
+    row = lm0.encode_chat(["tell me a story about a dragon"])[0]
+    free = sk.sampling.get_sampler("ar").run(lm0, [row], sk.GenerationConfig(steps=10)).response_ids[0].tolist()
+    k = next(i for i in range(2, 10) if free[i] not in free[:i] and free[i] not in lm0.end_token_ids)
+    e = free[k]
+    others = [i for i in range(10, len(tok)) if i not in free][:2]
+    m.generation_config.eos_token_id = [others[0], e, others[1]]
+    lm = sk.wrap_model(m, tok, family="ar", name="llama-3.1-style")
+    assert e in lm.end_token_ids and set(others) <= set(lm.end_token_ids)
+    out = sk.sampling.get_sampler("ar").run(lm, [row], sk.GenerationConfig(steps=10))
+    ids = out.response_ids[0].tolist()
+    assert ids[:k + 1] == free[:k + 1] and ids[k + 1:] == [lm.end_token_ids[0]] * (9 - k)
+    with torch.no_grad():
+        hf = m.generate(torch.tensor([row]), max_new_tokens=10, do_sample=False, eos_token_id=[others[0], e, others[1]],
+                        pad_token_id=tok.pad_token_id)[0, len(row):].tolist()
+    assert hf[:k + 1] == ids[:k + 1] and len(hf) == k + 1
+
+
+def test_organism_evaluation_counts_every_end_id():
+    from sri_kit.organism.evaluate import mid_end_rate
+
+    canvases = [[9, 5, 0], [9, 5, 0], [9, 0, 9]]        # 5: eos, 0: pad (both end the organism's text)
+    assert mid_end_rate(canvases, 5) == pytest.approx(2 / 3)
+    assert mid_end_rate(canvases, {5, 0}) == pytest.approx(1 / 3)
+    import inspect
+
+    from sri_kit.organism import evaluate
+    src = inspect.getsource(evaluate.evaluate_organism)
+    assert "end_token_ids" in src and "eos_token_id" not in src
