@@ -196,3 +196,71 @@ def test_organism_evaluation_counts_every_end_id():
     from sri_kit.organism import evaluate
     src = inspect.getsource(evaluate.evaluate_organism)
     assert "end_token_ids" in src and "eos_token_id" not in src
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# DiffusionGemma with the release's structure
+
+
+def _release_shaped_diffusiongemma(tok, canvas=8):
+    """google/diffusiongemma-26B-A4B-it's structure at tiny sizes: six layers in the release's 5 : 1
+    sliding / full pattern (layer_types left to the config, as the release), full-attention layers with
+    their own head dim and KV-head count (``global_head_dim``, ``num_global_key_value_heads``), a sliding
+    window shorter than prompt + canvas (so it cuts), a mixture-of-experts MLP, the release's end ids
+    (``<eos>`` and ``<end_of_turn>`` stand-ins) and a tiny vision tower."""
+    from transformers import DiffusionGemmaConfig, DiffusionGemmaForBlockDiffusion
+
+    text = dict(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=6, num_attention_heads=4,
+                num_key_value_heads=2, head_dim=8, global_head_dim=16, num_global_key_value_heads=1,
+                max_position_embeddings=256, sliding_window=6, num_experts=4, top_k_experts=2,
+                moe_intermediate_size=16, enable_moe_block=True, use_bidirectional_attention="vision",
+                pad_token_id=tok.pad_token_id, bos_token_id=tok.bos_token_id,
+                eos_token_id=[tok.eos_token_id, tok.convert_tokens_to_ids("<|assistant|>")])
+    vision = dict(model_type="gemma4_vision", hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                  num_attention_heads=2, num_key_value_heads=2, head_dim=8, position_embedding_size=64, patch_size=4)
+    cfg = DiffusionGemmaConfig(text_config=text, vision_config=vision, canvas_length=canvas,
+                               image_token_id=len(tok) + 5, boi_token_id=len(tok) + 6, eoi_token_id=len(tok) + 7)
+    torch.manual_seed(0)
+    m = DiffusionGemmaForBlockDiffusion(cfg).eval()
+    with torch.no_grad():
+        m.model.decoder.embed_tokens.weight.mul_(32.0)      # sharper predictions than the default init
+    m.generation_config.pad_token_id = tok.pad_token_id
+    m.generation_config.max_denoising_steps = 6
+    m.generation_config.eos_token_id = list(text["eos_token_id"])
+    return m
+
+
+def test_release_shaped_diffusiongemma_structure(tok):
+    m = _release_shaped_diffusiongemma(tok)
+    tc = m.config.text_config
+    assert tc.layer_types == ["sliding_attention"] * 5 + ["full_attention"]
+    attn = [layer.self_attn for layer in m.model.decoder.layers]
+    dims = [(a.head_dim, a.k_proj.out_features // a.head_dim) for a in attn]
+    assert dims == [(8, 2)] * 5 + [(16, 1)]                     # the global layer's own head dim and KV heads
+    assert [getattr(a, "sliding_window", None) for a in attn][:5] == [tc.sliding_window] * 5
+
+
+def test_release_shaped_diffusiongemma_equals_model_generate(tok, tmp_path):
+    """Saved, loaded through sri_kit.load_model, sampled by the kit: the tokens of transformers' own
+    model.generate() for each prompt, the same alone and batched; the release's end ids are read."""
+    from sri_kit.sampling.common import row_seed
+
+    m = _release_shaped_diffusiongemma(tok)
+    m.save_pretrained(tmp_path / "dg")
+    tok.save_pretrained(tmp_path / "dg")
+    lm = sk.load_model(tmp_path / "dg", device="cpu")
+    assert (lm.family, lm.hook_site) == ("diffusiongemma", "model.decoder.norm")
+    assert {tok.eos_token_id, tok.convert_tokens_to_ids("<|assistant|>")} <= set(lm.end_token_ids)
+    prompts = ["hello", "write a poem about the sea and the dragon at home", "how do I bake bread"]
+    cfg = sk.GenerationConfig(sampler="diffusiongemma", gen_length=16, seed=3, options={"max_denoising_steps": 4})
+    out = sk.sampling.get_sampler("diffusiongemma").run(lm, lm.encode_chat(prompts), cfg)
+    for i, ids in enumerate(lm.encode_chat(prompts)):
+        assert len(ids) + 8 > 6                                  # prompt + canvas longer than the window
+        torch.manual_seed(row_seed(3, ids))
+        ref = lm.model.generate(torch.tensor([ids]), max_new_tokens=16, max_denoising_steps=4)
+        ref = ref.sequences[0, len(ids):].tolist()
+        got = out.response_ids[i].tolist()
+        assert got[:len(ref)] == ref, (i, got, ref)
+        assert all(t in lm.end_token_ids for t in got[len(ref):])      # after an end id: end / pad fill
+    texts = [t.text for t in sk.generate(lm, prompts, cfg, batch_size=1, progress=False)]
+    assert texts == [t.text for t in sk.generate(lm, prompts, cfg, batch_size=3, progress=False)]
