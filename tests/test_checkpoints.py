@@ -264,3 +264,81 @@ def test_release_shaped_diffusiongemma_equals_model_generate(tok, tmp_path):
         assert all(t in lm.end_token_ids for t in got[len(ref):])      # after an end id: end / pad fill
     texts = [t.text for t in sk.generate(lm, prompts, cfg, batch_size=1, progress=False)]
     assert texts == [t.text for t in sk.generate(lm, prompts, cfg, batch_size=3, progress=False)]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# LLaDA (8B-Instruct, 1.5) and Dream special tokens and chat templates, as their tokenizer_config.json ship them
+
+LLADA_TEMPLATE = ("{% set loop_messages = messages %}{% for message in loop_messages %}{% set content = "
+                  "'<|start_header_id|>' + message['role'] + '<|end_header_id|>\n\n'+ message['content'] | trim + "
+                  "'<|eot_id|>' %}{% if loop.index0 == 0 %}{% set content = bos_token + content %}{% endif %}"
+                  "{{ content }}{% endfor %}{% if add_generation_prompt %}"
+                  "{{ '<|start_header_id|>assistant<|end_header_id|>\n\n' }}{% endif %}")
+DREAM_TEMPLATE = ("{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}"
+                  "{{ '<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n' }}{% endif %}"
+                  "{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n' }}"
+                  "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}")
+RELEASES = {
+    # kind: (special tokens in id order, tokenizer kwargs, template, mask token string, chat end token)
+    "llada": (["<|startoftext|>", "<|endoftext|>", "<|mdm_mask|>", "<|start_header_id|>", "<|end_header_id|>",
+               "<|eot_id|>"], dict(bos_token="<|startoftext|>", eos_token="<|endoftext|>"), LLADA_TEMPLATE,
+              "<|mdm_mask|>", "<|eot_id|>"),
+    "dream": (["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|mask|>"],
+              dict(eos_token="<|endoftext|>", pad_token="<|endoftext|>", mask_token="<|mask|>"), DREAM_TEMPLATE,
+              "<|mask|>", "<|im_end|>"),
+}
+
+
+def _release_tokenizer(kind):
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    specials, kw, template, _, _ = RELEASES[kind]
+    words = ["hi", "write", "poem", "user", "assistant", "system", "You", "are", "helpful"]
+    chars = sorted(set(pre_tokenizers.ByteLevel.alphabet()))
+    vocab = {t: i for i, t in enumerate(chars + [w for w in words if w not in chars])}
+    tk = Tokenizer(models.BPE(vocab=vocab, merges=[], unk_token=None))
+    tk.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tk.decoder = decoders.ByteLevel()
+    hf = PreTrainedTokenizerFast(tokenizer_object=tk, **kw)
+    hf.add_special_tokens({"additional_special_tokens": [s for s in specials if s not in kw.values()]})
+    hf.chat_template = template
+    return hf
+
+
+@pytest.mark.parametrize("kind,preset", [("llada", "llada-8b-instruct"), ("llada", "llada-1.5"),
+                                         ("dream", "dream-7b-instruct")])
+def test_released_tokens_and_templates(kind, preset, tmp_path):
+    """A tiny native checkpoint with the release's special tokens and chat template: the prompt is the
+    template's (bos, role headers, generation prompt; Dream's default system turn), the mask token is the
+    release's (LLaDA's tokenizer names none: config.json's ``mask_token_id``), and the end ids hold the
+    eos and the chat end token. LLaDA-1.5 ships LLaDA-8B-Instruct's config keys and tokenizer."""
+    from sri_kit.native import DreamForDiffusion, LLaDAForDiffusion, dream_config, llada_config, save_native
+    from sri_kit.parity.models import dream_values, llada_values
+
+    tok = _release_tokenizer(kind)
+    mask_str, end_str = RELEASES[kind][3], RELEASES[kind][4]
+    mask_id, end_id = tok.convert_tokens_to_ids(mask_str), tok.convert_tokens_to_ids(end_str)
+    n = len(tok)
+    if kind == "llada":
+        m = LLaDAForDiffusion(llada_config(**llada_values(vocab_size=n, embedding_size=n, mask_token_id=mask_id,
+                                                          eos_token_id=tok.eos_token_id, pad_token_id=tok.eos_token_id)))
+    else:
+        m = DreamForDiffusion(dream_config(**dream_values(vocab_size=n, mask_token_id=mask_id,
+                                                          eos_token_id=tok.eos_token_id, pad_token_id=tok.eos_token_id)))
+    folder = save_native(m.eval(), tmp_path / preset)
+    tok.save_pretrained(folder)
+    lm = sk.load_model(folder, device="cpu")
+    assert (lm.family, lm.mask_token_id, lm.shift_logits) == ("diffusion", mask_id, kind == "dream")
+    assert tok.eos_token_id in lm.end_token_ids and end_id in lm.end_token_ids and mask_id not in lm.end_token_ids
+    text = tok.decode(lm.encode_chat(["write a poem"])[0])
+    want = {"llada": "<|startoftext|><|start_header_id|>user<|end_header_id|>\n\nwrite a poem<|eot_id|>"
+                     "<|start_header_id|>assistant<|end_header_id|>\n\n",
+            "dream": "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\nwrite a poem"
+                     "<|im_end|>\n<|im_start|>assistant\n"}[kind]
+    assert text == want
+    p = sk.models.PRESETS[preset]
+    assert (p.family, p.mask_token_id, p.shift_logits) == ("diffusion", {"llada": 126336, "dream": 151666}[kind],
+                                                           kind == "dream")
+    tr = sk.generate(lm, ["write a poem"], sk.GenerationConfig(steps=4, gen_length=8), progress=False)[0]
+    assert tr.committed[-1].all()
