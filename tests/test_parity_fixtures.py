@@ -139,3 +139,18 @@ def test_live_upstream_equals_fixtures():
                 assert (a["tokens"], a["canvases"], a.get("n_forward")) == (b["tokens"], b["canvases"],
                                                                             b.get("n_forward")), a["name"]
         assert live[fam]["models"] == json.loads(json.dumps(stored["models"]))
+
+
+def test_real_models_table_is_current():
+    """docs/REAL_MODELS.md holds the table sri_kit.parity.table renders now, and every test it names exists."""
+    from sri_kit.parity.table import BEGIN, END, referenced_tests, render
+
+    root = Path(__file__).parent.parent
+    doc = (root / "docs" / "REAL_MODELS.md").read_text(encoding="utf-8")
+    assert BEGIN in doc and END in doc
+    block = doc[doc.index(BEGIN):doc.index(END) + len(END)]
+    assert block == render(root), "docs/REAL_MODELS.md is stale: paste `python -m sri_kit.parity.table` between the markers"
+    for ref in referenced_tests():
+        path, func = ref.split("::")
+        name = func.split("[")[0]
+        assert f"def {name}(" in (root / path).read_text(encoding="utf-8"), ref
