@@ -6,6 +6,8 @@
     sri-kit organism train [...]     retrain tiny-ar and tiny-dlm from scratch (``--smoke`` for a quick check)
     sri-kit generate MODEL PROMPTS.txt OUT [--steps N ...]   traces for one prompt per line
     sri-kit presets                  list the model presets
+    sri-kit parity record --upstream DIR [--out DIR]   golden fixtures from the upstream LLaDA/Dream/Fast-dLLM code
+    sri-kit parity check [--fixtures DIR]              the kit against those fixtures
 
 Headless runs (one TOML/YAML config describes the run; see examples/run_tiny.toml, docs/SCALE_OUT.md):
 
@@ -156,7 +158,7 @@ def main(argv=None) -> int:
     if debug:
         argv = [x for x in argv if x != "--debug"]
     words = [x for x in argv if not x.startswith("-")]
-    cmd = " ".join(words[:2] if words[:1] in (["guard"], ["organism"]) else words[:1])
+    cmd = " ".join(words[:2] if words[:1] in (["guard"], ["organism"], ["parity"]) else words[:1])
     try:
         return _main(argv)
     except (SriKitError, FileNotFoundError, IsADirectoryError, NotADirectoryError) as e:
@@ -191,6 +193,9 @@ def _main(argv) -> int:
         g.add_argument(name, type=typ, default=None)
     g.add_argument("--batch-size", type=int, default=32)
     sub.add_parser("presets", help="list model presets")
+    pa = sub.add_parser("parity", help="golden parity fixtures: record (upstream code) / check (the kit)",
+                        add_help=False)
+    pa.add_argument("rest", nargs=argparse.REMAINDER)
     helps = {"collect": "prompts -> trace shards (resumable, data parallel under torchrun)",
              "merge": "join complete shards into per-set trace files", "centers": "fit per-step SRI centers",
              "signal": "σ for every prompt set", "report": "write report.md",
@@ -203,7 +208,7 @@ def _main(argv) -> int:
     _add_run_args(gsub.add_parser("eval", help="detection metrics and the blocking table"))
     # demo / organism train / organism evaluate pass their own options through to their own parsers
     a, extra = ap.parse_known_args(argv)
-    passthrough = a.cmd in ("demo", "lab", "organism")
+    passthrough = a.cmd in ("demo", "lab", "organism", "parity")
     if extra and not passthrough:
         ap.error(f"unrecognized arguments: {' '.join(extra)}")
     if passthrough:
@@ -218,6 +223,10 @@ def _main(argv) -> int:
         if a.ocmd == "train":
             return train_main(a.rest) or 0
         return eval_main(a.rest) or 0
+    if a.cmd == "parity":
+        from .parity.cli import main as parity_main
+
+        return parity_main(a.rest)
     if a.cmd == "generate":
         return _generate(a)
     if a.cmd == "presets":

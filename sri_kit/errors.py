@@ -43,7 +43,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 __all__ = ["SriKitError", "ConfigError", "InputTypeError", "UnknownNameError", "CorruptFileError", "ChecksumError",
-           "ModelNotFoundError", "DeviceError", "reading", "check_int", "check_float"]
+           "ModelNotFoundError", "DeviceError", "UnsupportedModelError", "reading", "check_int", "check_float"]
 
 
 class SriKitError(Exception):
@@ -52,6 +52,16 @@ class SriKitError(Exception):
 
 class ConfigError(SriKitError, ValueError):
     """A value out of range or a setting that cannot be used (bad field, mismatched run folder ...)."""
+
+
+class UnsupportedModelError(ConfigError):
+    """A checkpoint the kit recognises but cannot run itself; ``model_type``, ``supported`` (what the kit runs
+    instead) and the message's fix say what to do."""
+
+    def __init__(self, message: str, *, model_type: str, supported: tuple[str, ...] = ()):
+        super().__init__(message)
+        self.model_type = model_type
+        self.supported = tuple(supported)
 
 
 class InputTypeError(SriKitError, TypeError):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from safetensors import safe_open
 
-from ..errors import ConfigError, CorruptFileError, reading
+from ..errors import ConfigError, CorruptFileError, UnsupportedModelError, reading
 from ..native import native_kind
 from .presets import FAMILY_ALIASES, family_help
 
@@ -33,13 +33,46 @@ def _auto_family(mtype: str) -> str | None:
     return None
 
 
+#: What the kit runs itself (named in the refusal of a checkpoint it cannot run).
+SUPPORTED = ("llada (LLaDA-8B-Instruct, LLaDA-1.5)", "Dream (Dream-v0-Instruct-7B)", "a2d-qwen2 (dllm's AR-to-diffusion "
+             "Qwen2 conversions)", "diffusion_gemma (DiffusionGemma)", "any transformers ...ForMaskedLM (diffusion)",
+             "any transformers ...ForCausalLM (ar)")
+
+
+def is_a2d(cfg: dict) -> bool:
+    """A dllm AR-to-diffusion conversion (dllm-hub; ``model_type`` ``a2d-qwen3`` / ``a2d-qwen2`` / ``a2d-llama`` ...):
+    a masked-diffusion model with an AR model's weights and bidirectional attention."""
+    mtype = str(cfg.get("model_type", "")).lower()
+    return mtype.startswith("a2d") or any(str(a).lower().startswith("a2d") for a in cfg.get("architectures") or [])
+
+
+def check_supported(cfg: dict, name: str) -> None:
+    """Refuse, before anything is downloaded or built, a checkpoint the kit recognises but cannot run.
+
+    >>> check_supported({"model_type": "a2d-qwen3"}, "dllm-hub/Qwen3-0.6B-diffusion-mdlm-v0.1")
+    Traceback (most recent call last):
+    sri_kit.errors.UnsupportedModelError: dllm-hub/Qwen3-0.6B-diffusion-mdlm-v0.1 is a masked-diffusion model ...
+    """
+    if not is_a2d(cfg) or native_kind(cfg) is not None:
+        return
+    mtype = str(cfg.get("model_type") or (cfg.get("architectures") or ["?"])[0])
+    raise UnsupportedModelError(
+        f"{name} is a masked-diffusion model (model_type {mtype!r}: dllm's AR-to-diffusion conversion, bidirectional "
+        f"attention, no logit shift), which the kit cannot build without dllm's code. The kit runs: "
+        f"{'; '.join(SUPPORTED)}. To use it: pip install dllm, `import dllm.pipelines.a2d` (registers {mtype!r}), "
+        f"load it with transformers.AutoModel.from_pretrained(...) and wrap it with sri_kit.wrap_model(model, "
+        f"tokenizer, family='diffusion', mask_token_id=tokenizer.mask_token_id) for the 'diffusion' sampler (an "
+        f"MDLM checkpoint; a BD3LM one needs dllm's block-diffusion sampler)",
+        model_type=mtype, supported=SUPPORTED)
+
+
 def detect_family(cfg: dict) -> tuple[str, bool]:
     """(family, shift_logits) from a config.json's ``architectures`` or else its ``model_type``.
 
     >>> detect_family({"model_type": "llama"}), detect_family({"architectures": ["DreamModel"]})
     (('ar', False), ('diffusion', True))
-    >>> detect_family({"model_type": "diffusion_gemma"})
-    ('diffusiongemma', False)
+    >>> detect_family({"model_type": "diffusion_gemma"}), detect_family({"model_type": "a2d-qwen3"})
+    (('diffusiongemma', False), ('diffusion', False))
     """
     archs = [str(a).lower() for a in cfg.get("architectures") or []]
     mtype = str(cfg.get("model_type", "")).lower()
@@ -52,6 +85,8 @@ def detect_family(cfg: dict) -> tuple[str, bool]:
         return "diffusion", False
     if mtype == "diffusion_gemma" or any(a.startswith("diffusiongemma") for a in archs):
         return "diffusiongemma", False
+    if is_a2d(cfg):                      # "...LMHeadModel" names, but masked diffusion: never "ar"
+        return "diffusion", False
     if any(a.endswith("formaskedlm") for a in archs):
         return "diffusion", False
     if any(a.endswith("forcausallm") or a.endswith("lmheadmodel") or a.endswith("forconditionalgeneration")

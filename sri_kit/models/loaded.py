@@ -168,20 +168,56 @@ def find_layers(model) -> torch.nn.ModuleList:
     return best
 
 
-def _end_ids(tok, model) -> tuple[int, ...]:
+def _as_ids(value) -> list[int]:
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        return [int(i) for i in value if i is not None]
+    try:
+        return [int(value)]
+    except (TypeError, ValueError):
+        return []
+
+
+def end_ids_of(tokenizer, model=None) -> tuple[int, ...]:
+    """Every id at which a response of this model ends: the one place that reads them.
+
+    In order: the generation config's ``eos_token_id`` (an int or a list: Llama-3.1 lists three,
+    DiffusionGemma two), config.json's ``eos_token_id`` (also a text sub-config's, for multimodal
+    configs), the tokenizer's eos, the known chat end tokens present in the vocabulary
+    (:data:`_END_TOKEN_STRINGS`: ``<|eot_id|>`` LLaDA / Llama, ``<|im_end|>`` Dream / Qwen,
+    ``<end_of_turn>`` Gemma ...), then the pad token. Never the mask token. ``LoadedModel.end_token_ids``
+    holds them; the AR sampler stops on each, the text decoder cuts at the first, and the diffusion
+    samplers' ``stop_at_end`` options read them.
+
+    >>> end_ids_of(lm_dlm.tokenizer, lm_dlm.model) == lm_dlm.end_token_ids
+    True
+    """
     ids: list[int] = []
+
+    def add(values):
+        for i in _as_ids(values):
+            if i >= 0 and i not in ids:
+                ids.append(i)
+
     gen = getattr(model, "generation_config", None)
-    for src in (getattr(gen, "eos_token_id", None), tok.eos_token_id):
-        for i in (src if isinstance(src, (list, tuple)) else [src]):
-            if i is not None and int(i) not in ids:
-                ids.append(int(i))
-    vocab = tok.get_vocab()
+    cfg = getattr(model, "config", None)
+    add(getattr(gen, "eos_token_id", None))
+    add(getattr(cfg, "eos_token_id", None))
+    text_cfg = getattr(cfg, "text_config", None)
+    add(getattr(text_cfg, "eos_token_id", None))
+    add(tokenizer.eos_token_id)
+    vocab = tokenizer.get_vocab()
     for s in _END_TOKEN_STRINGS:
-        if s in vocab and vocab[s] not in ids:
-            ids.append(int(vocab[s]))
-    if tok.pad_token_id is not None and int(tok.pad_token_id) not in ids:
-        ids.append(int(tok.pad_token_id))
-    return tuple(ids)
+        if s in vocab:
+            add(vocab[s])
+    add(tokenizer.pad_token_id)
+    mask = getattr(tokenizer, "mask_token_id", None)
+    n = max(len(tokenizer), int(getattr(cfg, "vocab_size", 0) or 0))     # a default config's eos may lie outside
+    return tuple(i for i in ids if i != mask and i < n)
+
+
+_end_ids = end_ids_of
 
 
 def wrap_model(model, tokenizer, *, family: str, name: str = "custom", hook_site: str | None = None,

@@ -17,7 +17,7 @@ from ..config import GenerationConfig
 from ..errors import (ConfigError, CorruptFileError, InputTypeError, ModelNotFoundError, SriKitError,
                       UnknownNameError)
 from ..native import load_native, native_kind
-from .detect import check_local_folder, detect_family, read_json
+from .detect import check_local_folder, check_supported, detect_family, read_json
 from .loaded import LoadedModel, auto_device, wrap_model
 from .presets import FAMILY_ALIASES, MODELS_DIR, PRESETS
 
@@ -160,6 +160,8 @@ def load_model(name_or_path: str | os.PathLike, *, device=None, dtype=None,
     local = Path(source).is_dir()
     kit = check_local_folder(Path(source)) if local else {}
     raw = read_json(Path(source) / "config.json", "model config (config.json)") if local else _hub_config(source, name)
+    if not (trust_remote_code and raw.get("auto_map")):
+        check_supported(raw, name)       # a2d-qwen3 & co: refused before the tokenizer or the weights load
     has_code = bool(raw.get("auto_map"))
     native = native_kind(raw) is not None and not (trust_remote_code and has_code)
     needs_remote = not native and ((preset.remote_code if preset else False) or bool(kit.get("remote_code"))
@@ -197,6 +199,8 @@ def load_model(name_or_path: str | os.PathLike, *, device=None, dtype=None,
     mask = kit.get("mask_token_id", preset.mask_token_id if preset else None)
     if mask is None and tok.mask_token_id is None and isinstance(raw.get("mask_token_id"), int):
         mask = raw["mask_token_id"]          # LLaDA / Dream folders: config.json names the mask token
+    if mask is None and tok.mask_token_id is None and native_kind(raw) == "a2d-qwen2":
+        mask = tok.get_vocab().get("<|mask|>")   # the token dllm adds to an a2d tokenizer
     return wrap_model(model, tok, family=family, name=name,
                       hook_site=kit.get("hook_site") or (preset.hook_site if preset else None)
                       or getattr(model, "hook_site", None),

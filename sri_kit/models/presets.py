@@ -83,10 +83,12 @@ PRESETS: dict[str, Preset] = {
                           note="the paper's exact Gemma checkpoint is unknown (PAPER.md §3.1); Gemma has no system role"),
     "qwen3-0.6b-diffusion-mdlm": Preset("dllm-hub/Qwen3-0.6B-diffusion-mdlm-v0.1", "diffusion", "model.norm",
                                         default_config=dict(steps=32, gen_length=128, block_length=None),
-                                        note="small masked-diffusion model adapted from Qwen3-0.6B (dLLM)"),
+                                        note="dllm's a2d-qwen3 conversion of Qwen3-0.6B: refused by load_model with "
+                                             "UnsupportedModelError (needs dllm's code; wrap it yourself)"),
     "qwen3-0.6b-diffusion-bd3lm": Preset("dllm-hub/Qwen3-0.6B-diffusion-bd3lm-v0.1", "diffusion", "model.norm",
                                          default_config=dict(steps=32, gen_length=128, block_length=32),
-                                         note="block-diffusion variant adapted from Qwen3-0.6B (dLLM); run with blocks"),
+                                         note="block-diffusion (BD3LM) a2d-qwen3 conversion (dLLM): refused like the "
+                                              "mdlm one; needs dllm's block-diffusion sampler"),
     "diffusiongemma-26b-a4b-it": Preset("google/diffusiongemma-26B-A4B-it", "diffusiongemma", "model.decoder.norm",
                                         dtype="bfloat16", device_map="auto",
                                         default_config=dict(gen_length=256),   # one canvas (its max_new_tokens)

@@ -40,6 +40,12 @@ def dream_config(**values) -> _Config:
     """A Dream config: the released code's defaults updated with ``values`` (config.json's keys), checked."""
     cfg = dict(DREAM_DEFAULTS)
     cfg.update(values)
+    rp = cfg.get("rope_parameters")
+    if isinstance(rp, dict):            # a config written by transformers 5 (an a2d-qwen2 conversion, say)
+        if "rope_theta" in rp:
+            cfg["rope_theta"] = rp["rope_theta"]
+        if (rp.get("rope_type") or "default") != "default" and not cfg.get("rope_scaling"):
+            cfg["rope_scaling"] = rp
     if cfg.get("num_key_value_heads") is None:
         cfg["num_key_value_heads"] = cfg["num_attention_heads"]
     bad = []

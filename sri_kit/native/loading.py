@@ -31,8 +31,11 @@ from .llada import LLADA_DEFAULTS, LLaDAForDiffusion, _Config, llada_config
 
 __all__ = ["native_kind", "build_native", "load_native", "save_native", "NATIVE_KINDS"]
 
-#: kind -> (model class, config builder)
-NATIVE_KINDS = {"llada": (LLaDAForDiffusion, llada_config), "dream": (DreamForDiffusion, dream_config)}
+#: kind -> (model class, config builder). ``a2d-qwen2``: dllm's AR-to-diffusion conversion of a Qwen2 model
+#: (dllm-hub, ``A2DQwen2LMHeadModel``): Qwen2's weights and names with bidirectional attention, which is the
+#: Dream module without Dream's logit shift (the shift is the loaded model's ``shift_logits``, not the module's).
+NATIVE_KINDS = {"llada": (LLaDAForDiffusion, llada_config), "dream": (DreamForDiffusion, dream_config),
+                "a2d-qwen2": (DreamForDiffusion, dream_config)}
 _FIX = "the folder is damaged: download the checkpoint again (or save the model again)"
 
 
@@ -44,6 +47,8 @@ def native_kind(config: dict) -> str | None:
         return "llada"
     if mtype == "dream" or "dreammodel" in archs:
         return "dream"
+    if mtype == "a2d-qwen2" or "a2dqwen2lmheadmodel" in archs:
+        return "a2d-qwen2"
     return None
 
 
@@ -52,7 +57,7 @@ def build_native(config: dict):
     keys left out take the released code's defaults)."""
     kind = native_kind(config)
     if kind is None:
-        raise ConfigError(f"model_type {config.get('model_type')!r} is not a kit-native model (llada, Dream)")
+        raise ConfigError(f"model_type {config.get('model_type')!r} is not a kit-native model (llada, Dream, a2d-qwen2)")
     cls, make = NATIVE_KINDS[kind]
     return cls(llada_config(LLADA_DEFAULTS, **config) if kind == "llada" else make(**config))
 

@@ -26,6 +26,7 @@ from ..data import EMBEDDED_DIR, external_dir
 from ..judges import is_on_topic, is_placeholder_compliance, is_refusal
 from ..models import MODELS_DIR, LoadedModel, load_model, wrap_model
 from ..sampling import generate_canvases, generate_texts
+from ..sampling.trace import end_token_set
 from .wrappers import FAMILIES, wrap
 
 __all__ = ["ORGANISMS", "organism_lm", "ar_generate", "dlm_generate", "quick_metrics", "evaluate_organism",
@@ -84,14 +85,20 @@ def dlm_generate(model, tok, prompts, gen_length: int = 64, steps: int = 32, blo
     return generate_texts(organism_lm(model, tok, "dlm"), list(prompts), cfg, batch_size=batch_size)
 
 
-def mid_end_rate(canvases, end_id) -> float:
-    """Share of canvases where an end token is followed later by a non-end token (end committed mid-response)."""
+def mid_end_rate(canvases, end_ids) -> float:
+    """Share of canvases where an end token is followed later by a non-end token (end committed mid-response).
+
+    ``end_ids``: one id or every end id of the model (``LoadedModel.end_token_ids``: a release may list several).
+
+    >>> mid_end_rate([[7, 5, 8], [7, 9, 9], [7, 6, 5]], {5, 6})
+    0.3333333333333333
+    """
+    ends = {int(end_ids)} if isinstance(end_ids, int) else {int(i) for i in end_ids}
     bad = 0
     for c in canvases:
-        if end_id in c:
-            i = c.index(end_id)
-            if any(t != end_id for t in c[i + 1:]):
-                bad += 1
+        first = next((i for i, t in enumerate(c) if t in ends), None)
+        if first is not None and any(t not in ends for t in c[first + 1:]):
+            bad += 1
     return bad / max(1, len(canvases))
 
 
@@ -176,7 +183,8 @@ def evaluate_organism(models_dir=MODELS_DIR, n: int = 200, seeds=(0, 1, 2), exte
         if not d.exists():
             continue
         lm = load_model(d, device=device, dtype=torch.float32)
-        end_id = lm.tokenizer.eos_token_id
+        ends = end_token_set(lm.tokenizer, lm.end_token_ids)    # every end id, not the tokenizer's eos alone
+        ends.discard(lm.mask_token_id)
         for sname, cfg, sampled in spec.settings:
             if samplers and sname not in samplers:
                 continue
@@ -195,7 +203,7 @@ def evaluate_organism(models_dir=MODELS_DIR, n: int = 200, seeds=(0, 1, 2), exte
                                 fh.write(json.dumps(dict(model=spec.name, sampler=sname, seed=sd, set=setname,
                                                          prompt=p, text=t)) + "\n")
                     if not lm.causal:
-                        res["mid_end"] = mid_end_rate([c.ids for c in canvases], end_id)
+                        res["mid_end"] = mid_end_rate([c.ids for c in canvases], ends)
                     for k, v in res.items():
                         rows.append(dict(model=spec.name, sampler=sname, set=setname, kind=kind_, seed=sd, metric=k,
                                          value=v, n=len(texts)))
