@@ -74,6 +74,19 @@ class ReportContext:
         """Every attack generation of sampler ``s`` (``skip_raw``: without the unwrapped "none" prompts)."""
         return [t for a, trs in self.gens[s]["attacks"].items() if not (skip_raw and a == "none") for t in trs]
 
+    def attack_requests(self, s: str, skip_raw: bool = True) -> list[str]:
+        """The request id of each generation of :meth:`all_attack` (``h<i>``: harmful evaluation request i).
+
+        Every attack wraps the same evaluation requests in order, so generation j of an attack belongs to
+        request j: the unit the intervals are clustered by (docs/STATISTICS.md)."""
+        return [f"h{i}" for a, trs in self.gens[s]["attacks"].items() if not (skip_raw and a == "none")
+                for i in range(len(trs))]
+
+    def matched_requests(self) -> list[str]:
+        """The request id of each matched benign prompt (``b<i>``: benign evaluation request i)."""
+        nb = len(self.b_eval)
+        return [f"b{i % nb}" for i in range(len(self.matched_benign))] if nb else []
+
     def succeeded(self, trs) -> np.ndarray:
         """bool [N]: the judge on each trace's response."""
         return np.array(self.judge([t.prompt for t in trs], [t.response for t in trs]), bool)

@@ -32,14 +32,15 @@ from ..judges import is_placeholder_compliance, is_refusal
 from ..models import LoadedModel
 from ..organism import wrappers
 from ..sampling import generate_texts, get_sampler
-from .schema import Column, Table, rate
+from ..stats import paired_difference
+from .schema import Column, Table, clustered_rate
 from .store import ResultsStore, provenance
 
 __all__ = ["MODES", "PRIORITY", "PromptSet", "prompt_sets", "compute_order", "samplers_for", "compute_model", "paired_delta",
            "judge_cell", "cache_dir"]
 
-#: Prompts per set (and per attack) in each mode. Report: a rate's Wilson 95 % interval is at most about
-#: ±10 points; quick: about ±20 (CI-size checks only).
+#: Prompts per set (and per attack) in each mode. Report: a rate's 95 % interval (one generation per
+#: request: Wilson) is at most about ±10 points; quick: about ±20 (CI-size checks only).
 MODES = {"quick": 24, "report": 100}
 
 #: The paper's attack templates measured here: registry name -> label (random_search is model-optimised
@@ -143,14 +144,11 @@ def _attacked(ps: PromptSet, lm, n: int, seed: int) -> tuple[list[str], str | No
 
 
 def paired_delta(a: str, b: str, n_boot: int = 2000, seed: int = 0) -> dict:
-    """``rate(b) - rate(a)`` over the same prompts with a paired bootstrap 95 % CI (bit strings a, b)."""
+    """``rate(b) - rate(a)`` over the same prompts (bit strings a, b; prompt i = request i) with a 95 % CI,
+    bootstrap over requests (:func:`sri_kit.stats.paired_difference`)."""
     x = np.array([c == "1" for c in a], float)
     y = np.array([c == "1" for c in b], float)
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(x), size=(n_boot, len(x)))
-    d = (y[idx] - x[idx]).mean(1)
-    lo, hi = np.percentile(d, [2.5, 97.5])
-    return {"value": float(y.mean() - x.mean()), "lo": float(lo), "hi": float(hi)}
+    return paired_difference(x, y, list(range(len(x))), n_boot=n_boot, seed=seed)
 
 
 _RATE_COLS = [Column("refused", "refused", "rate"), Column("complied", "attack success (complied)", "rate"),
@@ -178,8 +176,9 @@ def _row(ps: PromptSet, sampler: str, cell: dict | None, error: str | None = Non
     ref = [c == "1" for c in cell["refused"]]
     com = [c == "1" for c in cell["complied"]]
     n = len(ref)
-    r.update(n=n, refused=rate(sum(ref), n), complied=rate(sum(com), n),
-             other=rate(sum(not a and not b for a, b in zip(ref, com)), n), error=error)
+    req = list(range(n))            # one generation per request (prompt i = request i)
+    r.update(n=n, refused=clustered_rate(ref, req), complied=clustered_rate(com, req),
+             other=clustered_rate([not a and not b for a, b in zip(ref, com)], req), error=error)
     return r
 
 
@@ -298,16 +297,19 @@ def _fixed_weights(model, sets, cells, n, seed, mode, command, prov, samplers, s
         if a is None or b is None:      # not measurable under one sampler (e.g. DIJA left to right)
             continue
         k = len(a["refused"])
+
+        def cr(bits):
+            return clustered_rate([c == "1" for c in bits], list(range(k)))
         rows.append({"attack": ps.label, "phrasings": ps.phrasings, "n": k,
-                     "rr_diffusion": rate(a["refused"].count("1"), k), "rr_l2r": rate(b["refused"].count("1"), k),
+                     "rr_diffusion": cr(a["refused"]), "rr_l2r": cr(b["refused"]),
                      "delta_rr": paired_delta(b["refused"], a["refused"], seed=seed),
-                     "asr_diffusion": rate(a["complied"].count("1"), k), "asr_l2r": rate(b["complied"].count("1"), k),
+                     "asr_diffusion": cr(a["complied"]), "asr_l2r": cr(b["complied"]),
                      "delta_asr": paired_delta(a["complied"], b["complied"], seed=seed)})
     t = Table(model=model, name="fixed_weights", title="Same weights: diffusion vs left-to-right (Table 2 analogue)",
               split="mixed", n=n, seed=seed, mode=mode, columns=cols, rows=rows,
               configs={s: {"key": c.key(), "fields": c.to_dict()} for s, c in samplers}, command=command,
-              notes="Positive Δ = diffusion safer (the paper's sign). CIs: paired bootstrap over prompts "
-                    "(2000 resamples, seeded); the same prompts under both samplers.",
+              notes="Positive Δ = diffusion safer (the paper's sign). CIs: paired bootstrap over requests "
+                    "(2000 resamples, seeded; docs/STATISTICS.md); the same prompts under both samplers.",
               compute_seconds=None, complete=not pending, pending=pending, **prov)
     store.write(t)
     return t
