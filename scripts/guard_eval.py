@@ -14,7 +14,7 @@ for the benign-only detectors, held-out benign prompts for false positives (FP),
 * **wrapped benign** = other held-out benign requests in the same wrappers and phrasings: the matched
   negatives (a detector that keys on the prompt format flags them);
 * the paper's attack templates (``flip`` = FlipAttack, ``refusal_suppression`` = Wei et al.) are reported
-  apart (0 % success on the organism by construction) and are never averaged into ASR.
+  apart and are never averaged into ASR.
 
 Success = the organism's placeholder; refusal = the paper's dictionary; a blocked generation counts as a
 refusal. Every rate carries a 95 % Wilson interval, every AUROC a bootstrap interval. Thresholds come from
@@ -262,7 +262,7 @@ def main(argv=None) -> int:
         _fmt(r["t13"]),
         "## Per wrapper family (SRI Guard, 99th percentile)",
         _fmt(r["per_family"]),
-        "## The paper's attack templates (apart: 0 % success on the organism by construction)",
+        "## The paper's attack templates (kept apart: never averaged into ASR)",
         _fmt(r["paper"]),
         "## Detection: AUROC of each detector's anomaly score",
         "Attacks vs held-out plain benign prompts, and vs benign prompts in the same wrappers (matched: a score "
@@ -279,7 +279,7 @@ def main(argv=None) -> int:
         "The SRI Guard defense is σ from the φ_t that generation already records, plus one autoencoder pass, timed "
         "after generating the same batch of 32 held-out benign prompts (median over the repeats in the table). Reported as defense time / "
         "generation time: the difference of two end-to-end medians (the former `overhead_pct`) is generation "
-        "jitter on a shared CPU — hundreds of times the defense's own cost — and gave the earlier −74 %.",
+        "jitter on a shared CPU — hundreds of times the defense's own cost.",
         _fmt(r["overhead"]),
     ]) + "\n"
     # a hand-written part (the tiny-dlm diagnosis) below the marker survives regeneration

@@ -13,7 +13,7 @@ import pandas as pd
 import numpy as np
 
 from ..results.schema import Column, Table, clustered_rate, rate
-from ..results.store import provenance
+from ..results.store import producing_code, provenance
 
 __all__ = ["analysis_tables", "ANALYSIS_TABLES"]
 
@@ -184,7 +184,7 @@ _BUILDERS = {"analysis_recovery": ("recovery", _recovery), "analysis_trajectory_
 
 def analysis_tables(facts: dict, ctx, *, command: str, seconds: float | None = None) -> list[Table]:
     """The ``analysis_*`` tables of one report run (``ctx``: its :class:`~sri_kit.report.ReportContext`)."""
-    prov = provenance()
+    prov = provenance(producing_code("report", [ctx.ar_lm.name, ctx.dlm_lm.name]))
     model = f"{ctx.ar_lm.name}+{ctx.dlm_lm.name}"
     configs = {s: {"key": c.key(), "fields": c.to_dict()} for s, (_, c) in ctx.samplers.items()}
     attacks = [a for a in ctx.prompts_by_attack if a != "none"]

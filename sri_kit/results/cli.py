@@ -10,8 +10,10 @@ splits; :mod:`sri_kit.results.public_sets`); ``--model DIR --store DIR`` measure
 ``<!-- /results -->``) in docs/*.md, data/models/*/README.md and README.md from the store; nothing else in
 those files changes.
 
-``python -m sri_kit.results check``: exit 1 and list each block that disagrees with the store (what the
-test command runs, via tests/test_results_store.py).
+``python -m sri_kit.results check``: exit 1 and list each problem: a block that disagrees with the store, a
+table produced from a dirty tree (unless the store's LEGACY_DIRTY.json ledger lists it: then a warning), a
+table whose producing code or weights changed since, a measured number typed by hand outside a block
+(:mod:`sri_kit.results.provenance`). ``check PATHS``: only the blocks and numbers of those documents.
 """
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ import time
 from pathlib import Path
 
 from ..errors import SriKitError
-from .render import check_docs, doc_paths, render_docs
+from .render import doc_paths, render_docs
 from .store import ResultsStore
 
 __all__ = ["main"]
@@ -96,7 +98,11 @@ def _main(argv=None) -> int:
         for p in render_docs(paths, store):
             print(f"rendered {p}")
         return 0
-    bad = check_docs(paths, store)
+    from .provenance import check_all
+    bad, warn = check_all(store, a.paths or None)
+    for line in warn:
+        print(f"warning: {line}")
     for line in bad:
         print(line)
+    print(f"results check: {len(bad)} problems, {len(warn)} warnings", file=sys.stderr)
     return 1 if bad else 0

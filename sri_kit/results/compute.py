@@ -34,7 +34,7 @@ from ..organism import wrappers
 from ..sampling import generate_texts, get_sampler
 from ..stats import paired_difference
 from .schema import Column, Table, clustered_rate
-from .store import ResultsStore, provenance
+from .store import ResultsStore, producing_code, provenance
 
 __all__ = ["MODES", "PRIORITY", "PromptSet", "prompt_sets", "compute_order", "samplers_for", "compute_model", "paired_delta",
            "judge_cell", "cache_dir"]
@@ -196,7 +196,7 @@ def compute_model(lm: LoadedModel, mode: str = "quick", *, store: ResultsStore |
     store = store or ResultsStore()
     samplers = samplers_for(lm)
     sets = prompt_sets(mode)
-    prov = provenance()
+    prov = provenance(producing_code("rates", [lm.name]))
     cells: dict[tuple[str, str, str], tuple[dict | None, str | None]] = {}
     seconds = {k: 0.0 for k in _TABLES}
     cache = cache_dir(lm.name)

@@ -163,7 +163,9 @@ class Table:
 
     ``n``: prompts per row (an int), or ``"per row"`` when rows differ (then each row has an ``n`` column).
     ``configs``: sampler label -> ``{"key": GenerationConfig.key(), "fields": {...}}``.
-    ``prompts``: where the prompts come from (pool, selection). ``notes``: one line of caveats, rendered
+    ``commit``/``dirty``: the tree that produced the table (``dirty`` None: unknown, a table from before
+    the flag); ``code``: git object hashes of the files, folders and weights that produce it (see
+    :func:`sri_kit.results.store.code_hashes`). ``prompts``: where the prompts come from (pool, selection). ``notes``: one line of caveats, rendered
     under the table. ``complete``: False while cells are still being computed (``pending`` lists them).
     """
 
@@ -181,6 +183,8 @@ class Table:
     configs: dict = field(default_factory=dict)
     kit_version: str = ""
     commit: str = ""
+    dirty: bool | None = None
+    code: dict = field(default_factory=dict)
     date: str = ""
     command: str = ""
     compute_seconds: float | None = None
