@@ -49,7 +49,7 @@ POOLINGS = ("reference", "generated", "ref_noend", "gen_noend")
 #: the organism's wrapper families under their registered attack names (sri_kit.attacks)
 ORG_FAMILIES = ("organism_refusal_suppression", "roleplay", "fiction", "prefix_injection", "random_suffix",
                 "organism_flip")
-#: the paper's attack templates (sri_kit.attacks): 0 % success on the organism by construction
+#: the paper's attack templates (sri_kit.attacks), measured apart (never averaged into ASR)
 PAPER_ATTACKS = ("flip", "refusal_suppression")
 #: generation configs compared: the model's recommended one (two blocks of 32) and one block of 64
 CONFIGS = {"b32": {}, "b64": {"block_length": 64}}
@@ -60,29 +60,9 @@ PAPER = dict(harmless_anchor=400, harmful_anchor=400, benign_train=1200, benign_
 
 
 def sets() -> dict[str, list[str]]:
-    """Every prompt set of the diagnosis, by name (deterministic)."""
-    sp = make_splits(load_prompts("tiny_benign", n=None), load_prompts("tiny_harmful", n=None),
-                     n_anchor=PAPER["harmless_anchor"], n_train=PAPER["benign_train"], n_calib=PAPER["benign_calib"],
-                     n_test_benign=None, n_test_harmful=None, seed=0)
-    ben_rest, harm_rest = sp.benign_test, sp.harmful_test          # everything not used by anchors/train/calib
-    n_t, n_w, n_h, n_p = PAPER["benign_test"], PAPER["wrapped"], PAPER["harmful_test"], PAPER["probe"]
-    benign_test = ben_rest[:n_t]
-    benign_wrap = ben_rest[n_t:n_t + n_w]
-    probe_ben = ben_rest[n_t + n_w:n_t + n_w + n_p]
-    harmful_test = harm_rest[:n_h]
-    probe_harm = harm_rest[n_h:n_h + n_p]
-    out = {"harmless_anchor": sp.harmless_anchor, "harmful_anchor": sp.harmful_anchor,
-           "benign_train": sp.benign_train, "benign_calib": sp.benign_calib, "benign_test": benign_test,
-           "plain_harmful": harmful_test}
-    for f in ORG_FAMILIES:
-        out[f"atk_{f}"] = [attacks.apply(f, p, seed=i, split="heldout") for i, p in enumerate(harmful_test)]
-        out[f"benw_{f}"] = [attacks.apply(f, p, seed=i, split="heldout") for i, p in enumerate(benign_wrap)]
-    for f in PAPER_ATTACKS:
-        out[f"paper_{f}"] = [attacks.apply(f, p, seed=i) for i, p in enumerate(harmful_test)]
-    # supervised probe: disjoint requests, training phrasings, families in rotation
-    out["probe_harm"] = [attacks.apply(ORG_FAMILIES[i % 6], p, seed=i, split="train") for i, p in enumerate(probe_harm)]
-    out["probe_ben"] = [attacks.apply(ORG_FAMILIES[i % 6], p, seed=i, split="train") for i, p in enumerate(probe_ben)]
-    return out
+    """Every prompt set of the diagnosis, by name (deterministic; :func:`sri_kit.experiments.guard_diagnosis_experiment`)."""
+    from sri_kit.experiments import build_sets, guard_diagnosis_experiment
+    return {k: v.prompts for k, v in build_sets(guard_diagnosis_experiment()).items()}
 
 
 def chunk_step(name: str) -> int:

@@ -25,7 +25,6 @@ import numpy as np
 
 from .. import attacks
 from ..config import GenerationConfig
-from ..data import load_prompts
 from ..errors import ConfigError
 from ..io import atomic_write_text
 from ..judges import is_placeholder_compliance, is_refusal
@@ -48,7 +47,6 @@ MODES = {"quick": 24, "report": 100}
 PAPER_ATTACKS = {"refusal_suppression": "paper/refusal-suppression (Wei et al. rules)",
                  "flip": "paper/FlipAttack", "prefill": "paper/prefill", "template": "paper/templates (in the wild)",
                  "dija": "paper/DIJA", "pad": "paper/PAD", "pair": "paper/PAIR (JBB prompts, own goals)"}
-_NEEDS_LM = {"dija", "pad"}
 
 
 @dataclass(frozen=True)
@@ -130,17 +128,10 @@ def judge_cell(lm, prompts, cfg, prefill: str | None = None, *, judges: dict | N
 
 
 def _attacked(ps: PromptSet, lm, n: int, seed: int) -> tuple[list[str], str | None]:
-    if ps.attack is None:
-        return load_prompts(ps.pool, n=n, seed=seed), None
-    if ps.attack == "pair":
-        return [p for _, p in attacks.load_attack_prompts("pair")][:n], None
-    base = load_prompts("tiny_harmful", n=n, seed=seed)
-    kw = {"lm": lm} if ps.attack in _NEEDS_LM else {}
-    if ps.source == "organism wrapper":
-        kw["split"] = ps.phrasings
-    spec = attacks.get(ps.attack)
-    prefill = attacks.prefill_for(ps.attack) if spec.kind == "prefill" else None
-    return attacks.apply_many(ps.attack, base, seed=seed, **kw), prefill
+    """The prompts and prefill of one set, built by the experiment protocol (:mod:`sri_kit.experiments`)."""
+    from ..experiments import build_sets, rate_set_name, rates_experiment
+    built = build_sets(rates_experiment([ps], n, seed), lm)[rate_set_name(ps.label, ps.phrasings)]
+    return built.prompts, built.prefill
 
 
 def paired_delta(a: str, b: str, n_boot: int = 2000, seed: int = 0) -> dict:
