@@ -168,3 +168,18 @@ def test_lint_reads_notebook_markdown(tmp_path):
                                         {"cell_type": "code", "source": ["x = 0.984\n"]}]}))
     bad = lint_numbers([nb])
     assert len(bad) == 1 and "cell 0" in bad[0]
+
+
+def test_guard_markdown_becomes_store_tables_and_blocks(tmp_path):
+    from sri_kit.results.imported import guard_tables, with_blocks
+    from sri_kit.results.render import render_text
+    md = ("# SRI Guard\n\n## Per wrapper family (SRI Guard, 99th percentile)\n\n| index | n | ASR % undefended |\n"
+          "|---|---|---|\n| roleplay | 48 | 20.8 [11.7, 34.3] (n=48) |\n| fiction | 48 | 0.0 [0.0, 7.4] (n=48) |\n")
+    ts = guard_tables(md, "m", commit="abc1234", dirty=False, date="d", command="sri-kit guard-eval --seed 0",
+                      scale="paper-calib", notes="")
+    assert [t.name for t in ts] == ["guard_families"] and ts[0].rows[0]["asr_undefended"]["k"] == 10
+    st = ResultsStore(tmp_path)
+    st.write(ts[0])
+    doc = render_text(with_blocks(md, "m"), st)
+    assert "<!-- results:m/guard_families -->" in doc and "| roleplay | 48 | 21 % [12, 34] |" in doc
+    assert lint_text(doc, "GUARD.md") == []

@@ -47,6 +47,7 @@ class ReportContext:
     layers: tuple
     judge: PlaceholderComplianceJudge = field(default_factory=PlaceholderComplianceJudge)
     gens: dict = field(default_factory=dict)
+    cache: object = None            # a sri_kit.cache.GenerationCache: generations read from / written to it
 
     @property
     def samplers(self) -> dict:
@@ -54,7 +55,12 @@ class ReportContext:
                 "left-to-right": (self.dlm_lm, self.lcfg)}
 
     def generate(self, lm, prompts, cfg, prefill=None) -> list:
-        return sampling.generate(lm, prompts, cfg, progress=self.progress, prefill=prefill)
+        """Traces of ``prompts``: from the generation cache when the context has one, else generated."""
+        def gen(lm_, ps, c, pf):
+            return sampling.generate(lm_, ps, c, progress=self.progress, prefill=pf)
+        if self.cache is None:
+            return gen(lm, prompts, cfg, prefill)
+        return self.cache.traces(lm, prompts, cfg, prefill=prefill, generate=gen)
 
     def sigma_of(self, s: str, trs) -> np.ndarray:
         """σ [N, T] of traces ``trs`` against sampler ``s``'s centers (an error when it has none)."""

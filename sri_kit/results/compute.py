@@ -1,10 +1,9 @@
 """Compute the rate tables of one model into the store: plain sets, the organism's wrapper families, the
 paper's attack templates, and (for a DLM) diffusion vs left-to-right on the same weights.
 
-Every generation is text only (:func:`sri_kit.sampling.generate_texts`, batch 32). Each cell (sampler x
-prompt set) keeps only its per-prompt judgements (refused / complied bits, no text) in a local cache
-(``~/.cache/sri_kit/results`` or ``$SRI_KIT_RESULTS_CACHE``), so an interrupted run resumes and the paired
-comparison needs no second generation. Tables are rewritten after every cell, with ``complete`` False and
+Every generation is text only (:func:`sri_kit.sampling.generate_texts`, batch 32), read from or written
+to the generation cache (:mod:`sri_kit.cache`: keyed by model fingerprint, config key and prompt hash,
+checksummed, atomic), so an interrupted run resumes and the paired comparison needs no second generation. Tables are rewritten after every cell, with ``complete`` False and
 the missing cells listed until the run ends.
 
 Names cannot be confused: organism wrapper families are ``wrapper/<family>`` (registry name e.g.
@@ -14,8 +13,6 @@ unwrapped pools ``plain/<pool>``. Requests are always the held-out organism pool
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import time
 from dataclasses import dataclass
@@ -24,9 +21,9 @@ from pathlib import Path
 import numpy as np
 
 from .. import attacks
+from ..cache import GenerationCache
 from ..config import GenerationConfig
 from ..errors import ConfigError
-from ..io import atomic_write_text
 from ..judges import is_placeholder_compliance, is_refusal
 from ..models import LoadedModel
 from ..organism import wrappers
@@ -110,14 +107,23 @@ def cache_dir(model: str) -> Path:
     return Path(root) / model
 
 
-def judge_cell(lm, prompts, cfg, prefill: str | None = None, *, judges: dict | None = None) -> dict:
-    """Generate (sorted by length for less padding) and judge; bits only, in prompt order (never text).
+def judge_cell(lm, prompts, cfg, prefill: str | None = None, *, judges: dict | None = None,
+               cache: GenerationCache | None = None, cached_only: bool = False) -> dict | None:
+    """Generate (sorted by length for less padding; texts from the generation cache when there) and judge;
+    bits only, in prompt order. ``cached_only``: None instead of generating.
 
     ``refused`` and ``complied`` always; ``judges`` adds a bit string per name, ``judge(prompt, response)``."""
     order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
-    t0 = time.perf_counter()
-    texts = generate_texts(lm, [prompts[i] for i in order], cfg, batch_size=32, prefill=prefill)
-    secs = time.perf_counter() - t0
+    cache = cache if cache is not None else GenerationCache()
+
+    def refuse(*_):
+        raise _NotCached
+
+    try:
+        texts, secs, _ = cache.texts(lm, [prompts[i] for i in order], cfg, prefill=prefill,
+                                     generate=refuse if cached_only else None)
+    except _NotCached:
+        return None
     resp = [""] * len(prompts)
     for j, i in enumerate(order):
         resp[i] = (prefill or "") + texts[j]
@@ -125,6 +131,10 @@ def judge_cell(lm, prompts, cfg, prefill: str | None = None, *, judges: dict | N
             "complied": "".join("1" if is_placeholder_compliance(r) else "0" for r in resp), "seconds": secs,
             **{name: "".join("1" if judge(p, r) else "0" for p, r in zip(prompts, resp))
                for name, judge in (judges or {}).items()}}
+
+
+class _NotCached(Exception):
+    pass
 
 
 def _attacked(ps: PromptSet, lm, n: int, seed: int) -> tuple[list[str], str | None]:
@@ -175,12 +185,14 @@ def _row(ps: PromptSet, sampler: str, cell: dict | None, error: str | None = Non
 
 def compute_model(lm: LoadedModel, mode: str = "quick", *, store: ResultsStore | None = None, seed: int = 0,
                   n: int | None = None, command: str = "", progress: bool = True,
-                  only_samplers=None, cached_only: bool = False) -> list[Table]:
+                  only_samplers=None, cached_only: bool = False, cache_root=None) -> list[Table]:
     """Compute (or resume) the rate tables of ``lm`` and write them to ``store``; returns the tables.
 
     ``only_samplers``: generate only these samplers' cells (two processes can share a model's work; a
     final run without it assembles every cell from the cache). ``cached_only``: generate nothing, write
-    the tables from the cached cells (the rest stays pending)."""
+    the tables from the cached cells (the rest stays pending). Generations come from the generation cache
+    (:class:`sri_kit.cache.GenerationCache`, ``cache_root`` or the user's cache folder), so a run killed at
+    any point resumes and writes the same tables."""
     if mode not in MODES:
         raise ConfigError(f"mode {mode!r} is not one of {sorted(MODES)}")
     n = n or MODES[mode]
@@ -190,7 +202,7 @@ def compute_model(lm: LoadedModel, mode: str = "quick", *, store: ResultsStore |
     prov = provenance(producing_code("rates", [lm.name]))
     cells: dict[tuple[str, str, str], tuple[dict | None, str | None]] = {}
     seconds = {k: 0.0 for k in _TABLES}
-    cache = cache_dir(lm.name)
+    gen_cache = GenerationCache(cache_root) if cache_root is not None else GenerationCache()
 
     def emit(final: bool) -> list[Table]:
         out = []
@@ -227,15 +239,10 @@ def compute_model(lm: LoadedModel, mode: str = "quick", *, store: ResultsStore |
         for s, cfg in samplers:
             if only_samplers and s not in only_samplers:
                 continue
-            h = hashlib.sha256(json.dumps([cfg.key(), prompts, prefill]).encode()).hexdigest()[:20]
-            f = cache / f"{h}.json"
             try:
-                cell = json.loads(f.read_text()) if f.exists() else None
-                if cell is None and cached_only:
-                    continue
+                cell = judge_cell(lm, prompts, cfg, prefill, cache=gen_cache, cached_only=cached_only)
                 if cell is None:
-                    cell = judge_cell(lm, prompts, cfg, prefill)
-                    atomic_write_text(f, json.dumps(cell))
+                    continue
                 cells[(ps.label, ps.phrasings, s)] = (cell, None)
                 seconds[ps.table] += cell["seconds"]
                 if progress:

@@ -24,7 +24,7 @@ from ..errors import ConfigError
 from .schema import Column, Table, rate, wilson
 from .store import REPO
 
-__all__ = ["parse_rate_cell", "import_guard_doc", "import_benchmark", "GUARD_SECTIONS"]
+__all__ = ["parse_rate_cell", "import_guard_doc", "import_benchmark", "guard_tables", "with_blocks", "GUARD_SECTIONS"]
 
 _RATE = re.compile(r"^(\d+(?:\.\d+)?) \[(\d+(?:\.\d+)?), (\d+(?:\.\d+)?)\] \(n=(\d+)\)$")
 
@@ -73,19 +73,11 @@ def _slug(label: str, used: set) -> str:
     return k
 
 
-def import_guard_doc(doc: str | Path, model: str) -> list[Table]:
-    """The generated sections of ``doc`` (up to its hand-written part) as store tables ``<model>/guard_*``."""
-    doc = Path(doc)
-    text = doc.read_text(encoding="utf-8")
-    gen = text.split("<!-- kept by scripts/guard_eval.py")[0]
-    made = re.search(r"Made by `([^`]+)` at commit (\w+) \(([^)]*)\)\. Scale `([\w-]+)`", gen)
-    if not made:
-        raise ConfigError(f"{doc}: no 'Made by `...` at commit ...' line; not a generated guard document")
-    command, commit, timing, scale = made.groups()
-    doc_commit, date = _git_last(doc)
-    rel = doc.resolve().relative_to(REPO).as_posix() if doc.resolve().is_relative_to(REPO) else doc.name
+def guard_tables(text: str, model: str, *, commit: str, dirty, date: str, command: str, scale: str,
+                 notes: str, code: dict | None = None, extra: dict | None = None) -> list[Table]:
+    """The generated sections of a guard document's Markdown ``text`` as store tables ``<model>/guard_*``."""
     out = []
-    lines = gen.splitlines()
+    lines = text.splitlines()
     i = 0
     while i < len(lines):
         h = re.match(r"^## (.+)$", lines[i])
@@ -116,13 +108,50 @@ def import_guard_doc(doc: str | Path, model: str) -> list[Table]:
         out.append(Table(
             model=model, name=name, title=f"SRI Guard evaluation, {scale} scale: {title}", split="heldout",
             n="per row", seed=int(re.search(r"--seed (\d+)", command).group(1)) if "--seed" in command else None,
-            mode=scale, columns=cols, rows=rows, commit=commit, dirty=None, date=date, command=command,
-            notes=(f"Imported from {rel} as generated at commit {commit} by `{command}` ({timing}); source file "
-                   f"last changed in {doc_commit}. Whether that tree was clean is unknown (legacy ledger). Rates: "
-                   "Wilson per generation, as the run printed them; jailbreak rows pool one request under six "
-                   "wrappers, so their intervals are too narrow (docs/STATISTICS.md)."),
-            extra={"imported_from": {"file": rel, "file_commit": doc_commit, "importer": "sri_kit.results.imported"}}))
+            mode=scale, columns=cols, rows=rows, commit=commit, dirty=dirty, code=dict(code or {}), date=date,
+            command=command, notes=notes, extra=dict(extra or {})))
         i = k
+    return out
+
+
+def with_blocks(text: str, model: str) -> str:
+    """``text`` with each generated guard table replaced by its (empty) results block, ready to render."""
+    out, cur = [], None
+    lines = text.split("\n")
+    i = 0
+    while i < len(lines):
+        h = re.match(r"^## (.+)$", lines[i])
+        if h:
+            cur = next((v for k, v in GUARD_SECTIONS.items() if h.group(1).startswith(k)), None)
+        if lines[i].startswith("|") and cur:
+            while i < len(lines) and lines[i].startswith("|"):
+                i += 1
+            out.append(f"<!-- results:{model}/{cur} -->\n<!-- /results -->")
+            cur = None
+            continue
+        out.append(lines[i])
+        i += 1
+    return "\n".join(out)
+
+
+def import_guard_doc(doc: str | Path, model: str) -> list[Table]:
+    """The generated sections of ``doc`` (up to its hand-written part) as store tables ``<model>/guard_*``."""
+    doc = Path(doc)
+    text = doc.read_text(encoding="utf-8")
+    gen = text.split("<!-- kept by scripts/guard_eval.py")[0]
+    made = re.search(r"Made by `([^`]+)` at commit (\w+) \(([^)]*)\)\. Scale `([\w-]+)`", gen)
+    if not made:
+        raise ConfigError(f"{doc}: no 'Made by `...` at commit ...' line; not a generated guard document")
+    command, commit, timing, scale = made.groups()
+    doc_commit, date = _git_last(doc)
+    rel = doc.resolve().relative_to(REPO).as_posix() if doc.resolve().is_relative_to(REPO) else doc.name
+    out = guard_tables(
+        gen, model, commit=commit, dirty=None, date=date, command=command, scale=scale,
+        notes=(f"Imported from {rel} as generated at commit {commit} by `{command}` ({timing}); source file "
+               f"last changed in {doc_commit}. Whether that tree was clean is unknown (legacy ledger). Rates: "
+               "Wilson per generation, as the run printed them; jailbreak rows pool one request under six "
+               "wrappers, so their intervals are too narrow (docs/STATISTICS.md)."),
+        extra={"imported_from": {"file": rel, "file_commit": doc_commit, "importer": "sri_kit.results.imported"}})
     if not out:
         raise ConfigError(f"{doc}: no generated tables found")
     return out

@@ -68,7 +68,7 @@ PRODUCERS = {
     "public": _CORE + ("sri_kit/results/compute.py", "sri_kit/results/public_sets.py", "sri_kit/organism/corpus"),
     "report": _CORE + ("sri_kit/report", "sri_kit/analysis", "sri_kit/sri.py", "sri_kit/hooks.py", "sri_kit/sweeps.py",
                        "sri_kit/organism/wrappers.py"),
-    "attack_success": _CORE + ("sri_kit/results/compute.py", "sri_kit/attack_success.py"),
+    "attack_success": _CORE + ("sri_kit/results/compute.py", "sri_kit/results/attack_success.py"),
     "guard": _CORE + ("sri_kit/guard", "sri_kit/detectors", "sri_kit/sri.py", "sri_kit/hooks.py"),
 }
 
