@@ -29,8 +29,8 @@ FROZEN_TABLES = {
     "tiny-dlm/plain", "tiny-dlm/public_sets", "tiny-dlm/wrappers"}
 FROZEN_DATE = "2026-12-06"
 #: Legacy doc-number markers as first committed: (file, count) may only go down.
-FROZEN_LEGACY = {"00_quickstart.ipynb": 1, "02_text_level_recovery.ipynb": 1, "03_sri_signal.ipynb": 1,
-                 "04_sweeps.ipynb": 2, "05_sri_guard.ipynb": 3, "BROWSER_CHECK.md": 2, "FAST_DECODING.md": 1,
+FROZEN_LEGACY = {"00_quickstart.ipynb": 1, "02_text_level_recovery.ipynb": 1,
+                 "04_sweeps.ipynb": 1, "05_sri_guard.ipynb": 3, "BROWSER_CHECK.md": 2, "FAST_DECODING.md": 1,
                  "GUARD_tiny-dlm.md": 1, "SCALE_OUT.md": 1}
 
 
