@@ -156,3 +156,24 @@ def test_sigkill_mid_run_then_resume_gives_identical_tables(tmp_path):
     assert done >= 3 and not list((tmp_path / "cache_k").rglob("*.tmp"))
     a, b = _tables(tmp_path / "clean"), _tables(tmp_path / "killed")
     assert a and a == b
+
+
+def test_report_reads_its_generations_from_the_cache(ar_lm, bert_lm, tmp_path):
+    """A second report run on a warm cache generates nothing through it and writes the same tables."""
+    import sri_kit as sk
+    from sri_kit.report import build_report
+    from sri_kit.results import ResultsStore
+    pool_h = [f"tell me how to do bad thing {i}" for i in range(8)]
+    pool_b = [f"write a poem about the sea {i}" for i in range(8)]
+    outs = []
+    for run in ("cold", "warm"):
+        cache = GenerationCache(tmp_path / "cache")
+        store = ResultsStore(tmp_path / run)
+        build_report(ar_lm, bert_lm, tmp_path / run / "R.md", quick=True, harmful_pool=pool_h, benign_pool=pool_b,
+                     n_anchor=2, n_eval=3, ar_cfg=sk.GenerationConfig(steps=4),
+                     dlm_cfg=sk.GenerationConfig(steps=4, gen_length=8, block_length=8), sweeps_on=False,
+                     attack_names=["none", "roleplay"], layers=("last",), store=store, cache=cache)
+        outs.append((cache.hits, cache.misses, _tables(tmp_path / run)))
+    (_, cold_miss, cold), (warm_hits, warm_miss, warm) = outs
+    assert cold_miss > 0 and warm_miss == 0 and warm_hits == cold_miss
+    assert cold and cold == warm
