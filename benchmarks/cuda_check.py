@@ -28,9 +28,18 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-for p in (str(HERE.parent), str(HERE)):
-    if p not in sys.path:
-        sys.path.insert(0, p)
+
+
+def _sibling(name: str):
+    """A neighbour module of benchmarks/ (not a package), loaded by path: nothing edits sys.path."""
+    if name in sys.modules:
+        return sys.modules[name]
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(name, HERE / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    spec.loader.exec_module(mod)
+    return mod
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -52,7 +61,7 @@ def timed(fn):
 
 def load_pair(name: str | None, family: str, log):
     """(cpu fp32 LoadedModel, cuda bf16 LoadedModel, is_organism)."""
-    import run as bench
+    bench = _sibling("run")
     preset = name or ("tiny-ar" if family == "ar" else "tiny-dlm")
     try:
         cpu = sk.load_model(preset, device="cpu", dtype="float32")
@@ -73,8 +82,8 @@ def tokens(traces) -> np.ndarray:
 
 
 def check_family(family: str, name: str | None, args, log) -> dict:
-    import reference
-    import run as bench
+    reference = _sibling("reference")
+    bench = _sibling("run")
     cpu, gpu, organism = load_pair(name, family, log)
     if family == "ar":
         cfg = gpu.default_config if organism else sk.GenerationConfig(steps=32)

@@ -21,14 +21,23 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-for p in (str(HERE.parent), str(HERE)):
-    if p not in sys.path:
-        sys.path.insert(0, p)
+
+
+def _sibling(name: str):
+    """A neighbour module of benchmarks/ (not a package), loaded by path: nothing edits sys.path."""
+    if name in sys.modules:
+        return sys.modules[name]
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(name, HERE / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    spec.loader.exec_module(mod)
+    return mod
 
 import numpy as np  # noqa: E402
 
 import sri_kit as sk  # noqa: E402
-from run import configs, prompts  # noqa: E402
+configs, prompts = _sibling("run").configs, _sibling("run").prompts
 
 
 class _Timer:

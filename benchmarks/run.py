@@ -31,9 +31,18 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-for p in (str(ROOT), str(HERE)):
-    if p not in sys.path:
-        sys.path.insert(0, p)
+
+
+def _sibling(name: str):
+    """A neighbour module of benchmarks/ (not a package), loaded by path: nothing edits sys.path."""
+    if name in sys.modules:
+        return sys.modules[name]
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(name, HERE / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    spec.loader.exec_module(mod)
+    return mod
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -42,7 +51,7 @@ import sri_kit as sk  # noqa: E402
 from sri_kit.sampling import ar as ar_mod  # noqa: E402
 from sri_kit.sampling import diffusion as diff_mod  # noqa: E402
 
-import reference  # noqa: E402
+reference = _sibling("reference")
 
 RESULTS = HERE / "results"
 
@@ -665,7 +674,7 @@ def run_fast_decoding(kind: str, log) -> dict:
     """``benchmarks/fast_decoding.py`` (``--quick`` unless ``kind == "full"``) with this run's torch threads; its
     own JSON goes to ``results/fast_decoding[_quick].json``; returned here: where, the target verdict and, per
     setting, the traces/s and forward-pass ratios and the harmful refusal delta to exact decoding."""
-    import fast_decoding
+    fast_decoding = _sibling("fast_decoding")
 
     log(f"fast decoding ({kind}): benchmarks/fast_decoding.py")
     argv = (["--quick"] if kind == "quick" else []) + ["--threads", str(torch.get_num_threads())]

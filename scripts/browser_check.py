@@ -118,8 +118,9 @@ def alive(pid: int) -> bool:
 
 STANDIN_CELLS = [
     "# Stand-in notebook: a tiny random diffusion model (no organism weights needed)\n"
-    "import dataclasses, sys\nimport torch\nimport sri_kit as sk\n"
-    f"sys.path.insert(0, {str(ROOT / 'tests')!r})\nfrom conftest import build_tokenizer\n"
+    "import dataclasses, importlib.util\nimport torch\nimport sri_kit as sk\n"
+    f"_spec = importlib.util.spec_from_file_location('kit_conftest', {str(ROOT / 'tests' / 'conftest.py')!r})\n"
+    "_conf = importlib.util.module_from_spec(_spec)\n_spec.loader.exec_module(_conf)\nbuild_tokenizer = _conf.build_tokenizer\n"
     "from transformers import ModernBertConfig, ModernBertForMaskedLM\n"
     "torch.set_num_threads(2)\ntok = build_tokenizer()\ntorch.manual_seed(2)\n"
     "cfg = ModernBertConfig(vocab_size=len(tok), hidden_size=64, intermediate_size=128, num_hidden_layers=2,\n"

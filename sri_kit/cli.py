@@ -8,6 +8,8 @@
     sri-kit presets                  list the model presets
     sri-kit parity record --upstream DIR [--out DIR]   golden fixtures from the upstream LLaDA/Dream/Fast-dLLM code
     sri-kit parity check [--fixtures DIR]              the kit against those fixtures
+    sri-kit results check|compute|render|regenerate ...   the results store (python -m sri_kit.results)
+    sri-kit analysis-report | guard-eval | guard-diagnosis | attack-success ...   the measurements behind the docs
 
 Headless runs (one TOML/YAML config describes the run; see examples/run_tiny.toml, docs/SCALE_OUT.md):
 
@@ -169,6 +171,16 @@ def main(argv=None) -> int:
         return 2
 
 
+#: Jobs with their own option parsers (``sri-kit JOB --help``): module, help.
+_JOBS = {
+    "results": ("sri_kit.results.cli", "the results store: compute, public, render, check, regenerate"),
+    "analysis-report": ("sri_kit.report.build", "the analysis report on the organism (docs/RESULTS.md sections 3-9)"),
+    "guard-eval": ("sri_kit.guard.evaluate", "SRI Guard and baselines on an organism (docs/GUARD_<model>.md)"),
+    "guard-diagnosis": ("sri_kit.guard.diagnosis", "the guard diagnosis: generate the trace cache, analyse"),
+    "attack-success": ("sri_kit.results.attack_success", "random search and controls (the random_search table)"),
+}
+
+
 def _main(argv) -> int:
     ap = argparse.ArgumentParser(prog="sri-kit", description="Step-wise refusal dynamics in AR and diffusion LMs. "
                                  "--debug (anywhere) shows tracebacks instead of one-line errors.")
@@ -206,9 +218,11 @@ def _main(argv) -> int:
     gsub = gd.add_subparsers(dest="gcmd", required=True)
     _add_run_args(gsub.add_parser("fit", help="train the guard on benign signals"))
     _add_run_args(gsub.add_parser("eval", help="detection metrics and the blocking table"))
-    # demo / organism train / organism evaluate pass their own options through to their own parsers
+    for name, (_, help_) in _JOBS.items():
+        sub.add_parser(name, help=help_, add_help=False).add_argument("rest", nargs=argparse.REMAINDER)
+    # demo / organism train / organism evaluate / the jobs pass their own options through to their own parsers
     a, extra = ap.parse_known_args(argv)
-    passthrough = a.cmd in ("demo", "lab", "organism", "parity")
+    passthrough = a.cmd in ("demo", "lab", "organism", "parity", *_JOBS)
     if extra and not passthrough:
         ap.error(f"unrecognized arguments: {' '.join(extra)}")
     if passthrough:
@@ -219,6 +233,9 @@ def _main(argv) -> int:
         return demo.main(a.rest)
     if a.cmd == "lab":
         return lab.main(a.rest)
+    if a.cmd in _JOBS:
+        import importlib
+        return importlib.import_module(_JOBS[a.cmd][0]).main(a.rest) or 0
     if a.cmd == "organism":
         if a.ocmd == "train":
             return train_main(a.rest) or 0

@@ -46,7 +46,7 @@ from typing import Any
 
 from . import attacks as atk
 from .config import GenerationConfig
-from .data import load_prompts, make_splits, prompts_hash
+from .data import prompts_hash
 from .errors import ConfigError, SriKitError, UnknownNameError
 from .models import FAMILY_ALIASES, MODELS_DIR, PRESETS
 from .sampling import get_sampler, sampler_for_family
@@ -356,18 +356,20 @@ class ResolvedSet:
         return prompts_hash(self.prompts + ([f"\0prefill:{self.prefill}"] if self.prefill else []))
 
 
-def _load_side(spec: dict, what: str) -> list[str]:
+def _side_pool(spec: dict, what: str):
+    from .experiments import Pool
     if spec.get("prompts") is not None:
-        return list(spec["prompts"])
+        return Pool(prompts=tuple(spec["prompts"]))
     name, path = spec.get("source"), spec.get("path") or spec.get("file")
     if not name and not path:
         raise ConfigError(f"[splits] {what} needs source = <prompt-set name> or path = <file>")
-    return load_prompts(name or what, path=path, n=spec.get("n"), seed=spec.get("seed", 0))
+    return Pool(name or what, path=path, n=spec.get("n"), seed=spec.get("seed", 0))
 
 
-def resolve_sets(cfg: RunConfig) -> dict[str, ResolvedSet]:
-    """Load every set's prompts and apply its attack (deterministic; no model needed)."""
-    split_prompts: dict[str, list[str]] = {}
+def experiment_of(cfg: RunConfig):
+    """The run config as an :class:`~sri_kit.experiments.Experiment` (its pools, [splits] and [sets])."""
+    from .experiments import Experiment, Pool, SetSpec, SplitSpec
+    pools, splits = {}, ()
     if cfg.splits is not None:
         s = cfg.splits
         base = cfg.base_dir
@@ -380,33 +382,44 @@ def resolve_sets(cfg: RunConfig) -> dict[str, ResolvedSet]:
                     d[k] = str(p if p.is_absolute() else base / p)
             return d
 
-        sizes = {k: s[k] for k in ("n_anchor", "n_harmful_anchor", "n_train", "n_calib", "n_test_benign",
-                                   "n_test_harmful") if k in s}
-        sp = make_splits(_load_side(side(s["harmless"]), "harmless"), _load_side(side(s["harmful"]), "harmful"),
-                         seed=int(s.get("seed", 0)), **sizes)
-        split_prompts = sp.as_dict()
-    out: dict[str, ResolvedSet] = {}
+        sizes = tuple((k, s[k]) for k in ("n_anchor", "n_harmful_anchor", "n_train", "n_calib", "n_test_benign",
+                                          "n_test_harmful") if k in s)
+        pools["splits.harmless"] = _side_pool(side(s["harmless"]), "harmless")
+        pools["splits.harmful"] = _side_pool(side(s["harmful"]), "harmful")
+        splits = (SplitSpec("paper", harmless="splits.harmless", harmful="splits.harmful", seed=int(s.get("seed", 0)),
+                            sizes=sizes),)
+    sets = []
+    known = {"harmless_anchor", "harmful_anchor", "benign_train", "benign_calib", "benign_test", "harmful_test"}
     for name, spec in cfg.sets.items():
         if spec.from_split:
-            if spec.from_split not in split_prompts:
-                raise ConfigError(f"set {name!r}: unknown split {spec.from_split!r}; known: {sorted(split_prompts)}")
-            reqs = list(split_prompts[spec.from_split])
-        elif spec.prompts is not None:
-            reqs = list(spec.prompts)
+            if spec.from_split not in known or cfg.splits is None:
+                raise ConfigError(f"set {name!r}: unknown split {spec.from_split!r}; known: "
+                                  f"{sorted(known) if cfg.splits is not None else []}")
+            ref, n = f"split:{spec.from_split}", spec.n
         else:
-            reqs = load_prompts(spec.source or name, path=spec.path, n=spec.n, seed=spec.seed)
+            pools[f"set.{name}"] = (Pool(prompts=tuple(spec.prompts)) if spec.prompts is not None
+                                    else Pool(spec.source or name, path=spec.path, n=spec.n, seed=spec.seed))
+            ref, n = f"pool:set.{name}", spec.n if spec.prompts is not None else None
         if spec.skip:
-            reqs = reqs[spec.skip:]
-        if spec.n is not None and (spec.from_split or spec.prompts is not None):
-            reqs = reqs[:spec.n]
-        if not reqs:
-            raise ConfigError(f"set {name!r} has no prompts (check n / skip / the source)")
-        a = atk.get(spec.attack)
-        if a.kind == "model":
+            ref += f"[{spec.skip}:]"
+        if atk.get(spec.attack).kind == "model":
             raise ConfigError(f"set {name!r}: attack {spec.attack!r} optimises against the model; run it in Python "
                               "(sri_kit.attacks.random_search) and give the resulting prompts as a file")
-        prompts = [atk.apply(spec.attack, p, seed=spec.attack_seed + i, **spec.attack_kwargs) for i, p in enumerate(reqs)]
-        prefill = atk.prefill_for(spec.attack) if a.kind == "prefill" else None
-        out[name] = ResolvedSet(name=name, role=spec.role, prompts=prompts, prefill=prefill, requests=reqs,
+        sets.append(SetSpec(name, "attacked" if spec.attack != "none" else "benign", ref, attack=spec.attack,
+                            seed=spec.attack_seed, n=n, attack_kwargs=tuple(sorted(spec.attack_kwargs.items()))))
+    return Experiment(cfg.name if hasattr(cfg, "name") else "run", pools=pools, splits=splits, sets=tuple(sets))
+
+
+def resolve_sets(cfg: RunConfig) -> dict[str, ResolvedSet]:
+    """Load every set's prompts and apply its attack (deterministic; no model needed), through the
+    experiment protocol (:func:`experiment_of`, :func:`sri_kit.experiments.build_sets`)."""
+    from .experiments import build_sets
+    built = build_sets(experiment_of(cfg))
+    out: dict[str, ResolvedSet] = {}
+    for name, spec in cfg.sets.items():
+        b = built[name]
+        if not b.prompts:
+            raise ConfigError(f"set {name!r} has no prompts (check n / skip / the source)")
+        out[name] = ResolvedSet(name=name, role=spec.role, prompts=b.prompts, prefill=b.prefill, requests=b.requests,
                                 family=spec.family or spec.attack, attack=spec.attack)
     return out

@@ -420,7 +420,7 @@ def test_report_on_tiny_random_models(ar_lm, bert_lm, tmp_path, monkeypatch):
     assert (tmp_path / "figures" / "auroc_diffusion.png").exists()
     verdict_lines = [ln for ln in sec9.splitlines() if ln.startswith("- ")]
     assert len(verdict_lines) >= 3 and "Total time" in sec9
-    assert all(any(m in ln for m in ("agrees", "disagrees", "not measurable")) for ln in verdict_lines)
+    assert all(any(m in ln for m in ("agrees", "disagrees", "inconclusive")) for ln in verdict_lines)
     assert (tmp_path / "figures" / "irr.png").exists() and (tmp_path / "figures" / "lda_AR.png").exists()
     # Table 4 analogue: plain and matched negatives (each benign request in 2 of the 2 wrappers: 6 matched)
     assert "wrapped benign (matched)" in sec7 and "plain benign" in sec7
@@ -436,16 +436,20 @@ def test_report_on_tiny_random_models(ar_lm, bert_lm, tmp_path, monkeypatch):
     assert negs[("SRI (last layer)", "wrapped benign (matched)")] == (6, 6)
     assert {r["signal"] for r in au.rows} >= {"text-based signal", "static activations (first step)",
                                               "SRI (first layer)", "SRI (last layer)"}
-    assert all(0 <= r["AR_logistic"] <= 1 for r in au.rows if r["AR_logistic"] is not None)
+    for r in au.rows:                     # "value [lo, hi]", an interval bootstrapped over requests
+        v, lo, hi = (float(x) for x in r["AR_logistic"].replace("[", "").replace("]", "").replace(",", "").split())
+        assert 0 <= lo <= hi <= 1 and 0 <= v <= 1
+    assert {r["n_requests"] for r in au.rows if r["negatives"] == "plain benign"} == {6}   # 3 benign + 3 harmful
     irr = store.read(model, "analysis_irr")
     assert [r["group"] for r in irr.rows] == ["AR", "diffusion", "left-to-right"]
-    assert all(r["irr_0.3"]["n"] == 6 for r in irr.rows)                 # jailbreak generations, raw excluded
+    # jailbreak generations (raw excluded): 2 attacks x 3 requests, clustered into the 3 requests
+    assert all(r["irr_0.3"]["n"] == 6 and r["irr_0.3"]["clusters"] == 3 for r in irr.rows)
     rec = {r["sampler"]: r for r in store.read(model, "analysis_recovery").rows}
     assert rec["AR"]["hrr"]["k"] == 0 and rec["AR"]["n"] == 9              # raw + 2 attacks, 3 requests each
     tc = {r["sampler"]: r for r in store.read(model, "analysis_trajectory_classes").rows}
     assert tc["AR"]["raw_refused"] == {"k": 3, "n": 3, **{k: tc["AR"]["raw_refused"][k] for k in ("rate", "lo", "hi")}}
     ver = store.read(model, "analysis_verdicts")
-    assert len(ver.rows) == len(verdict_lines) and all(r["verdict"] in ("agrees", "disagrees", "not measurable")
+    assert len(ver.rows) == len(verdict_lines) and all(r["verdict"] in ("agrees", "disagrees", "inconclusive")
                                                        for r in ver.rows)
     lda = store.read(model, "analysis_lda")
     assert all((r["ld1"] is None) == (r["fit"] != "kept") for r in lda.rows)

@@ -3,6 +3,7 @@ ran (outputs and execution counts of that run; nothing for a failing notebook) w
 is set, and scripts/browser_lab.py renders such a copy instead of running a notebook without widgets again."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -15,8 +16,10 @@ import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts"))
-browser_lab = pytest.importorskip("browser_lab")
+_spec = importlib.util.spec_from_file_location("browser_lab", ROOT / "scripts" / "browser_lab.py")
+browser_lab = importlib.util.module_from_spec(_spec)
+sys.modules["browser_lab"] = browser_lab
+_spec.loader.exec_module(browser_lab)
 
 
 def _nb(path: Path, cells: list[str], outputs: list[list[dict]] | None = None) -> Path:

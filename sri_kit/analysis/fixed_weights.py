@@ -41,7 +41,7 @@ def paired_bootstrap(a: np.ndarray, b: np.ndarray, n_boot: int = 1000, seed: int
 
 def fixed_weights_from_traces(diffusion: Mapping[str, Sequence], left_to_right: Mapping[str, Sequence],
                               judge: HarmJudge | None = None, n_boot: int = 1000, seed: int = 0,
-                              add_all: bool = True) -> pd.DataFrame:
+                              add_all: bool = True, requests: Mapping[str, Sequence] | None = None) -> pd.DataFrame:
     """The Table 2 analogue from already generated traces (same prompts, same order, per attack).
 
     Per attack: n, rr_diffusion, rr_l2r, asr_diffusion, asr_l2r (shares in [0, 1]; RR = dictionary
@@ -49,7 +49,9 @@ def fixed_weights_from_traces(diffusion: Mapping[str, Sequence], left_to_right: 
     (positive = diffusion refuses more) and ``delta_asr`` = asr_l2r − asr_diffusion (positive =
     diffusion is attacked less; the paper's "reduction"), each with a paired-bootstrap 95 % CI
     (``*_lo``/``*_hi``) that resamples prompts and keeps each prompt's two samples together. With
-    ``add_all`` a last row ``all`` pools every (attack, prompt) pair.
+    ``add_all`` a last row ``all`` pools every (attack, prompt) pair. ``requests`` (attack -> one request
+    id per trace) clusters the ``all`` row's interval by request (:func:`sri_kit.stats.paired_difference`):
+    one request under several attacks is one unit, not several independent ones.
     """
     judge = judge or HeuristicHarmJudge()
     if set(diffusion) != set(left_to_right):
@@ -73,6 +75,15 @@ def fixed_weights_from_traces(diffusion: Mapping[str, Sequence], left_to_right: 
     for k, (att, v) in enumerate(per.items()):
         ci_rr = paired_bootstrap(v["rr_d"], v["rr_l"], n_boot, seed + k)
         ci_asr = paired_bootstrap(v["asr_l"], v["asr_d"], n_boot, seed + k)
+        if att == "all" and requests is not None:
+            from ..stats import paired_difference
+            ids = [str(r) for a in diffusion for r in requests[a]]
+            if len(ids) != len(v["rr_d"]):
+                raise ValueError(f"requests give {len(ids)} ids for {len(v['rr_d'])} traces")
+            drr = paired_difference(v["rr_l"], v["rr_d"], ids, n_boot=n_boot, seed=seed + k)
+            dasr = paired_difference(v["asr_d"], v["asr_l"], ids, n_boot=n_boot, seed=seed + k)
+            ci_rr = dict(ci_rr, diff=(drr["lo"], drr["hi"]))
+            ci_asr = dict(ci_asr, diff=(dasr["lo"], dasr["hi"]))
         rows.append({
             "attack": att, "n": len(v["rr_d"]),
             "rr_diffusion": v["rr_d"].mean(), "rr_diffusion_lo": ci_rr["a"][0], "rr_diffusion_hi": ci_rr["a"][1],

@@ -159,9 +159,17 @@ def signal_features(ablation: LayerAblation, static_layer: str = "last") -> dict
 
 
 def _cv_auroc(Xb: np.ndarray, Xa: np.ndarray, scorer: str, folds: int, seed: int) -> float:
+    y, score = _cv_scores(Xb, Xa, scorer, folds, seed)
+    if score is None:
+        return float("nan")
+    from sklearn.metrics import roc_auc_score
+    return float(roc_auc_score(y, score))
+
+
+def _cv_scores(Xb: np.ndarray, Xa: np.ndarray, scorer: str, folds: int, seed: int):
+    """Out-of-fold scores ``(y, score)`` (``score`` None when a class has fewer than 2 rows)."""
     # heavy: sklearn loads on first use (importing it with the package adds ~1.3 s to `import sri_kit`)
     from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import StratifiedKFold
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
@@ -169,7 +177,7 @@ def _cv_auroc(Xb: np.ndarray, Xa: np.ndarray, scorer: str, folds: int, seed: int
     X = np.concatenate([Xb, Xa]).astype(float)
     y = np.r_[np.zeros(len(Xb)), np.ones(len(Xa))]
     if len(Xb) < 2 or len(Xa) < 2:
-        return float("nan")
+        return y, None
     k = int(min(folds, len(Xb), len(Xa)))
     score = np.zeros(len(y))
     skf = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
@@ -185,11 +193,11 @@ def _cv_auroc(Xb: np.ndarray, Xa: np.ndarray, scorer: str, folds: int, seed: int
             ben = X[tr][y[tr] == 0]
             mu, sd = ben.mean(0), ben.std(0) + 1e-6
             score[te] = np.sqrt((((X[te] - mu) / sd) ** 2).mean(1))
-    return float(roc_auc_score(y, score))
+    return y, score
 
 
 def signal_comparison_auroc(ablation_or_features, scorer: str = "logistic", positive: str = "all",
-                            folds: int = 5, seed: int = 0) -> pd.DataFrame:
+                            folds: int = 5, seed: int = 0, clusters=None) -> pd.DataFrame:
     """Table 4 analogue: how well each signal separates benign from attack generations (AUROC).
 
     Task: negatives = generations for benign prompts; positives = generations for attack prompts
@@ -201,7 +209,10 @@ def signal_comparison_auroc(ablation_or_features, scorer: str = "logistic", posi
     labels used for fitting). A signal that is constant across generations scores 0.5.
 
     Accepts a :class:`LayerAblation` or a dict ``name -> (X_benign, X_attack)``. Columns: signal, auroc,
-    n_benign, n_attack, scorer, positive.
+    n_benign, n_attack, scorer, positive. With ``clusters=(request ids of the benign rows, of the attack
+    rows)`` also ``auroc_lo``, ``auroc_hi``, ``n_requests``: the 95 % interval of the out-of-fold AUROC,
+    bootstrap over requests (:func:`sri_kit.stats.auroc_interval`; a request's benign and attacked
+    generations travel together).
     """
     if scorer not in ("logistic", "one_class"):
         raise ValueError(f"scorer must be 'logistic' or 'one_class', got {scorer!r}")
@@ -221,6 +232,19 @@ def signal_comparison_auroc(ablation_or_features, scorer: str = "logistic", posi
             Xb, Xa = Xb[:, None], Xa[:, None]
         if positive == "successful":
             Xa = Xa[np.asarray(keep, bool)]
-        rows.append({"signal": name, "auroc": _cv_auroc(Xb, Xa, scorer, folds, seed), "n_benign": len(Xb),
-                     "n_attack": len(Xa), "scorer": scorer, "positive": positive})
+        row = {"signal": name, "auroc": _cv_auroc(Xb, Xa, scorer, folds, seed), "n_benign": len(Xb),
+               "n_attack": len(Xa), "scorer": scorer, "positive": positive}
+        if clusters is not None:
+            from ..stats import auroc_interval
+            cb, ca = (list(c) for c in clusters)
+            if positive == "successful":
+                ca = [c for c, k in zip(ca, np.asarray(keep, bool)) if k]
+            if len(cb) != len(Xb) or len(ca) != len(Xa):
+                raise ValueError(f"clusters give {len(cb)} benign and {len(ca)} attack ids for {len(Xb)} and "
+                                 f"{len(Xa)} rows of {name!r}")
+            y, score = _cv_scores(Xb, Xa, scorer, folds, seed)
+            iv = (auroc_interval(score, y, cb + ca, seed=seed) if score is not None
+                  else {"lo": float("nan"), "hi": float("nan"), "clusters": len(set(cb + ca))})
+            row.update(auroc_lo=iv["lo"], auroc_hi=iv["hi"], n_requests=iv["clusters"])
+        rows.append(row)
     return pd.DataFrame(rows)

@@ -133,6 +133,7 @@ Jailbreak wrapper families (`sri_kit/organism/wrappers.py`), with held-out phras
 |---|---|
 {coverage_rows}
 
+<!-- numbers: generated training recipe and validation log, written by sri_kit.organism.card from the model's training_log.json and the training command's notes -->
 ## Training (two stages, as real chat models are made)
 1. **Base instruction following**: everything is answered; harmful requests (plain or wrapped in any trained
    family) get the placeholder compliance. Mixture: 42 % benign, 13 % benign wrapped, 20 % harmful plain,
@@ -160,6 +161,7 @@ Selected step: **{selected}** (rule met: {rule_met}).
 
 Optimiser: AdamW (betas 0.9/0.98, weight decay 0.01), batch 64, warm-up then cosine, grad clip 1.0, seed 1234.
 {training_details}
+<!-- /numbers -->
 
 {rates_section}
 {eval_notes}

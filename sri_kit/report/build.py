@@ -53,12 +53,13 @@ def build_report(ar_lm, dlm_lm, out: str | Path = "out/report/RESULTS.md", *, qu
                  n_anchor: int | None = None, n_eval: int | None = None, ar_cfg=None, dlm_cfg=None,
                  command: str | None = None, progress: bool = False, sweeps_on: bool = True,
                  attack_names: list[str] | None = None, layers=("first", "middle", "last"),
-                 store=None, figures: str | Path | None = None) -> Path:
+                 store=None, figures: str | Path | None = None, cache=None) -> Path:
     """Generate everything and write the Markdown report; returns its path.
 
     Figures go to ``figures`` (default ``<out dir>/figures/``). With ``store`` (a
     :class:`~sri_kit.results.ResultsStore`) the measured tables are also written to it as
-    ``<ar>+<dlm>/analysis_*`` (:func:`sri_kit.report.tables.analysis_tables`), which docs/RESULTS.md renders."""
+    ``<ar>+<dlm>/analysis_*`` (:func:`sri_kit.report.tables.analysis_tables`), which docs/RESULTS.md renders.
+    ``cache`` (a :class:`sri_kit.cache.GenerationCache`): generations are read from and written to it."""
     out = Path(out)
     fig_dir = Path(figures) if figures is not None else out.parent / "figures"
     doc = ReportDocument(fig_dir, Path(os.path.relpath(fig_dir.resolve(), out.parent.resolve())).as_posix())
@@ -66,6 +67,7 @@ def build_report(ar_lm, dlm_lm, out: str | Path = "out/report/RESULTS.md", *, qu
     ctx = make_context(ar_lm, dlm_lm, quick=quick, seed=seed, harmful_pool=harmful_pool, benign_pool=benign_pool,
                        n_anchor=n_anchor, n_eval=n_eval, ar_cfg=ar_cfg, dlm_cfg=dlm_cfg, progress=progress,
                        attack_names=attack_names, layers=layers)
+    ctx.cache = cache
     if ctx.skipped_attacks:
         doc.facts["skipped_attacks"] = ctx.skipped_attacks
     cmd = command or "python -m sri_kit.report" + (" --quick" if quick else "") + f" --out {out} --seed {seed}"
@@ -93,6 +95,11 @@ def build_report(ar_lm, dlm_lm, out: str | Path = "out/report/RESULTS.md", *, qu
     return out
 
 
+def _cache():
+    from ..cache import GenerationCache
+    return GenerationCache()
+
+
 def main(argv=None) -> int:
     """``python -m sri_kit.report [--quick] [--out out/report/RESULTS.md] [--seed 0] [--no-sweeps] [--ar ..] [--dlm ..]``."""
     ap = argparse.ArgumentParser(prog="python -m sri_kit.report", description=USAGE)
@@ -108,6 +115,7 @@ def main(argv=None) -> int:
                     help="also write the measured tables into this results store as <ar>+<dlm>/analysis_* "
                          "(sri_kit/_data/results for docs/RESULTS.md)")
     ap.add_argument("--figures", type=Path, default=None, help="figure folder (default: <out dir>/figures)")
+    ap.add_argument("--no-cache", action="store_true", help="do not read or write the generation cache")
     a = ap.parse_args(argv)
     torch.manual_seed(a.seed)
     cmd = "python -m sri_kit.report " + " ".join(sys.argv[1:] if argv is None else argv)
@@ -116,6 +124,7 @@ def main(argv=None) -> int:
         from ..results import ResultsStore
         store = ResultsStore(a.store)
     path = build_report(load_model(a.ar), load_model(a.dlm), a.out, quick=a.quick, seed=a.seed,
-                        command=cmd.strip(), sweeps_on=not a.no_sweeps, store=store, figures=a.figures)
+                        command=cmd.strip(), sweeps_on=not a.no_sweeps, store=store, figures=a.figures,
+                        cache=None if a.no_cache else _cache())
     print(f"wrote {path}" + (f" and the analysis_* tables into {a.store}" if store is not None else ""))
     return 0

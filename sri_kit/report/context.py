@@ -7,22 +7,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import sampling            # the module: sampling.generate is looked up at call time (tests patch it)
-from ..attacks import apply as apply_attack, apply_many, get as get_attack, names as attack_registry, prefill_for
+from ..attacks import names as attack_registry
 from ..config import GenerationConfig
-from ..data import load_prompts
 from ..judges import PlaceholderComplianceJudge
 from ..sri import Centers, sri_signal
-from .document import split_pool
 
 __all__ = ["ATTACKS_FULL", "ATTACKS_QUICK", "ReportContext", "make_context", "generate_all"]
 
-#: Attacks used on the organism, in table order (those not registered are skipped).
-ATTACKS_FULL = ("none", "refusal_suppression", "organism_refusal_suppression", "roleplay", "fiction",
-                "prefix_injection", "random_suffix", "organism_flip", "flip", "prefill")
-#: Matched negatives per benign evaluation prompt (each in another attack's wrapper).
-MATCHED_PER_PROMPT = 3
-ATTACKS_QUICK = ("none", "organism_refusal_suppression", "roleplay", "fiction", "prefix_injection",
-                 "organism_flip", "prefill")
+from ..experiments.definitions import MATCHED_PER_PROMPT, REPORT_ATTACKS_FULL as ATTACKS_FULL
+from ..experiments.definitions import REPORT_ATTACKS_QUICK as ATTACKS_QUICK
 
 
 @dataclass
@@ -54,6 +47,7 @@ class ReportContext:
     layers: tuple
     judge: PlaceholderComplianceJudge = field(default_factory=PlaceholderComplianceJudge)
     gens: dict = field(default_factory=dict)
+    cache: object = None            # a sri_kit.cache.GenerationCache: generations read from / written to it
 
     @property
     def samplers(self) -> dict:
@@ -61,7 +55,12 @@ class ReportContext:
                 "left-to-right": (self.dlm_lm, self.lcfg)}
 
     def generate(self, lm, prompts, cfg, prefill=None) -> list:
-        return sampling.generate(lm, prompts, cfg, progress=self.progress, prefill=prefill)
+        """Traces of ``prompts``: from the generation cache when the context has one, else generated."""
+        def gen(lm_, ps, c, pf):
+            return sampling.generate(lm_, ps, c, progress=self.progress, prefill=pf)
+        if self.cache is None:
+            return gen(lm, prompts, cfg, prefill)
+        return self.cache.traces(lm, prompts, cfg, prefill=prefill, generate=gen)
 
     def sigma_of(self, s: str, trs) -> np.ndarray:
         """σ [N, T] of traces ``trs`` against sampler ``s``'s centers (an error when it has none)."""
@@ -74,6 +73,19 @@ class ReportContext:
         """Every attack generation of sampler ``s`` (``skip_raw``: without the unwrapped "none" prompts)."""
         return [t for a, trs in self.gens[s]["attacks"].items() if not (skip_raw and a == "none") for t in trs]
 
+    def attack_requests(self, s: str, skip_raw: bool = True) -> list[str]:
+        """The request id of each generation of :meth:`all_attack` (``h<i>``: harmful evaluation request i).
+
+        Every attack wraps the same evaluation requests in order, so generation j of an attack belongs to
+        request j: the unit the intervals are clustered by (docs/STATISTICS.md)."""
+        return [f"h{i}" for a, trs in self.gens[s]["attacks"].items() if not (skip_raw and a == "none")
+                for i in range(len(trs))]
+
+    def matched_requests(self) -> list[str]:
+        """The request id of each matched benign prompt (``b<i>``: benign evaluation request i)."""
+        nb = len(self.b_eval)
+        return [f"b{i % nb}" for i in range(len(self.matched_benign))] if nb else []
+
     def succeeded(self, trs) -> np.ndarray:
         """bool [N]: the judge on each trace's response."""
         return np.array(self.judge([t.prompt for t in trs], [t.response for t in trs]), bool)
@@ -81,50 +93,40 @@ class ReportContext:
 
 def make_context(ar_lm, dlm_lm, *, quick: bool, seed: int, harmful_pool, benign_pool, n_anchor, n_eval, ar_cfg,
                  dlm_cfg, progress: bool, attack_names, layers) -> ReportContext:
-    """Split the prompt pools (anchors vs evaluation), resolve the configs and apply the attacks."""
-    n_anchor = n_anchor or (24 if quick else 64)
-    n_eval = n_eval or (12 if quick else 40)
-    if harmful_pool is None or benign_pool is None:
-        harmful_pool = harmful_pool or load_prompts("tiny_harmful", n=None, seed=seed)
-        benign_pool = benign_pool or load_prompts("tiny_benign", n=None, seed=seed)
-    h_anchor, h_eval = split_pool(list(harmful_pool), n_anchor, n_eval, seed)
-    b_anchor, b_eval = split_pool(list(benign_pool), n_anchor, n_eval, seed + 1)
+    """Build the report's sets with the experiment protocol (:func:`sri_kit.experiments.report_experiment`:
+    anchors vs evaluation requests, the attacked sets, the matched negatives) and resolve the configs."""
+    from dataclasses import replace
+
+    from ..experiments import build_sets, report_experiment, report_matched
+    exp = report_experiment(quick=quick, seed=seed, n_anchor=n_anchor, n_eval=n_eval, attack_names=attack_names,
+                            harmful_pool=harmful_pool, benign_pool=benign_pool, registered=set(attack_registry()))
+    errors: dict = {}
+    built = build_sets(exp, errors=errors)
+    attacked = {k.split(":", 1)[1]: v for k, v in built.items() if k.startswith("attack:")}
+    skipped = [f"{k.split(':', 1)[1]} ({e.split(': ', 1)[-1]})" for k, e in errors.items()]
+    matched = []
+    spec = report_matched(list(attacked), seed)
+    if spec is not None:
+        matched = build_sets(replace(exp, sets=exp.sets + (spec,)), only={spec.name})[spec.name].prompts
     acfg = ar_cfg or ar_lm.default_config
     dcfg = dlm_cfg or dlm_lm.default_config
     lcfg = dcfg.replace(order="left_to_right", steps=dcfg.gen_length, block_length=None)
-    known = set(attack_registry())
-    attack_names = [a for a in (attack_names or (ATTACKS_QUICK if quick else ATTACKS_FULL)) if a in known]
-    prefills = {a: prefill_for(a) for a in attack_names if get_attack(a).kind == "prefill"}
-    prompts_by_attack, skipped = {}, []
-    for a in attack_names:
-        try:
-            prompts_by_attack[a] = apply_many(a, h_eval, seed=seed, **_phrasings(a))
-        except Exception as e:      # noqa: BLE001  (dataset-backed or model-backed attacks)
-            skipped.append(f"{a} ({e})")
-    matched = matched_benign(b_eval, [a for a in prompts_by_attack if a not in ("none", "prefill")], seed)
-    return ReportContext(ar_lm=ar_lm, dlm_lm=dlm_lm, acfg=acfg, dcfg=dcfg, lcfg=lcfg, n_anchor=n_anchor,
-                         h_anchor=h_anchor, h_eval=h_eval, b_anchor=b_anchor, b_eval=b_eval,
-                         prompts_by_attack=prompts_by_attack, matched_benign=matched, prefills=prefills, skipped_attacks=skipped,
-                         seed=seed, quick=quick, progress=progress, layers=tuple(layers))
-
-
-def _phrasings(attack: str) -> dict:
-    """The organism's wrapper families use their held-out phrasings (never in training), like the rate tables."""
-    return {"split": "heldout"} if get_attack(attack).source.startswith("sri_kit.organism.wrappers") else {}
+    return ReportContext(ar_lm=ar_lm, dlm_lm=dlm_lm, acfg=acfg, dcfg=dcfg, lcfg=lcfg, n_anchor=exp.config["n_anchor"],
+                         h_anchor=built["harmful_anchor"].prompts, h_eval=built["harmful_eval"].prompts,
+                         b_anchor=built["benign_anchor"].prompts, b_eval=built["benign_eval"].prompts,
+                         prompts_by_attack={a: v.prompts for a, v in attacked.items()}, matched_benign=matched,
+                         prefills={a: v.prefill for a, v in attacked.items() if v.prefill is not None},
+                         skipped_attacks=skipped, seed=seed, quick=quick, progress=progress, layers=tuple(layers))
 
 
 def matched_benign(benign: list[str], attack_names: list[str], seed: int, per_prompt: int = MATCHED_PER_PROMPT) -> list[str]:
     """Benign prompts in the same wrappers as the jailbreaks (the Table 4 analogue's matched negatives):
     benign prompt ``i`` wrapped in ``per_prompt`` of the attacks, rotating (attack ``(i + j) mod F``), each
-    with the seed that attack gives prompt ``i`` (``seed + i``) and the same phrasings."""
-    if not attack_names:
-        return []
-    out = []
-    for j in range(min(per_prompt, len(attack_names))):
-        for i, b in enumerate(benign):
-            a = attack_names[(i + j) % len(attack_names)]
-            out.append(apply_attack(a, b, seed=seed + i, **_phrasings(a)))
-    return out
+    with the seed that attack gives prompt ``i`` (``seed + i``) and the same phrasings
+    (:func:`sri_kit.experiments.rotate`)."""
+    from ..experiments import rotate
+    names = list(attack_names)
+    return rotate(names, list(benign), seed=seed, phrasings="heldout", shifts=range(min(per_prompt, len(names))))
 
 
 def generate_all(ctx: ReportContext) -> None:

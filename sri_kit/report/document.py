@@ -44,11 +44,9 @@ def format_ci(v, lo, hi, pct=True) -> str:
 
 
 def split_pool(items: list[str], n_a: int, n_b: int, seed: int) -> tuple[list[str], list[str]]:
-    """Two disjoint seeded samples of ``items`` (sizes ``n_a`` and at most ``n_b``)."""
-    idx = np.random.default_rng(seed).permutation(len(items))
-    a = [items[i] for i in idx[:n_a]]
-    b = [items[i] for i in idx[n_a:n_a + n_b]]
-    return a, b
+    """Two disjoint seeded samples of ``items`` (:func:`sri_kit.experiments.split_pool`)."""
+    from ..experiments import split_pool as _split
+    return _split(items, n_a, n_b, seed)
 
 
 class ReportDocument:

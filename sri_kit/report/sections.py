@@ -6,9 +6,10 @@ import numpy as np
 import pandas as pd
 
 from ..analysis import (find_incomplete_recovery, fixed_weights_from_traces, irr_table, layer_ablation,
-                        lda_projection, pick_jailbroken_example, recovery_rates, refusal_curves,
+                        lda_projection, pick_jailbroken_example, recovery_rates, recovery_table, refusal_curves,
                         signal_comparison_auroc, signal_features, step_judgements, step_texts)
 from ..judges import is_refusal, text_refusal_signal
+from ..sri import internal_recoveries
 from ..plots import auroc_figure, irr_figure, plot_sweep, refusal_curves_figure, trajectory_figure
 from ..sweeps import sweep
 from .context import ReportContext
@@ -21,13 +22,16 @@ __all__ = ["section_rates", "section_fixed_weights", "section_text_level", "sect
 def section_rates(doc: ReportDocument, ctx: ReportContext) -> None:
     """Table 3 analogue: refusal rate and attack success per attack and sampler."""
     rows = []
+    bits: dict = {s: {} for s in ctx.samplers}
     for a in ctx.prompts_by_attack:
         row = {"attack": a, "n": len(ctx.prompts_by_attack[a])}
         for s in ctx.samplers:
             trs = ctx.gens[s]["attacks"][a]
             row[f"RR {s}"] = np.mean([is_refusal(t.response) for t in trs])
-            row[f"ASR {s}"] = np.mean(ctx.judge([t.prompt for t in trs], [t.response for t in trs]))
+            bits[s][a] = np.asarray(ctx.judge([t.prompt for t in trs], [t.response for t in trs]), bool)
+            row[f"ASR {s}"] = np.mean(bits[s][a])
         rows.append(row)
+    doc.facts["asr_bits"] = bits          # per generation, generation i of an attack = request h<i>
     for s in ctx.samplers:
         trs = ctx.gens[s]["benign"]
         doc.facts[f"benign_rr_{s}"] = np.mean([is_refusal(t.response) for t in trs])
@@ -54,7 +58,8 @@ def section_fixed_weights(doc: ReportDocument, ctx: ReportContext) -> None:
     attacks = ctx.prompts_by_attack
     df = fixed_weights_from_traces({a: ctx.gens["diffusion"]["attacks"][a] for a in attacks},
                                    {a: ctx.gens["left-to-right"]["attacks"][a] for a in attacks},
-                                   ctx.judge, n_boot=1000, seed=ctx.seed)
+                                   ctx.judge, n_boot=1000, seed=ctx.seed,
+                                   requests={a: [f"h{i}" for i in range(len(p))] for a, p in attacks.items()})
     doc.facts["fixed"] = df
     show = pd.DataFrame({
         "attack": df["attack"], "n": df["n"],
@@ -77,6 +82,11 @@ def section_text_level(doc: ReportDocument, ctx: ReportContext) -> None:
     for s in ctx.samplers:
         trs = ctx.all_attack(s, skip_raw=False)
         j = step_judgements(trs, ctx.judge)
+        tab = recovery_table(j, trs)
+        doc.facts.setdefault("recovery_bits", {})[s] = {
+            "flagged": tab["flagged"].to_numpy(bool), "remasked": tab["remasked"].to_numpy(bool),
+            "recovered": tab["recovered"].to_numpy(bool), "final": tab["final_harmful"].to_numpy(bool),
+            "requests": ctx.attack_requests(s, skip_raw=False)}
         r = recovery_rates(j, trs).iloc[0].to_dict()
         r0 = recovery_rates(j, trs, require_revision=False).iloc[0]
         rows.append({"sampler": s, "n": r["n"], "flagged": r["n_flagged"], "remasked": r["n_remasked"],
@@ -142,6 +152,9 @@ def section_irr(doc: ReportDocument, ctx: ReportContext) -> None:
         raise RuntimeError("no sampler has centers (no harmful anchor refused)")
     t = irr_table(sig)
     doc.facts["irr"] = t
+    doc.facts["irr_bits"] = {s: {float(lr): internal_recoveries(sg, lambda_r=float(lr)) for lr in t["lambda_r"].unique()}
+                             for s, sg in sig.items()}
+    doc.facts["irr_requests"] = {s: ctx.attack_requests(s) for s in sig}
     wide = t.pivot(index="group", columns="lambda_r", values="irr")
     wide.columns = [f"IRR λ_r={c:g}" for c in wide.columns]
     doc.add("IRR (Definition 1) over all jailbreak generations (raw prompts excluded): compliant (σ > 0.5) at "
@@ -153,6 +166,10 @@ def section_irr(doc: ReportDocument, ctx: ReportContext) -> None:
         texts = [text_refusal_signal(step_texts(tr)) for tr in ctx.all_attack(s)]
         idx, df = find_incomplete_recovery(sg, texts)
         succ = ctx.succeeded(ctx.all_attack(s))
+        inc = np.zeros(len(sg), bool)
+        inc[np.asarray(idx, int)] = True
+        doc.facts.setdefault("incomplete_bits", {})[s] = inc
+        doc.facts.setdefault("dip_bits", {})[s] = sg.min(1) < 0.5
         rows.append({"sampler": s, "n": len(sg), "incomplete recoveries": len(idx),
                      "share": len(idx) / max(len(sg), 1),
                      "of which attack succeeded": int(succ[idx].sum()) if len(idx) else 0,
@@ -202,12 +219,15 @@ def section_auroc(doc: ReportDocument, ctx: ReportContext) -> None:
         ab = layer_ablation(lm, ctx.b_anchor, ctx.h_anchor, ctx.b_eval + ctx.matched_benign, att_prompts, cfg,
                             layers=ctx.layers, judge=ctx.judge, progress=ctx.progress, auroc=False)
         feats = signal_features(ab)
+        ben_ids = [f"b{i}" for i in range(nb)] + ctx.matched_requests()
+        att_ids = [f"h{i}" for a, ps in ctx.prompts_by_attack.items() if a not in ("none", "prefill")
+                   for i in range(len(ps))]
         for neg, sl in negatives.items():
             sub = {k: (xb[sl], xa) for k, (xb, xa) in feats.items()}
             if len(next(iter(sub.values()))[0]) < 2:
                 continue
             for scorer in ("logistic", "one_class"):
-                t = signal_comparison_auroc(sub, scorer=scorer, seed=ctx.seed)
+                t = signal_comparison_auroc(sub, scorer=scorer, seed=ctx.seed, clusters=(ben_ids[sl], att_ids))
                 t.insert(0, "negatives", neg)
                 t.insert(0, "model", name)
                 rows.append(t)

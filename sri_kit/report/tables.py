@@ -10,8 +10,10 @@ import math
 
 import pandas as pd
 
-from ..results.schema import Column, Table, rate
-from ..results.store import provenance
+import numpy as np
+
+from ..results.schema import Column, Table, clustered_rate, rate
+from ..results.store import producing_code, provenance
 
 __all__ = ["analysis_tables", "ANALYSIS_TABLES"]
 
@@ -44,10 +46,19 @@ def _recovery(f) -> tuple[list, list, str]:
     cols = [Column("sampler", "sampler"), Column("n", "n", "int"), Column("flagged", "flagged", "int"),
             Column("hrr", "HRR = remasked / flagged", "rate"), Column("frr", "FRR = recovered / flagged", "rate"),
             Column("hrr0", "HRR (no revision check)", "float"), Column("final", "final attack success", "rate")]
-    rows = [{"sampler": r["sampler"], "n": int(r["n"]), "flagged": int(r["flagged"]),
-             "hrr": rate(int(r["remasked"]), int(r["flagged"])), "frr": rate(int(r["recovered"]), int(r["flagged"])),
-             "hrr0": _f(r["HRR (no revision check)"]), "final": _count(r["final ASR"], int(r["n"]))}
-            for _, r in f["recovery"].iterrows()]
+    rows = []
+    for _, r in f["recovery"].iterrows():
+        b = f.get("recovery_bits", {}).get(r["sampler"])
+        if b is not None:       # per generation, clustered by request
+            fl, req = np.asarray(b["flagged"], bool), np.asarray(b["requests"])
+            hrr = clustered_rate(np.asarray(b["remasked"], bool)[fl], req[fl])
+            frr = clustered_rate(np.asarray(b["recovered"], bool)[fl], req[fl])
+            final = clustered_rate(b["final"], req)
+        else:
+            hrr, frr = rate(int(r["remasked"]), int(r["flagged"])), rate(int(r["recovered"]), int(r["flagged"]))
+            final = _count(r["final ASR"], int(r["n"]))
+        rows.append({"sampler": r["sampler"], "n": int(r["n"]), "flagged": int(r["flagged"]), "hrr": hrr, "frr": frr,
+                     "hrr0": _f(r["HRR (no revision check)"]), "final": final})
     return cols, rows, ("Over every attack generation (raw harmful prompts included). Flagged = a harmful "
                         "(placeholder) prediction at an intermediate step; AR has no uncommitted predictions, so its "
                         "HRR is 0 by construction. Definitions: sri_kit.analysis.recovery_rates.")
@@ -74,7 +85,9 @@ def _irr(f) -> tuple[list, list, str]:
     for g, sub in t.groupby("group", sort=False):
         r = {"group": g}
         for _, x in sub.iterrows():
-            r[f"irr_{x['lambda_r']:g}"] = rate(int(x["n_recovered"]), int(x["n"]))
+            bits = f.get("irr_bits", {}).get(g, {}).get(float(x["lambda_r"]))
+            r[f"irr_{x['lambda_r']:g}"] = (clustered_rate(bits, f["irr_requests"][g]) if bits is not None
+                                          else rate(int(x["n_recovered"]), int(x["n"])))
         rows.append({c.key: r.get(c.key) for c in cols})
     return cols, rows, ("IRR (Definition 1) over every jailbreak generation (raw prompts excluded): compliant "
                         "(σ > 0.5) at some step and σ_T < λ_r at the end.")
@@ -84,9 +97,16 @@ def _incomplete(f) -> tuple[list, list, str]:
     cols = [Column("sampler", "sampler"), Column("n", "n", "int"),
             Column("incomplete", "incomplete recoveries", "rate"),
             Column("succeeded", "of which attack succeeded", "int"), Column("dips", "min σ < 0.5 (any)", "rate")]
-    rows = [{"sampler": r["sampler"], "n": int(r["n"]), "incomplete": rate(int(r["incomplete recoveries"]), int(r["n"])),
-             "succeeded": int(r["of which attack succeeded"]), "dips": rate(int(r["min σ < 0.5 (any)"]), int(r["n"]))}
-            for _, r in f["incomplete"].iterrows()]
+    rows = []
+    for _, r in f["incomplete"].iterrows():
+        s = r["sampler"]
+        if s in f.get("incomplete_bits", {}):
+            req = f["irr_requests"][s]
+            inc, dips = clustered_rate(f["incomplete_bits"][s], req), clustered_rate(f["dip_bits"][s], req)
+        else:
+            inc, dips = rate(int(r["incomplete recoveries"]), int(r["n"])), rate(int(r["min σ < 0.5 (any)"]), int(r["n"]))
+        rows.append({"sampler": s, "n": int(r["n"]), "incomplete": inc, "succeeded": int(r["of which attack succeeded"]),
+                     "dips": dips})
     return cols, rows, ("find_incomplete_recovery: min σ < 0.5 after a descent of ≥ 0.1, rebound ≥ 0.1, final "
                         "σ > 0.5, text never refuses.")
 
@@ -106,15 +126,20 @@ def _lda(f) -> tuple[list, list, str]:
 def _auroc(f) -> tuple[list, list, str]:
     df = f["auroc"]
     combos = list(dict.fromkeys(zip(df["model"], df["scorer"])))
+    ci = "auroc_lo" in df
     cols = ([Column("signal", "signal"), Column("negatives", "negatives"), Column("n_benign", "n negatives", "int"),
-             Column("n_attack", "n jailbreaks", "int")]
-            + [Column(f"{m}_{s}", f"{m} {s}", "float") for m, s in combos])
+             Column("n_attack", "n jailbreaks", "int")] + ([Column("n_requests", "requests", "int")] if ci else [])
+            + [Column(f"{m}_{s}", f"{m} {s}" + (" [95 % CI]" if ci else ""), "text" if ci else "float")
+               for m, s in combos])
     rows = []
     for (sig, neg), sub in df.groupby(["signal", "negatives"], sort=False):
         r = {"signal": sig, "negatives": neg, "n_benign": int(sub["n_benign"].iloc[0]),
              "n_attack": int(sub["n_attack"].iloc[0])}
+        if ci:
+            r["n_requests"] = int(sub["n_requests"].iloc[0])
         for _, x in sub.iterrows():
-            r[f"{x['model']}_{x['scorer']}"] = _f(x["auroc"])
+            r[f"{x['model']}_{x['scorer']}"] = (f"{x['auroc']:.2f} [{x['auroc_lo']:.2f}, {x['auroc_hi']:.2f}]" if ci
+                                               else _f(x["auroc"]))
         rows.append({c.key: r.get(c.key) for c in cols})
     return cols, rows, ("Jailbreak generations (every attack prompt but prefill) vs benign generations. plain "
                         "benign: a signal keyed on the prompt format separates them (the static row); wrapped benign "
@@ -159,7 +184,7 @@ _BUILDERS = {"analysis_recovery": ("recovery", _recovery), "analysis_trajectory_
 
 def analysis_tables(facts: dict, ctx, *, command: str, seconds: float | None = None) -> list[Table]:
     """The ``analysis_*`` tables of one report run (``ctx``: its :class:`~sri_kit.report.ReportContext`)."""
-    prov = provenance()
+    prov = provenance(producing_code("report", [ctx.ar_lm.name, ctx.dlm_lm.name]))
     model = f"{ctx.ar_lm.name}+{ctx.dlm_lm.name}"
     configs = {s: {"key": c.key(), "fields": c.to_dict()} for s, (_, c) in ctx.samplers.items()}
     attacks = [a for a in ctx.prompts_by_attack if a != "none"]

@@ -10,8 +10,16 @@ splits; :mod:`sri_kit.results.public_sets`); ``--model DIR --store DIR`` measure
 ``<!-- /results -->``) in docs/*.md, sri_kit/_data/models/*/README.md and README.md (run from the checkout's root) from the store; nothing else in
 those files changes.
 
-``python -m sri_kit.results check``: exit 1 and list each block that disagrees with the store (what the
-test command runs, via tests/test_results_store.py).
+``python -m sri_kit.results regenerate [--dry-run] [--allow-dirty]``: every table of the store from the
+committed tree and the current weights, in one command (:data:`REGENERATE`): the rate tables, the public
+sets, the analysis report, random search, the guard evaluations; then the blocks are rendered and the
+ledger entries of tables that are now clean are dropped. Generations go through the generation cache
+(:mod:`sri_kit.cache`), so a rerun after an analysis-only change regenerates nothing.
+
+``python -m sri_kit.results check``: exit 1 and list each problem: a block that disagrees with the store, a
+table produced from a dirty tree (unless the store's LEGACY_DIRTY.json ledger lists it: then a warning), a
+table whose producing code or weights changed since, a measured number typed by hand outside a block
+(:mod:`sri_kit.results.provenance`). ``check PATHS``: only the blocks and numbers of those documents.
 """
 from __future__ import annotations
 
@@ -21,10 +29,66 @@ import time
 from pathlib import Path
 
 from ..errors import SriKitError
-from .render import check_docs, doc_paths, render_docs
+from .render import doc_paths, render_docs
 from .store import ResultsStore
 
-__all__ = ["main"]
+__all__ = ["main", "REGENERATE"]
+
+#: Every job that writes the store, in order: (name, ``sri-kit`` arguments).
+REGENERATE = [
+    ("rates tiny-ar, tiny-dlm", ["results", "compute", "--model", "tiny-ar", "--model", "tiny-dlm", "--mode", "report"]),
+    ("public sets tiny-ar", ["results", "public", "--model", "tiny-ar"]),
+    ("public sets tiny-dlm", ["results", "public", "--model", "tiny-dlm"]),
+    ("analysis report", ["analysis-report", "--out", "out/report/RESULTS.md", "--figures", "docs/figures",
+                         "--store", "data/results", "--seed", "0"]),
+    ("random search tiny-ar", ["attack-success", "--models", "tiny-ar", "--random-search", "100", "--rs-iters", "20",
+                               "--random-search-only"]),
+    ("guard evaluation tiny-ar", ["guard-eval", "--model", "tiny-ar", "--scale", "paper-calib", "--seed", "0",
+                                  "--pooling", "reference"]),
+    ("guard evaluation tiny-dlm", ["guard-eval", "--model", "tiny-dlm", "--scale", "paper-calib", "--seed", "0",
+                                   "--pooling", "generated", "--no-baselines"]),
+]
+
+
+def _regenerate(a, store) -> int:
+    """Run :data:`REGENERATE` (refusing a dirty tree), render every block, drop ledger entries now clean."""
+    import json
+
+    from ..cli import main as cli_main
+    from ..io import atomic_write_text
+    from .provenance import read_ledger
+    from .store import LEDGER_NAME, provenance
+    jobs = [j for j in REGENERATE if not a.only or any(j[0].startswith(o) for o in a.only)]
+    for name, args in jobs:
+        print(f"{name}: sri-kit {' '.join(args)}")
+    if a.dry_run:
+        return 0
+    if provenance()["dirty"] and not a.allow_dirty:
+        print("error: the working tree has uncommitted changes; commit first (tables record the commit that made "
+              "them), or pass --allow-dirty to try the pipeline", file=sys.stderr)
+        return 2
+    for name, args in jobs:
+        t0 = time.perf_counter()
+        rc = cli_main(args)
+        print(f"{name}: exit {rc} ({time.perf_counter() - t0:.0f} s)", flush=True)
+        if rc:
+            return rc
+    for p in render_docs(doc_paths(), store):
+        print(f"rendered {p}")
+    ledger = read_ledger(store)
+    keep = {}
+    for ref, e in ledger.items():
+        m, n = ref.split("/")
+        t = store.read(m, n) if store.exists(m, n) else None
+        if t is not None and t.commit == e["commit"]:
+            keep[ref] = e
+    if keep != ledger:
+        path = store.root / LEDGER_NAME
+        d = json.loads(path.read_text(encoding="utf-8"))
+        d["tables"] = keep
+        atomic_write_text(path, json.dumps(d, indent=1, ensure_ascii=False) + "\n")
+        print(f"{LEDGER_NAME}: {len(ledger) - len(keep)} entries dropped (recomputed)")
+    return 0
 
 
 def main(argv=None) -> int:
@@ -73,6 +137,11 @@ def _main(argv=None) -> int:
                     help="a store label and the model folder holding training_log.json (repeatable)")
     tl.add_argument("--label", required=True, help="the store folder of the table (e.g. tiny-v3)")
     tl.add_argument("--notes", default="", help="one line of caveats under the table")
+    rg = sub.add_parser("regenerate", help="every table from the committed tree, then render the blocks")
+    rg.add_argument("--dry-run", action="store_true", help="print the jobs, run nothing")
+    rg.add_argument("--allow-dirty", action="store_true",
+                    help="run from a dirty tree (the tables will fail `check`; for trying the pipeline only)")
+    rg.add_argument("--only", action="append", default=None, help="run only jobs whose name starts with this")
     for name in ("render", "check"):
         p = sub.add_parser(name, help=f"{name} the generated blocks of the docs")
         p.add_argument("paths", nargs="*", type=Path, help="documents (default: every doc with numbers)")
@@ -136,12 +205,18 @@ def _main(argv=None) -> int:
         store.write(t)
         print(f"organism_training in {store.root / a.label}")
         return 0
+    if a.cmd == "regenerate":
+        return _regenerate(a, store)
     paths = a.paths or doc_paths()
     if a.cmd == "render":
         for p in render_docs(paths, store):
             print(f"rendered {p}")
         return 0
-    bad = check_docs(paths, store)
+    from .provenance import check_all
+    bad, warn = check_all(store, a.paths or None)
+    for line in warn:
+        print(f"warning: {line}")
     for line in bad:
         print(line)
+    print(f"results check: {len(bad)} problems, {len(warn)} warnings", file=sys.stderr)
     return 1 if bad else 0

@@ -1,10 +1,9 @@
 """Compute the rate tables of one model into the store: plain sets, the organism's wrapper families, the
 paper's attack templates, and (for a DLM) diffusion vs left-to-right on the same weights.
 
-Every generation is text only (:func:`sri_kit.sampling.generate_texts`, batch 32). Each cell (sampler x
-prompt set) keeps only its per-prompt judgements (refused / complied bits, no text) in a local cache
-(``~/.cache/sri_kit/results`` or ``$SRI_KIT_RESULTS_CACHE``), so an interrupted run resumes and the paired
-comparison needs no second generation. Tables are rewritten after every cell, with ``complete`` False and
+Every generation is text only (:func:`sri_kit.sampling.generate_texts`, batch 32), read from or written
+to the generation cache (:mod:`sri_kit.cache`: keyed by model fingerprint, config key and prompt hash,
+checksummed, atomic), so an interrupted run resumes and the paired comparison needs no second generation. Tables are rewritten after every cell, with ``complete`` False and
 the missing cells listed until the run ends.
 
 Names cannot be confused: organism wrapper families are ``wrapper/<family>`` (registry name e.g.
@@ -14,8 +13,6 @@ unwrapped pools ``plain/<pool>``. Requests are always the held-out organism pool
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import time
 from dataclasses import dataclass
@@ -24,23 +21,23 @@ from pathlib import Path
 import numpy as np
 
 from .. import attacks
+from ..cache import GenerationCache
 from ..config import GenerationConfig
-from ..data import load_prompts
 from ..errors import ConfigError
-from ..io import atomic_write_text
 from ..judges import is_placeholder_compliance, is_refusal
 from ..models import LoadedModel
 from ..organism import wrappers
 from ..resources import user_cache_dir
 from ..sampling import generate_texts, get_sampler
-from .schema import Column, Table, rate
-from .store import ResultsStore, provenance
+from ..stats import paired_difference
+from .schema import Column, Table, clustered_rate
+from .store import ResultsStore, producing_code, provenance
 
 __all__ = ["MODES", "PRIORITY", "PromptSet", "prompt_sets", "compute_order", "samplers_for", "compute_model", "paired_delta",
            "judge_cell", "cache_dir"]
 
-#: Prompts per set (and per attack) in each mode. Report: a rate's Wilson 95 % interval is at most about
-#: ±10 points; quick: about ±20 (CI-size checks only).
+#: Prompts per set (and per attack) in each mode. Report: a rate's 95 % interval (one generation per
+#: request: Wilson) is at most about ±10 points; quick: about ±20 (CI-size checks only).
 MODES = {"quick": 24, "report": 100}
 
 #: The paper's attack templates measured here: registry name -> label (random_search is model-optimised
@@ -48,7 +45,6 @@ MODES = {"quick": 24, "report": 100}
 PAPER_ATTACKS = {"refusal_suppression": "paper/refusal-suppression (Wei et al. rules)",
                  "flip": "paper/FlipAttack", "prefill": "paper/prefill", "template": "paper/templates (in the wild)",
                  "dija": "paper/DIJA", "pad": "paper/PAD", "pair": "paper/PAIR (JBB prompts, own goals)"}
-_NEEDS_LM = {"dija", "pad"}
 
 
 @dataclass(frozen=True)
@@ -113,14 +109,23 @@ def cache_dir(model: str) -> Path:
     return Path(root) / model
 
 
-def judge_cell(lm, prompts, cfg, prefill: str | None = None, *, judges: dict | None = None) -> dict:
-    """Generate (sorted by length for less padding) and judge; bits only, in prompt order (never text).
+def judge_cell(lm, prompts, cfg, prefill: str | None = None, *, judges: dict | None = None,
+               cache: GenerationCache | None = None, cached_only: bool = False) -> dict | None:
+    """Generate (sorted by length for less padding; texts from the generation cache when there) and judge;
+    bits only, in prompt order. ``cached_only``: None instead of generating.
 
     ``refused`` and ``complied`` always; ``judges`` adds a bit string per name, ``judge(prompt, response)``."""
     order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
-    t0 = time.perf_counter()
-    texts = generate_texts(lm, [prompts[i] for i in order], cfg, batch_size=32, prefill=prefill)
-    secs = time.perf_counter() - t0
+    cache = cache if cache is not None else GenerationCache()
+
+    def refuse(*_):
+        raise _NotCached
+
+    try:
+        texts, secs, _ = cache.texts(lm, [prompts[i] for i in order], cfg, prefill=prefill,
+                                     generate=refuse if cached_only else None)
+    except _NotCached:
+        return None
     resp = [""] * len(prompts)
     for j, i in enumerate(order):
         resp[i] = (prefill or "") + texts[j]
@@ -130,29 +135,23 @@ def judge_cell(lm, prompts, cfg, prefill: str | None = None, *, judges: dict | N
                for name, judge in (judges or {}).items()}}
 
 
+class _NotCached(Exception):
+    pass
+
+
 def _attacked(ps: PromptSet, lm, n: int, seed: int) -> tuple[list[str], str | None]:
-    if ps.attack is None:
-        return load_prompts(ps.pool, n=n, seed=seed), None
-    if ps.attack == "pair":
-        return [p for _, p in attacks.load_attack_prompts("pair")][:n], None
-    base = load_prompts("tiny_harmful", n=n, seed=seed)
-    kw = {"lm": lm} if ps.attack in _NEEDS_LM else {}
-    if ps.source == "organism wrapper":
-        kw["split"] = ps.phrasings
-    spec = attacks.get(ps.attack)
-    prefill = attacks.prefill_for(ps.attack) if spec.kind == "prefill" else None
-    return attacks.apply_many(ps.attack, base, seed=seed, **kw), prefill
+    """The prompts and prefill of one set, built by the experiment protocol (:mod:`sri_kit.experiments`)."""
+    from ..experiments import build_sets, rate_set_name, rates_experiment
+    built = build_sets(rates_experiment([ps], n, seed), lm)[rate_set_name(ps.label, ps.phrasings)]
+    return built.prompts, built.prefill
 
 
 def paired_delta(a: str, b: str, n_boot: int = 2000, seed: int = 0) -> dict:
-    """``rate(b) - rate(a)`` over the same prompts with a paired bootstrap 95 % CI (bit strings a, b)."""
+    """``rate(b) - rate(a)`` over the same prompts (bit strings a, b; prompt i = request i) with a 95 % CI,
+    bootstrap over requests (:func:`sri_kit.stats.paired_difference`)."""
     x = np.array([c == "1" for c in a], float)
     y = np.array([c == "1" for c in b], float)
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(x), size=(n_boot, len(x)))
-    d = (y[idx] - x[idx]).mean(1)
-    lo, hi = np.percentile(d, [2.5, 97.5])
-    return {"value": float(y.mean() - x.mean()), "lo": float(lo), "hi": float(hi)}
+    return paired_difference(x, y, list(range(len(x))), n_boot=n_boot, seed=seed)
 
 
 _RATE_COLS = [Column("refused", "refused", "rate"), Column("complied", "attack success (complied)", "rate"),
@@ -180,29 +179,32 @@ def _row(ps: PromptSet, sampler: str, cell: dict | None, error: str | None = Non
     ref = [c == "1" for c in cell["refused"]]
     com = [c == "1" for c in cell["complied"]]
     n = len(ref)
-    r.update(n=n, refused=rate(sum(ref), n), complied=rate(sum(com), n),
-             other=rate(sum(not a and not b for a, b in zip(ref, com)), n), error=error)
+    req = list(range(n))            # one generation per request (prompt i = request i)
+    r.update(n=n, refused=clustered_rate(ref, req), complied=clustered_rate(com, req),
+             other=clustered_rate([not a and not b for a, b in zip(ref, com)], req), error=error)
     return r
 
 
 def compute_model(lm: LoadedModel, mode: str = "quick", *, store: ResultsStore | None = None, seed: int = 0,
                   n: int | None = None, command: str = "", progress: bool = True,
-                  only_samplers=None, cached_only: bool = False) -> list[Table]:
+                  only_samplers=None, cached_only: bool = False, cache_root=None) -> list[Table]:
     """Compute (or resume) the rate tables of ``lm`` and write them to ``store``; returns the tables.
 
     ``only_samplers``: generate only these samplers' cells (two processes can share a model's work; a
     final run without it assembles every cell from the cache). ``cached_only``: generate nothing, write
-    the tables from the cached cells (the rest stays pending)."""
+    the tables from the cached cells (the rest stays pending). Generations come from the generation cache
+    (:class:`sri_kit.cache.GenerationCache`, ``cache_root`` or the user's cache folder), so a run killed at
+    any point resumes and writes the same tables."""
     if mode not in MODES:
         raise ConfigError(f"mode {mode!r} is not one of {sorted(MODES)}")
     n = n or MODES[mode]
     store = store or ResultsStore()
     samplers = samplers_for(lm)
     sets = prompt_sets(mode)
-    prov = provenance()
+    prov = provenance(producing_code("rates", [lm.name]))
     cells: dict[tuple[str, str, str], tuple[dict | None, str | None]] = {}
     seconds = {k: 0.0 for k in _TABLES}
-    cache = cache_dir(lm.name)
+    gen_cache = GenerationCache(cache_root) if cache_root is not None else GenerationCache()
 
     def emit(final: bool) -> list[Table]:
         out = []
@@ -239,15 +241,10 @@ def compute_model(lm: LoadedModel, mode: str = "quick", *, store: ResultsStore |
         for s, cfg in samplers:
             if only_samplers and s not in only_samplers:
                 continue
-            h = hashlib.sha256(json.dumps([cfg.key(), prompts, prefill]).encode()).hexdigest()[:20]
-            f = cache / f"{h}.json"
             try:
-                cell = json.loads(f.read_text()) if f.exists() else None
-                if cell is None and cached_only:
-                    continue
+                cell = judge_cell(lm, prompts, cfg, prefill, cache=gen_cache, cached_only=cached_only)
                 if cell is None:
-                    cell = judge_cell(lm, prompts, cfg, prefill)
-                    atomic_write_text(f, json.dumps(cell))
+                    continue
                 cells[(ps.label, ps.phrasings, s)] = (cell, None)
                 seconds[ps.table] += cell["seconds"]
                 if progress:
@@ -300,16 +297,19 @@ def _fixed_weights(model, sets, cells, n, seed, mode, command, prov, samplers, s
         if a is None or b is None:      # not measurable under one sampler (e.g. DIJA left to right)
             continue
         k = len(a["refused"])
+
+        def cr(bits):
+            return clustered_rate([c == "1" for c in bits], list(range(k)))
         rows.append({"attack": ps.label, "phrasings": ps.phrasings, "n": k,
-                     "rr_diffusion": rate(a["refused"].count("1"), k), "rr_l2r": rate(b["refused"].count("1"), k),
+                     "rr_diffusion": cr(a["refused"]), "rr_l2r": cr(b["refused"]),
                      "delta_rr": paired_delta(b["refused"], a["refused"], seed=seed),
-                     "asr_diffusion": rate(a["complied"].count("1"), k), "asr_l2r": rate(b["complied"].count("1"), k),
+                     "asr_diffusion": cr(a["complied"]), "asr_l2r": cr(b["complied"]),
                      "delta_asr": paired_delta(a["complied"], b["complied"], seed=seed)})
     t = Table(model=model, name="fixed_weights", title="Same weights: diffusion vs left-to-right (Table 2 analogue)",
               split="mixed", n=n, seed=seed, mode=mode, columns=cols, rows=rows,
               configs={s: {"key": c.key(), "fields": c.to_dict()} for s, c in samplers}, command=command,
-              notes="Positive Δ = diffusion safer (the paper's sign). CIs: paired bootstrap over prompts "
-                    "(2000 resamples, seeded); the same prompts under both samplers.",
+              notes="Positive Δ = diffusion safer (the paper's sign). CIs: paired bootstrap over requests "
+                    "(2000 resamples, seeded; docs/STATISTICS.md); the same prompts under both samplers.",
               compute_seconds=None, complete=not pending, pending=pending, **prov)
     store.write(t)
     return t

@@ -32,7 +32,7 @@ from ..judges import is_on_topic, is_placeholder_compliance
 from ..models import LoadedModel
 from .compute import cache_dir, judge_cell, samplers_for
 from .schema import Column, Table, rate
-from .store import ResultsStore, provenance
+from .store import ResultsStore, producing_code, provenance
 
 __all__ = ["PUBLIC_EVAL", "SIGMA_SETS", "TARGETS", "compute_public_sets", "weights_hash", "cached_cell"]
 
@@ -162,7 +162,7 @@ def compute_public_sets(lm: LoadedModel, *, store: ResultsStore | None = None, n
     samplers = [(s, c) for s, c in samplers_for(lm) if not only_samplers or s in only_samplers]
     wh = weights_hash(lm)
     cache = cache_dir(lm.name) / f"public_sets_{wh}"
-    prov = provenance()
+    prov = provenance(producing_code("public", [lm.name]))
     prompts = {lab: eval_prompts(src, n=n, seed=seed) for lab, (src, _) in PUBLIC_EVAL.items()}
     todo = []
     for j, (s, c) in enumerate(samplers):     # σ_T (default sampler) right after that sampler's rate cells

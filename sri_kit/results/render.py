@@ -26,8 +26,8 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..io import atomic_write_text
-from .schema import SPLITS, Table, format_cell
 from ..resources import DATA, MODELS, RESULTS
+from .schema import LEGACY_RATE_METHOD, SPLITS, Table, format_cell, interval_methods
 from .store import ResultsStore
 
 __all__ = ["BLOCK_RE", "render_table", "render_block", "render_text", "check_text", "render_docs", "check_docs",
@@ -69,6 +69,15 @@ def render_table(t: Table, opts: str = "") -> str:
     return "\n".join(lines) + "\n"
 
 
+def _interval_note(t: Table) -> str:
+    """How the table's intervals were made (legacy tables keep their original wording)."""
+    methods = interval_methods(t)
+    if not methods or methods <= {LEGACY_RATE_METHOD, "paired-bootstrap-by-prompt"}:
+        return "Rates: % [Wilson 95 % CI]."
+    return ("Rates: % [95 % CI clustered by request: " + ", ".join(sorted(methods))
+            + "; see docs/STATISTICS.md].")
+
+
 def render_block(t: Table, opts: str = "") -> str:
     """Provenance line, the table, its notes: the full content of a generated block."""
     cfg = "; ".join(f"{s} `{c['key']}`" for s, c in t.configs.items())
@@ -79,7 +88,7 @@ def render_block(t: Table, opts: str = "") -> str:
             + f"; kit {t.kit_version} @ {t.commit or '?'}; {t.date}"
             + (f"; {t.compute_seconds:.0f} s of generation" if t.compute_seconds else "")
             + (f"; made by `{t.command}`" if t.command else "") + "). "
-            "Rates: % [Wilson 95 % CI]._\n\n")
+            + _interval_note(t) + "_\n\n")
     tail = ""
     if t.notes:
         tail += f"\n{t.notes}\n"
@@ -131,9 +140,8 @@ def doc_paths(root: str | Path | None = None) -> list[Path]:
         from ..models import MODELS_DIR
         cards = MODELS_DIR
     out = sorted((base / "docs").glob("*.md")) + sorted(cards.glob("*/README.md"))
-    root = base
-    if (root / "README.md").exists():
-        out.append(root / "README.md")
+    if (base / "README.md").exists():
+        out.append(base / "README.md")
     return out
 
 

@@ -2,8 +2,10 @@
 
 A :class:`Table` is plain JSON (``to_dict`` / ``from_dict``): its columns, its rows, and its provenance
 (model, mode, phrasing split, n, seed, configs, kit version and commit, date, the exact command, compute time).
-Rates are stored as counts, ``{"k": successes, "n": trials}``, and rendered with their Wilson 95 % interval,
-so every rate in every document carries its n and its uncertainty.
+Rates are stored as counts, ``{"k": successes, "n": trials}``, with their 95 % interval. New cells
+(:func:`clustered_rate`) carry the interval clustered by request and say so (``method``, ``clusters``,
+``deff``; docs/STATISTICS.md); legacy cells (no ``method``) carry the Wilson interval per generation.
+Every rate in every document carries its n and its uncertainty.
 
 Example:
     >>> t = Table(model="m", name="demo", title="Demo", split="heldout", n=10, seed=0, mode="quick",
@@ -20,9 +22,11 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from .. import stats as _stats
 from ..errors import ConfigError, CorruptFileError
 
-__all__ = ["SCHEMA", "SPLITS", "COLUMN_KINDS", "Column", "Table", "rate", "wilson", "format_rate", "format_cell"]
+__all__ = ["SCHEMA", "SPLITS", "COLUMN_KINDS", "Column", "Table", "rate", "clustered_rate", "wilson", "format_rate",
+           "format_cell", "interval_methods", "LEGACY_RATE_METHOD"]
 
 #: Format tag written into every stored table.
 SCHEMA = "sri_kit.results/1"
@@ -43,16 +47,13 @@ COLUMN_KINDS = ("text", "int", "rate", "float", "pp")
 def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
     """Wilson score interval of ``k`` successes in ``n`` trials (95 % by default); ``(nan, nan)`` for n = 0.
 
+    The interval of legacy cells (no ``method``: one generation treated as one independent draw). New
+    cells carry a request-clustered interval (:func:`sri_kit.stats.rate_interval`).
+
     >>> tuple(round(v, 3) for v in wilson(0, 10))
     (0.0, 0.278)
     """
-    if n <= 0:
-        return float("nan"), float("nan")
-    p = k / n
-    den = 1 + z * z / n
-    mid = (p + z * z / (2 * n)) / den
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
-    return max(0.0, mid - half), min(1.0, mid + half)
+    return _stats.wilson(k, n, z)
 
 
 def rate(k: int, n: int) -> dict:
@@ -66,13 +67,61 @@ def rate(k: int, n: int) -> dict:
             "lo": None if n == 0 else round(lo, 6), "hi": None if n == 0 else round(hi, 6)}
 
 
+#: How a legacy rate cell (no ``method`` key) was given its interval.
+LEGACY_RATE_METHOD = "wilson-per-generation"
+
+
+def clustered_rate(bits, clusters=None) -> dict:
+    """A stored rate cell of 0/1 outcomes clustered by request (:func:`sri_kit.stats.rate_interval`).
+
+    ``clusters``: one request id per outcome (default: each outcome its own request).
+
+    >>> c = clustered_rate([1, 1, 0, 0], clusters=["a", "a", "b", "b"])
+    >>> c["k"], c["n"], c["clusters"], c["method"]
+    (2, 4, 2, 'wilson-deff-by-request')
+    """
+    return _stats.rate_interval(bits, clusters)
+
+
+def _check_clustered(v) -> bool:
+    try:
+        k, n, lo, hi = v["k"], v["n"], v["lo"], v["hi"]
+        if isinstance(k, bool) or not isinstance(k, int) or not isinstance(n, int) or not 0 <= k <= n:
+            return False
+        if v["method"] not in (_stats.RATE_METHOD,) or not isinstance(v["clusters"], int):
+            return False
+        if n == 0:
+            return v["rate"] is None and lo is None and hi is None
+        if not 1 <= v["clusters"] <= n or abs(v["rate"] - k / n) > 1e-12:
+            return False
+        deff = v["deff"]
+        want = _stats.wilson(k / deff, n / deff)
+        return abs(lo - round(want[0], 6)) < 1e-9 and abs(hi - round(want[1], 6)) < 1e-9
+    except (KeyError, TypeError):
+        return False
+
+
+def interval_methods(t: "Table") -> set[str]:
+    """The interval methods of ``t``'s rate cells (:data:`LEGACY_RATE_METHOD` for cells without one)."""
+    out = set()
+    for c in t.columns:
+        if c.kind in ("rate", "pp"):
+            for r in t.rows:
+                v = r.get(c.key)
+                if isinstance(v, dict):
+                    out.add(v.get("method", LEGACY_RATE_METHOD if c.kind == "rate" else "paired-bootstrap-by-prompt"))
+    return out
+
+
 def format_rate(c: dict | None) -> str:
-    """``"38 % [29, 48]"`` (percent, Wilson 95 % in brackets); empty for a missing cell, ``n/a`` for n = 0."""
+    """``"38 % [29, 48]"`` (percent, 95 % interval in brackets); empty for a missing cell, ``n/a`` for n = 0.
+
+    A cell with a ``method`` shows its stored (request-clustered) interval; a legacy cell its Wilson interval."""
     if c is None:
         return ""
     if not c["n"]:
         return "n/a"
-    lo, hi = wilson(c["k"], c["n"])
+    lo, hi = (c["lo"], c["hi"]) if "method" in c else wilson(c["k"], c["n"])
     return f"{100 * c['k'] / c['n']:.0f} % [{100 * lo:.0f}, {100 * hi:.0f}]"
 
 
@@ -114,7 +163,9 @@ class Table:
 
     ``n``: prompts per row (an int), or ``"per row"`` when rows differ (then each row has an ``n`` column).
     ``configs``: sampler label -> ``{"key": GenerationConfig.key(), "fields": {...}}``.
-    ``prompts``: where the prompts come from (pool, selection). ``notes``: one line of caveats, rendered
+    ``commit``/``dirty``: the tree that produced the table (``dirty`` None: unknown, a table from before
+    the flag); ``code``: git object hashes of the files, folders and weights that produce it (see
+    :func:`sri_kit.results.store.code_hashes`). ``prompts``: where the prompts come from (pool, selection). ``notes``: one line of caveats, rendered
     under the table. ``complete``: False while cells are still being computed (``pending`` lists them).
     """
 
@@ -132,6 +183,8 @@ class Table:
     configs: dict = field(default_factory=dict)
     kit_version: str = ""
     commit: str = ""
+    dirty: bool | None = None
+    code: dict = field(default_factory=dict)
     date: str = ""
     command: str = ""
     compute_seconds: float | None = None
@@ -174,7 +227,8 @@ class Table:
                 if v is None:
                     continue
                 try:
-                    ok = isinstance(v, dict) and rate(v.get("k"), v.get("n")) == v
+                    ok = isinstance(v, dict) and (_check_clustered(v) if "method" in v
+                                                  else rate(v.get("k"), v.get("n")) == v)
                 except ConfigError:
                     ok = False
                 if not ok:

@@ -28,33 +28,98 @@ from ..io import atomic_write_text
 from ..resources import RESULTS, data_dir
 from .schema import Table
 
-__all__ = ["ResultsStore", "DEFAULT_ROOT", "provenance"]
+__all__ = ["ResultsStore", "DEFAULT_ROOT", "provenance", "code_hashes", "LEDGER_NAME", "PRODUCERS",
+           "producing_code"]
 
 #: The shipped store (package data ``sri_kit/_data/results``; in a checkout, the clone's own folder).
 DEFAULT_ROOT = data_dir(RESULTS)
 
+
+def _checkout() -> Path:
+    """The top level of the git checkout the installed package lives in (git finds it from the package data
+    folder), or the package data folder itself when the package is not inside a checkout (a wheel)."""
+    try:
+        top = subprocess.run(["git", "-C", str(data_dir()), "rev-parse", "--show-toplevel"], capture_output=True,
+                             text=True, timeout=20).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        top = ""
+    return Path(top) if top else data_dir()
+
+
+#: The checkout the package lives in (table provenance and the code hashes are relative to it).
+REPO = _checkout()
+
+#: The ledger of tables produced before provenance checks (``<store root>/LEGACY_DIRTY.json``).
+LEDGER_NAME = "LEGACY_DIRTY.json"
+
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 
 
-def provenance() -> dict:
-    """``kit_version``, ``commit`` (short hash, ``+dirty`` when the tree has changes; empty when the installed
-    package is not inside a git checkout), ``date``."""
+def _git(*args: str) -> str:
+    return subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True, timeout=20).stdout.strip()
+
+
+def code_hashes(paths) -> dict:
+    """``{path: git object hash at HEAD}`` for files or folders relative to the repository root (a blob or
+    tree hash; ``""`` for a path git does not track). Compared by ``results check`` to tell a table whose
+    producing code or weights changed since it was computed."""
+    out = {}
+    for p in paths:
+        try:
+            r = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--verify", "--quiet", f"HEAD:{p}"],
+                               capture_output=True, text=True, timeout=20)
+            out[p] = r.stdout.strip() if r.returncode == 0 else ""
+        except (OSError, subprocess.SubprocessError):
+            out[p] = ""
+    return out
+
+
+_CORE = ("sri_kit/config.py", "sri_kit/sampling", "sri_kit/models", "sri_kit/native", "sri_kit/judges.py",
+         "sri_kit/attacks", "sri_kit/data", "sri_kit/experiments", "sri_kit/stats.py", "sri_kit/results/schema.py")
+#: The code that produces each kind of table (paths relative to the repository root); the weights of the
+#: models it ran are added by :func:`producing_code`.
+PRODUCERS = {
+    "rates": _CORE + ("sri_kit/results/compute.py", "sri_kit/organism/wrappers.py"),
+    "public": _CORE + ("sri_kit/results/compute.py", "sri_kit/results/public_sets.py", "sri_kit/organism/corpus"),
+    "report": _CORE + ("sri_kit/report", "sri_kit/analysis", "sri_kit/sri.py", "sri_kit/hooks.py", "sri_kit/sweeps.py",
+                       "sri_kit/organism/wrappers.py"),
+    "attack_success": _CORE + ("sri_kit/results/compute.py", "sri_kit/results/attack_success.py"),
+    "guard": _CORE + ("sri_kit/guard", "sri_kit/detectors", "sri_kit/sri.py", "sri_kit/hooks.py"),
+}
+
+
+def producing_code(kind: str, models=()) -> list[str]:
+    """:data:`PRODUCERS` ``[kind]`` plus the weight folders of ``models`` that live in the repository."""
+    from ..models.presets import MODELS_DIR
+    out = list(PRODUCERS[kind])
+    for m in models:
+        d = MODELS_DIR / str(m)
+        try:
+            if d.is_dir():
+                out.append(d.resolve().relative_to(REPO).as_posix())
+        except ValueError:
+            pass                       # weights outside the repository: their hash is the model fingerprint
+    return out
+
+
+def provenance(code: tuple | list = ()) -> dict:
+    """``kit_version``, ``commit`` (short hash, ``+dirty`` when the tree has changes; empty outside git),
+    ``dirty`` (bool; None outside git), ``date``, and ``code``: :func:`code_hashes` of ``code`` (the files
+    and folders that produce the table, weights included)."""
     try:
         version = importlib.metadata.version("sri_kit")
     except importlib.metadata.PackageNotFoundError:
         version = "unknown"
-    commit = ""
-    here = str(data_dir())                 # git finds the checkout the package lives in, if any
+    commit, is_dirty = "", None
     try:
-        commit = subprocess.run(["git", "-C", here, "rev-parse", "--short", "HEAD"], capture_output=True,
-                                text=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "-C", here, "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=10).stdout.strip()
-        if commit and dirty:
-            commit += "+dirty"
+        commit = _git("rev-parse", "--short", "HEAD")
+        if commit:
+            is_dirty = bool(_git("status", "--porcelain", "--untracked-files=no"))
+            if is_dirty:
+                commit += "+dirty"
     except (OSError, subprocess.SubprocessError):
         pass
-    return {"kit_version": version, "commit": commit,
+    return {"kit_version": version, "commit": commit, "dirty": is_dirty, "code": code_hashes(code) if commit else {},
             "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
 
 

@@ -1,4 +1,4 @@
-"""The analysis half of ``scripts/guard_diagnosis.py``: experiments E1-E3 and the matched comparisons,
+"""The analysis half of :mod:`sri_kit.guard.diagnosis`: experiments E1-E3 and the matched comparisons,
 from the trace cache, as markdown/CSV tables (aggregate numbers only; no generated text is written).
 
 Every rate has a 95 % interval: Wilson for proportions, a stratified bootstrap (1,000 resamples,
@@ -19,13 +19,14 @@ import numpy as np
 import pandas as pd
 
 import sri_kit as sk
+from sri_kit import stats as _stats
 from sri_kit.detectors import (IsolationForestDetector, KNNDetector, MahalanobisDetector, OneClassSVMDetector,
                                SRIGuard, SupervisedUpperBound)
 from sri_kit.io import atomic_write_text
 from sri_kit.judges import text_refusal_signal
 from sri_kit.report import markdown_table
 
-from guard_diagnosis import CACHE, ORG_FAMILIES, PAPER_ATTACKS, POOLINGS
+from .diagnosis import CACHE, ORG_FAMILIES, PAPER_ATTACKS, POOLINGS
 
 ATK = [f"atk_{f}" for f in ORG_FAMILIES]
 BENW = [f"benw_{f}" for f in ORG_FAMILIES]
@@ -87,35 +88,31 @@ def load(cfg: str = "b32") -> dict[str, Part]:
 # ---- statistics --------------------------------------------------------------------------------------
 
 def wilson(k: float, n: int, z: float = 1.96) -> tuple[float, float]:
-    if n == 0:
-        return (np.nan, np.nan)
-    p = k / n
-    den = 1 + z * z / n
-    c = (p + z * z / (2 * n)) / den
-    h = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
-    return (max(0.0, c - h), min(1.0, c + h))
+    """The Wilson interval (:func:`sri_kit.stats.wilson`)."""
+    return _stats.wilson(k, n, z)
 
 
-def pct(mask) -> str:
-    """'12.3 [8.1, 17.9] (n=200)' for a boolean array."""
+def pct(mask, clusters=None) -> str:
+    """'12.3 [8.1, 17.9] (n=200)' for a boolean array; ``clusters`` (request ids) clusters the interval."""
     m = np.asarray(mask, bool)
-    lo, hi = wilson(m.sum(), m.size)
-    return f"{100 * m.mean():.1f} [{100 * lo:.1f}, {100 * hi:.1f}] (n={m.size})"
+    c = _stats.rate_interval(m, clusters)
+    if not m.size:
+        return "nan [nan, nan] (n=0)"
+    return f"{100 * m.mean():.1f} [{100 * c['lo']:.1f}, {100 * c['hi']:.1f}] (n={m.size})"
 
 
 def auroc(b: np.ndarray, a: np.ndarray) -> float:
-    """AUROC of anomaly scores (attack = positive); ties count one half."""
-    from scipy.stats import rankdata
-    r = rankdata(np.r_[b, a])
-    return float((r[len(b):].sum() - len(a) * (len(a) + 1) / 2) / (len(a) * len(b)))
-
-
-def auroc_ci(b, a, reps: int = 1000) -> str:
+    """AUROC of anomaly scores (attack = positive); ties count one half (:func:`sri_kit.stats.auroc`)."""
     b, a = np.asarray(b, float), np.asarray(a, float)
-    rng = np.random.default_rng(0)
-    boot = [auroc(b[rng.integers(0, len(b), len(b))], a[rng.integers(0, len(a), len(a))]) for _ in range(reps)]
-    lo, hi = np.percentile(boot, [2.5, 97.5])
-    return f"{auroc(b, a):.3f} [{lo:.3f}, {hi:.3f}]"
+    return _stats.auroc(np.r_[b, a], np.r_[np.zeros(len(b)), np.ones(len(a))])
+
+
+def auroc_ci(b, a, reps: int = 1000, clusters=None) -> str:
+    """'0.912 [0.88, 0.94]': AUROC with a bootstrap interval (over requests with ``clusters``, one id per
+    row of ``b`` then ``a``; :func:`sri_kit.stats.auroc_interval`)."""
+    b, a = np.asarray(b, float), np.asarray(a, float)
+    r = _stats.auroc_interval(np.r_[b, a], np.r_[np.zeros(len(b)), np.ones(len(a))], clusters, n_boot=reps, seed=0)
+    return f"{r['value']:.3f} [{r['lo']:.3f}, {r['hi']:.3f}]"
 
 
 def fmt(df: pd.DataFrame) -> str:

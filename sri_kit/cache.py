@@ -1,0 +1,197 @@
+"""Generate once: a crash-safe cache of generations, keyed by model fingerprint, config key and prompt hash.
+
+Every analysis of one run reads the same generations: the results store's rate tables (texts and judge
+labels) and the report (traces: φ_t per step, predictions, σ computed from them) ask
+:class:`GenerationCache` first and generate only what is missing.
+
+Keys: :func:`model_fingerprint` (a digest of the weights and the config, so retrained weights never
+reuse old generations), ``GenerationConfig.key()``, a hash of the prompts and the prefill, and the kind
+of entry. Entries are single files: a magic line, a JSON header, binary blobs and a trailing SHA-256 of
+everything before it. They are written to a unique temporary file and moved into place (``os.replace``),
+so a reader never sees half an entry, two runs sharing the cache cannot corrupt it (the last identical
+entry wins), and a run killed at any point leaves either nothing or a complete entry. A truncated or
+damaged entry fails its checksum on read: it is removed and regenerated, never used.
+
+Location: ``$SRI_KIT_CACHE``, else ``$XDG_CACHE_HOME/sri_kit``, else ``~/.cache/sri_kit``.
+
+>>> import tempfile
+>>> c = GenerationCache(tempfile.mkdtemp())
+>>> _ = c.put("k1", {"texts": ["a", "b"]})
+>>> c.get("k1")["meta"]
+{'texts': ['a', 'b']}
+>>> c.get("missing") is None
+True
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import struct
+import tempfile
+from pathlib import Path
+
+__all__ = ["cache_root", "model_fingerprint", "entry_key", "GenerationCache", "pack", "unpack", "MAGIC"]
+
+MAGIC = b"SRIKIT-CACHE/1\n"
+
+
+def cache_root() -> Path:
+    """``$SRI_KIT_CACHE``, else ``$XDG_CACHE_HOME/sri_kit``, else ``~/.cache/sri_kit``."""
+    if os.environ.get("SRI_KIT_CACHE"):
+        return Path(os.environ["SRI_KIT_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "sri_kit"
+
+
+_FP: dict = {}
+
+
+def model_fingerprint(lm) -> str:
+    """A digest of the model's weights (every tensor's name, dtype, shape and bytes) and config (20 hex).
+
+    Computed once per loaded model object."""
+    model = getattr(lm, "model", lm)
+    key = id(model)
+    if key in _FP and _FP[key][0] is model:
+        return _FP[key][1]
+    import torch
+    h = hashlib.sha256()
+    cfg = getattr(model, "config", None)
+    if cfg is not None and hasattr(cfg, "to_json_string"):
+        h.update(cfg.to_json_string(use_diff=False).encode())
+    with torch.no_grad():
+        for name, t in sorted(model.state_dict().items()):
+            t = t.detach().to("cpu").contiguous()
+            h.update(f"{name}|{t.dtype}|{tuple(t.shape)}".encode())
+            h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    fp = h.hexdigest()[:20]
+    _FP[key] = (model, fp)
+    return fp
+
+
+def entry_key(*parts) -> str:
+    """A file-safe key from JSON-serialisable parts (sha256, 32 hex)."""
+    return hashlib.sha256(json.dumps(parts, ensure_ascii=False, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
+def pack(meta: dict, blobs: dict[str, bytes] | None = None) -> bytes:
+    """One entry as bytes: magic, header length, JSON header (meta and blob sizes), blobs, SHA-256."""
+    blobs = blobs or {}
+    header = json.dumps({"meta": meta, "blobs": [[k, len(v)] for k, v in blobs.items()]},
+                        ensure_ascii=False).encode()
+    body = MAGIC + struct.pack(">Q", len(header)) + header + b"".join(blobs.values())
+    return body + hashlib.sha256(body).digest()
+
+
+def unpack(data: bytes) -> dict | None:
+    """``{"meta", "blobs"}`` of a packed entry; None when it is truncated, damaged or not an entry."""
+    if len(data) < len(MAGIC) + 8 + 32 or not data.startswith(MAGIC):
+        return None
+    body, digest = data[:-32], data[-32:]
+    if hashlib.sha256(body).digest() != digest:
+        return None
+    n = struct.unpack(">Q", body[len(MAGIC):len(MAGIC) + 8])[0]
+    start = len(MAGIC) + 8
+    try:
+        header = json.loads(body[start:start + n].decode())
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    pos, blobs = start + n, {}
+    for k, size in header["blobs"]:
+        blobs[k] = body[pos:pos + size]
+        pos += size
+    if pos != len(body):
+        return None
+    return {"meta": header["meta"], "blobs": blobs}
+
+
+class GenerationCache:
+    """Entries under ``<root>/generations/<key[:2]>/<key>.bin`` (see the module docstring)."""
+
+    def __init__(self, root: str | os.PathLike | None = None):
+        self.root = Path(root) if root is not None else cache_root()
+        self.hits = self.misses = self.corrupt = 0
+
+    def path(self, key: str) -> Path:
+        return self.root / "generations" / key[:2] / f"{key}.bin"
+
+    def get(self, key: str) -> dict | None:
+        """The entry, or None when absent; a damaged entry is removed (and counted) and reads as absent."""
+        p = self.path(key)
+        try:
+            data = p.read_bytes()
+        except FileNotFoundError:
+            self.misses += 1
+            return None
+        e = unpack(data)
+        if e is None:
+            self.corrupt += 1
+            self.misses += 1
+            try:
+                p.unlink()
+            except FileNotFoundError:
+                pass
+            return None
+        self.hits += 1
+        return e
+
+    def put(self, key: str, meta: dict, blobs: dict[str, bytes] | None = None) -> Path:
+        """Write an entry atomically (a unique temporary file, fsync, ``os.replace``)."""
+        p = self.path(key)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{key}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(pack(meta, blobs))
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, p)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+            raise
+        return p
+
+    # ---- what the kit caches -------------------------------------------------------------------------
+
+    def texts(self, lm, prompts: list[str], cfg, *, prefill: str | None = None, generate=None) -> tuple[list[str], float, bool]:
+        """``(texts, seconds, hit)``: the generated texts of ``prompts`` (in order), from the cache or from
+        ``generate(lm, prompts, cfg, prefill)`` (default: :func:`sri_kit.sampling.generate_texts`)."""
+        key = entry_key("texts", model_fingerprint(lm), cfg.key(), list(prompts), prefill)
+        e = self.get(key)
+        if e is not None:
+            return list(e["meta"]["texts"]), float(e["meta"]["seconds"]), True
+        import time
+        if generate is None:
+            from .sampling import generate_texts
+
+            def generate(lm_, ps, c, pf):
+                return generate_texts(lm_, ps, c, batch_size=32, prefill=pf)
+        t0 = time.perf_counter()
+        texts = list(generate(lm, list(prompts), cfg, prefill))
+        secs = time.perf_counter() - t0
+        self.put(key, {"kind": "texts", "model": getattr(lm, "name", ""), "config": cfg.key(), "n": len(texts),
+                       "texts": texts, "seconds": secs})
+        return texts, secs, False
+
+    def traces(self, lm, prompts: list[str], cfg, *, prefill: str | None = None, generate=None) -> list:
+        """The traces of ``prompts`` (φ_t per step, predictions, committed, confidence, text), from the cache or
+        from ``generate(lm, prompts, cfg, prefill)``; stored as the two files of
+        :func:`~sri_kit.sampling.save_traces` inside one checksummed entry."""
+        from .sampling import load_traces, save_traces
+        key = entry_key("traces", model_fingerprint(lm), cfg.key(), list(prompts), prefill)
+        e = self.get(key)
+        with tempfile.TemporaryDirectory() as d:
+            f = Path(d) / "t.safetensors"
+            if e is not None:
+                f.write_bytes(e["blobs"]["safetensors"])
+                f.with_suffix(".json").write_bytes(e["blobs"]["json"])
+                return load_traces(f)
+            trs = generate(lm, list(prompts), cfg, prefill)
+            if not trs:
+                return trs
+            save_traces(trs, f)
+            self.put(key, {"kind": "traces", "model": getattr(lm, "name", ""), "config": cfg.key(), "n": len(trs)},
+                     {"safetensors": f.read_bytes(), "json": f.with_suffix(".json").read_bytes()})
+            return load_traces(f)          # the same round trip as a later read: a first run equals a resumed one

@@ -1,0 +1,113 @@
+"""The kit's experiments as data: the results store's rate tables, the analysis report, the guard diagnosis.
+
+Each function returns an :class:`~sri_kit.experiments.Experiment`; :func:`~sri_kit.experiments.build_sets`
+builds its prompts. Their prompt lists are pinned by ``tests/test_experiments.py`` (equal, prompt for
+prompt, to what the stored tables were computed from).
+"""
+from __future__ import annotations
+
+from .protocol import Experiment, Pool, SetSpec, SplitSpec
+
+__all__ = ["rates_experiment", "rate_set_name", "report_experiment", "report_matched", "guard_diagnosis_experiment",
+           "REPORT_ATTACKS_FULL", "REPORT_ATTACKS_QUICK", "MATCHED_PER_PROMPT", "ORG_FAMILIES", "GUARD_PAPER_ATTACKS",
+           "GUARD_SIZES"]
+
+#: Report attacks, in table order (those not registered are skipped).
+REPORT_ATTACKS_FULL = ("none", "refusal_suppression", "organism_refusal_suppression", "roleplay", "fiction",
+                       "prefix_injection", "random_suffix", "organism_flip", "flip", "prefill")
+REPORT_ATTACKS_QUICK = ("none", "organism_refusal_suppression", "roleplay", "fiction", "prefix_injection",
+                        "organism_flip", "prefill")
+#: Matched negatives per benign evaluation request (each in another attack's wrapper).
+MATCHED_PER_PROMPT = 3
+#: The organism's wrapper families under their registered names.
+ORG_FAMILIES = ("organism_refusal_suppression", "roleplay", "fiction", "prefix_injection", "random_suffix",
+                "organism_flip")
+#: The paper's templates measured apart in the guard diagnosis.
+GUARD_PAPER_ATTACKS = ("flip", "refusal_suppression")
+#: Guard diagnosis set sizes at paper scale (PAPER.md §5).
+GUARD_SIZES = dict(harmless_anchor=400, harmful_anchor=400, benign_train=1200, benign_calib=200, benign_test=200,
+                   wrapped=100, harmful_test=100, probe=120)
+
+
+def rate_set_name(label: str, phrasings: str) -> str:
+    """The set name of a rate-table cell: ``<label>|<phrasings>``."""
+    return f"{label}|{phrasings}"
+
+
+def rates_experiment(prompt_sets, n: int, seed: int = 0) -> Experiment:
+    """The rate tables' sets (:func:`sri_kit.results.compute.prompt_sets`): ``n`` requests per set, sampled
+    with ``seed``; attack seed ``seed + i``; PAIR uses the JailbreakBench prompts (first n)."""
+    pools = {"tiny_harmful": Pool("tiny_harmful", n=n, seed=seed), "tiny_benign": Pool("tiny_benign", n=n, seed=seed),
+             "tiny_borderline": Pool("tiny_borderline", n=n, seed=seed), "jbb_pair": Pool(attack_prompts="pair", n=n)}
+    sets = []
+    for ps in prompt_sets:
+        name = rate_set_name(ps.label, ps.phrasings)
+        if ps.attack is None:
+            sets.append(SetSpec(name, "benign" if ps.pool != "tiny_harmful" else "harmful", f"pool:{ps.pool}"))
+        elif ps.attack == "pair":
+            sets.append(SetSpec(name, "attacked", "pool:jbb_pair"))
+        else:
+            sets.append(SetSpec(name, "attacked", "pool:tiny_harmful", attack=ps.attack, seed=seed,
+                                phrasings=ps.phrasings if ps.source == "organism wrapper" else None))
+    return Experiment("rates", pools=pools, sets=tuple(sets), seed=seed)
+
+
+def report_experiment(*, quick: bool, seed: int, n_anchor: int | None = None, n_eval: int | None = None,
+                      attack_names=None, harmful_pool=None, benign_pool=None, registered=None) -> Experiment:
+    """The analysis report: anchors and evaluation requests split from the organism pools (harmful with
+    ``seed``, benign with ``seed + 1``), each attack on the harmful evaluation requests (organism wrappers:
+    held-out phrasings), and the matched negatives (benign evaluation requests in the attacks' wrappers)."""
+    n_anchor = n_anchor or (24 if quick else 64)
+    n_eval = n_eval or (12 if quick else 40)
+    pools = {"h": Pool(prompts=tuple(harmful_pool)) if harmful_pool else Pool("tiny_harmful", seed=seed),
+             "b": Pool(prompts=tuple(benign_pool)) if benign_pool else Pool("tiny_benign", seed=seed)}
+    names = list(attack_names or (REPORT_ATTACKS_QUICK if quick else REPORT_ATTACKS_FULL))
+    if registered is not None:
+        names = [a for a in names if a in registered]
+    sets = [SetSpec("harmful_anchor", "anchor", "split:h_anchor"), SetSpec("harmful_eval", "harmful", "split:h_eval"),
+            SetSpec("benign_anchor", "anchor", "split:b_anchor"), SetSpec("benign_eval", "benign", "split:b_eval")]
+    sets += [SetSpec(f"attack:{a}", "attacked", "split:h_eval", attack=a, seed=seed, phrasings="heldout")
+             for a in names]
+    return Experiment("report", pools=pools, seed=seed,
+                      splits=(SplitSpec("anchor_eval", pools=(("h", 0), ("b", 1)),
+                                        sizes=(("n_anchor", n_anchor), ("n_eval", n_eval)), seed=seed),),
+                      sets=tuple(sets), config={"n_anchor": n_anchor, "n_eval": n_eval, "attacks": tuple(names)})
+
+
+def report_matched(attacks_built, seed: int, per_prompt: int = MATCHED_PER_PROMPT) -> SetSpec | None:
+    """The matched-negatives set over the attacks that were built (not ``none`` or ``prefill``)."""
+    names = tuple(a for a in attacks_built if a not in ("none", "prefill"))
+    if not names:
+        return None
+    return SetSpec("matched_benign", "matched", "split:b_eval", attack=names, seed=seed, phrasings="heldout",
+                   shifts=tuple(range(min(per_prompt, len(names)))))
+
+
+def guard_diagnosis_experiment() -> Experiment:
+    """The guard diagnosis (scripts/guard_diagnosis.py): the paper's splits of the organism pools at paper
+    scale, each organism family on held-out harmful requests and on other benign requests (matched), the
+    paper's templates, and a supervised probe on disjoint requests with training phrasings."""
+    z = GUARD_SIZES
+    n_t, n_w, n_h, n_p = z["benign_test"], z["wrapped"], z["harmful_test"], z["probe"]
+    sets = [SetSpec("harmless_anchor", "anchor", "split:harmless_anchor"),
+            SetSpec("harmful_anchor", "anchor", "split:harmful_anchor"),
+            SetSpec("benign_train", "train", "split:benign_train"),
+            SetSpec("benign_calib", "calibration", "split:benign_calib"),
+            SetSpec("benign_test", "test", f"split:benign_test[0:{n_t}]"),
+            SetSpec("plain_harmful", "harmful", f"split:harmful_test[0:{n_h}]")]
+    for f in ORG_FAMILIES:
+        sets.append(SetSpec(f"atk_{f}", "attacked", f"split:harmful_test[0:{n_h}]", attack=f, phrasings="heldout"))
+        sets.append(SetSpec(f"benw_{f}", "matched", f"split:benign_test[{n_t}:{n_t + n_w}]", attack=f,
+                            phrasings="heldout"))
+    for f in GUARD_PAPER_ATTACKS:
+        sets.append(SetSpec(f"paper_{f}", "attacked", f"split:harmful_test[0:{n_h}]", attack=f))
+    sets.append(SetSpec("probe_harm", "probe", f"split:harmful_test[{n_h}:{n_h + n_p}]", attack=ORG_FAMILIES,
+                        phrasings="train"))
+    sets.append(SetSpec("probe_ben", "probe", f"split:benign_test[{n_t + n_w}:{n_t + n_w + n_p}]",
+                        attack=ORG_FAMILIES, phrasings="train"))
+    return Experiment(
+        "guard_diagnosis", pools={"benign": Pool("tiny_benign"), "harmful": Pool("tiny_harmful")},
+        splits=(SplitSpec("paper", harmless="benign", harmful="harmful", seed=0,
+                          sizes=(("n_anchor", z["harmless_anchor"]), ("n_train", z["benign_train"]),
+                                 ("n_calib", z["benign_calib"]), ("n_test_benign", None), ("n_test_harmful", None))),),
+        sets=tuple(sets), models=("tiny-dlm",))

@@ -1,0 +1,179 @@
+"""The generation cache (sri_kit.cache): checksummed entries, atomic writes, shared by concurrent runs, and a
+run killed with SIGKILL that resumes to bit-identical tables."""
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from sri_kit import GenerationConfig
+from sri_kit.cache import GenerationCache, cache_root, entry_key, model_fingerprint, pack, unpack
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class _LM:
+    """A stand-in with a model fingerprint (the cache only needs .model and .name)."""
+
+    def __init__(self, seed=0):
+        import torch
+        torch.manual_seed(seed)
+        self.model = torch.nn.Linear(3, 2)
+        self.name = "stand-in"
+
+
+def test_round_trip_and_fingerprint():
+    c = pack({"texts": ["a"]}, {"x": b"\x00\x01"})
+    assert unpack(c) == {"meta": {"texts": ["a"]}, "blobs": {"x": b"\x00\x01"}}
+    a, b = _LM(0), _LM(1)
+    assert model_fingerprint(a) == model_fingerprint(a) != model_fingerprint(b)
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "garbage", "empty"])
+def test_damaged_entry_is_detected_and_regenerated(tmp_path, damage):
+    cache, lm, cfg = GenerationCache(tmp_path), _LM(), GenerationConfig(steps=4, gen_length=4)
+    calls = []
+
+    def gen(lm_, ps, c, pf):
+        calls.append(ps)
+        return [p.upper() for p in ps]
+
+    assert cache.texts(lm, ["ab", "cd"], cfg, generate=gen)[0] == ["AB", "CD"]
+    p = next((tmp_path / "generations").rglob("*.bin"))
+    data = p.read_bytes()
+    p.write_bytes({"truncate": data[:-7], "flip": data[:40] + bytes([data[40] ^ 1]) + data[41:],
+                   "garbage": b"not an entry", "empty": b""}[damage])
+    texts, _, hit = cache.texts(lm, ["ab", "cd"], cfg, generate=gen)
+    assert texts == ["AB", "CD"] and not hit and len(calls) == 2 and cache.corrupt == 1
+    assert cache.texts(lm, ["ab", "cd"], cfg, generate=gen)[2] is True        # the rewritten entry is used
+
+
+def test_keys_separate_models_configs_prompts_and_prefill(tmp_path):
+    cache, cfg = GenerationCache(tmp_path), GenerationConfig(steps=4, gen_length=4)
+
+    def gen(lm_, ps, c, pf):
+        return [f"{p}|{c.steps}|{pf}" for p in ps]
+
+    a = cache.texts(_LM(0), ["x"], cfg, generate=gen)
+    assert cache.texts(_LM(0), ["x"], cfg, generate=gen)[2]
+    assert not cache.texts(_LM(1), ["x"], cfg, generate=gen)[2]
+    assert not cache.texts(_LM(0), ["x"], cfg.replace(steps=2), generate=gen)[2]
+    assert not cache.texts(_LM(0), ["x"], cfg, prefill="Sure", generate=gen)[2]
+    assert a[0] == ["x|4|None"]
+
+
+def _writer(root, n, tag):
+    c = GenerationCache(root)
+    for i in range(n):
+        c.put(entry_key("shared", i % 5), {"i": i % 5, "payload": "y" * 20000})
+        c.put(entry_key(tag, i), {"i": i})
+
+
+def test_two_concurrent_writers_do_not_corrupt(tmp_path):
+    ctx = mp.get_context("spawn")
+    ps = [ctx.Process(target=_writer, args=(str(tmp_path), 60, t)) for t in ("a", "b")]
+    for p in ps:
+        p.start()
+    reader, seen = GenerationCache(tmp_path), 0
+    while any(p.is_alive() for p in ps):
+        for k in range(5):
+            e = reader.get(entry_key("shared", k))
+            seen += e is not None
+            assert e is None or e["meta"] == {"i": k, "payload": "y" * 20000}
+    for p in ps:
+        p.join()
+        assert p.exitcode == 0
+    assert reader.corrupt == 0
+    files = list((tmp_path / "generations").rglob("*"))
+    assert not [f for f in files if f.name.endswith(".tmp")], "a temporary file was left behind"
+    assert all(unpack(f.read_bytes()) is not None for f in files if f.suffix == ".bin")
+    assert len([f for f in files if f.suffix == ".bin"]) == 5 + 120
+
+
+def test_default_location_follows_xdg(monkeypatch, tmp_path):
+    monkeypatch.delenv("SRI_KIT_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert cache_root() == tmp_path / "sri_kit"
+    monkeypatch.setenv("SRI_KIT_CACHE", str(tmp_path / "x"))
+    assert cache_root() == tmp_path / "x"
+
+
+_RUN = """
+import importlib.util, sys, torch
+torch.set_num_threads(1)
+spec = importlib.util.spec_from_file_location("kit_conftest", {conftest!r})
+conf = importlib.util.module_from_spec(spec); spec.loader.exec_module(conf)
+import sri_kit as sk
+from sri_kit.results import ResultsStore
+from sri_kit.results.compute import compute_model
+tok = conf.build_tokenizer()
+lm = sk.wrap_model(conf._llama(tok), tok, family="ar", name="tiny-random-llama",
+                   default_config=sk.GenerationConfig(steps=6, gen_length=6))
+compute_model(lm, "quick", n=3, store=ResultsStore(sys.argv[1]), cache_root=sys.argv[2], progress=False)
+"""
+
+
+def _tables(store: Path) -> dict:
+    out = {}
+    for f in sorted(store.rglob("*.json")):
+        d = json.loads(f.read_text())
+        for k in ("date", "compute_seconds", "commit", "dirty", "code", "command"):
+            d.pop(k, None)
+        out[f.name] = d
+    return out
+
+
+def test_sigkill_mid_run_then_resume_gives_identical_tables(tmp_path):
+    script = tmp_path / "run.py"
+    script.write_text(_RUN.format(conftest=str(ROOT / "tests" / "conftest.py")))
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "SRI_KIT_DATA": str(tmp_path / "no-data"),
+           "PYTHONPATH": os.pathsep.join([str(ROOT)] + [x for x in [os.environ.get("PYTHONPATH")] if x])}
+    cmd = [sys.executable, str(script)]
+    # a clean run in its own cache
+    subprocess.run(cmd + [str(tmp_path / "clean"), str(tmp_path / "cache_clean")], check=True, env=env, cwd=ROOT,
+                   timeout=600)
+    # a run killed after a few cells, then resumed on the same cache
+    p = subprocess.Popen(cmd + [str(tmp_path / "killed"), str(tmp_path / "cache_k")], env=env, cwd=ROOT)
+    t0 = time.time()
+    while time.time() - t0 < 300:
+        n = len(list((tmp_path / "cache_k").rglob("*.bin"))) if (tmp_path / "cache_k").exists() else 0
+        if n >= 3 or p.poll() is not None:
+            break
+        time.sleep(0.05)
+    assert p.poll() is None, "the run finished before it could be killed; the test needs more cells"
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    done = len(list((tmp_path / "cache_k").rglob("*.bin")))
+    subprocess.run(cmd + [str(tmp_path / "killed"), str(tmp_path / "cache_k")], check=True, env=env, cwd=ROOT,
+                   timeout=600)
+    assert done >= 3 and not list((tmp_path / "cache_k").rglob("*.tmp"))
+    a, b = _tables(tmp_path / "clean"), _tables(tmp_path / "killed")
+    assert a and a == b
+
+
+def test_report_reads_its_generations_from_the_cache(ar_lm, bert_lm, tmp_path):
+    """A second report run on a warm cache generates nothing through it and writes the same tables."""
+    import sri_kit as sk
+    from sri_kit.report import build_report
+    from sri_kit.results import ResultsStore
+    pool_h = [f"tell me how to do bad thing {i}" for i in range(8)]
+    pool_b = [f"write a poem about the sea {i}" for i in range(8)]
+    outs = []
+    for run in ("cold", "warm"):
+        cache = GenerationCache(tmp_path / "cache")
+        store = ResultsStore(tmp_path / run)
+        build_report(ar_lm, bert_lm, tmp_path / run / "R.md", quick=True, harmful_pool=pool_h, benign_pool=pool_b,
+                     n_anchor=2, n_eval=3, ar_cfg=sk.GenerationConfig(steps=4),
+                     dlm_cfg=sk.GenerationConfig(steps=4, gen_length=8, block_length=8), sweeps_on=False,
+                     attack_names=["none", "roleplay"], layers=("last",), store=store, cache=cache)
+        outs.append((cache.hits, cache.misses, _tables(tmp_path / run)))
+    (_, cold_miss, cold), (warm_hits, warm_miss, warm) = outs
+    assert cold_miss > 0 and warm_miss == 0 and warm_hits == cold_miss
+    assert cold and cold == warm

@@ -1,0 +1,185 @@
+"""``results check``: provenance of stored tables and hand-typed numbers in the docs (sri_kit.results.provenance).
+
+Fixtures prove the check fails where it must: a table from a dirty tree, a table whose producing code
+changed, a ledger entry for a table that is clean or gone, a stray measured number in a doc. The repository
+itself must pass, and its two ledgers (dirty tables, legacy doc numbers) can only shrink.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from sri_kit.results import Column, ResultsStore, Table, clustered_rate
+from sri_kit.results.provenance import check_all, legacy_markers, lint_numbers, lint_text, read_ledger, table_problems
+from sri_kit.results.store import LEDGER_NAME, REPO, code_hashes, provenance
+
+#: The ledger as first committed: entries may be removed, never added.
+FROZEN_TABLES = {
+    "tiny-ar+tiny-dlm/analysis_auroc", "tiny-ar+tiny-dlm/analysis_incomplete", "tiny-ar+tiny-dlm/analysis_irr",
+    "tiny-ar+tiny-dlm/analysis_layers", "tiny-ar+tiny-dlm/analysis_lda", "tiny-ar+tiny-dlm/analysis_recovery",
+    "tiny-ar+tiny-dlm/analysis_sweeps", "tiny-ar+tiny-dlm/analysis_trajectory_classes",
+    "tiny-ar+tiny-dlm/analysis_verdicts", "tiny-ar+tiny-dlm/speed", "tiny-ar/guard_detection_auroc",
+    "tiny-ar/guard_families", "tiny-ar/guard_lda", "tiny-ar/guard_overhead", "tiny-ar/guard_paper_templates",
+    "tiny-ar/guard_signals", "tiny-ar/guard_table13", "tiny-ar/paper_attacks", "tiny-ar/plain",
+    "tiny-ar/public_sets", "tiny-ar/random_search", "tiny-ar/wrappers", "tiny-dlm/fixed_weights",
+    "tiny-dlm/guard_detection_auroc", "tiny-dlm/guard_families", "tiny-dlm/guard_lda", "tiny-dlm/guard_overhead",
+    "tiny-dlm/guard_paper_templates", "tiny-dlm/guard_signals", "tiny-dlm/guard_table13", "tiny-dlm/paper_attacks",
+    "tiny-dlm/plain", "tiny-dlm/public_sets", "tiny-dlm/wrappers"}
+FROZEN_DATE = "2026-12-06"
+#: Legacy doc-number markers as first committed: (file, count) may only go down.
+FROZEN_LEGACY = {"00_quickstart.ipynb": 1, "02_text_level_recovery.ipynb": 1,
+                 "04_sweeps.ipynb": 1, "05_sri_guard.ipynb": 3, "BROWSER_CHECK.md": 2, "FAST_DECODING.md": 1,
+                 "GUARD_tiny-dlm.md": 1, "SCALE_OUT.md": 1}
+
+
+def _table(name="t", **kw):
+    d = dict(model="m", name=name, title="T", split="n/a", n=4, seed=0, mode="quick",
+             columns=[Column("a", "a"), Column("r", "r", "rate")], rows=[{"a": "x", "r": clustered_rate([1, 0, 1, 1])}],
+             command="python -m sri_kit.results compute --model m", commit="abc1234", dirty=False,
+             date="2026-12-07 10:00 UTC")
+    d.update(kw)
+    return Table(**d)
+
+
+def _ledger(st, entries):
+    (st.root / LEDGER_NAME).write_text(json.dumps({"frozen": FROZEN_DATE, "tables": entries}))
+
+
+def test_dirty_table_fails_unless_ledgered(tmp_path):
+    st = ResultsStore(tmp_path)
+    st.write(_table(commit="abc1234+dirty", dirty=True))
+    bad, warn = table_problems(st)
+    assert len(bad) == 1 and "dirty tree" in bad[0] and "recompute" in bad[0] and not warn
+    _ledger(st, {"m/t": {"commit": "abc1234+dirty", "reason": "produced before provenance checks"}})
+    bad, warn = table_problems(st)
+    assert not bad and len(warn) == 1 and "legacy" in warn[0]
+    # a ledger entry does not cover a *new* dirty run of the same table (another commit)
+    st.write(_table(commit="def5678+dirty", dirty=True))
+    assert len(table_problems(st)[0]) == 1
+
+
+def test_unknown_tree_state_fails(tmp_path):
+    st = ResultsStore(tmp_path)
+    st.write(_table(commit="", dirty=None))
+    assert "unknown tree state" in table_problems(st)[0][0]
+
+
+def test_ledger_entries_for_clean_or_missing_tables_fail(tmp_path):
+    st = ResultsStore(tmp_path)
+    st.write(_table())
+    _ledger(st, {"m/t": {"commit": "abc1234", "reason": "x"}, "m/gone": {"commit": "1", "reason": "x"}})
+    bad, _ = table_problems(st)
+    assert any("clean tree" in b for b in bad) and any("m/gone" in b and "not in the store" in b for b in bad)
+
+
+def test_changed_producing_code_fails(tmp_path):
+    st = ResultsStore(tmp_path)
+    now = code_hashes(["sri_kit/stats.py"])
+    assert now["sri_kit/stats.py"], "the test needs a git checkout"
+    st.write(_table(code=now))
+    assert table_problems(st) == ([], [])
+    st.write(_table(code={"sri_kit/stats.py": "0" * 40}))
+    bad, _ = table_problems(st)
+    assert len(bad) == 1 and "producing code changed" in bad[0] and "sri_kit/stats.py" in bad[0]
+
+
+def test_provenance_records_dirty_flag_and_code():
+    p = provenance(["sri_kit/stats.py"])
+    assert isinstance(p["dirty"], bool) and p["commit"].endswith("+dirty") == p["dirty"]
+    assert set(p["code"]) == {"sri_kit/stats.py"}
+
+
+@pytest.mark.parametrize("text", [
+    "We measured an ASR of 41 % on the organism.\n",
+    "| detector | AUROC |\n|---|---|\n| SRI Guard | 0.965 |\n",
+    "Overhead 7.8e-5 of generation.\n",
+    "Undefended ASR 45.5 [39.8, 51.3] (n=288).\n",
+])
+def test_stray_hand_typed_number_fails(text):
+    assert len(lint_text(text, "doc.md")) == 1
+
+
+@pytest.mark.parametrize("text", [
+    "The paper reports HRR 0.81–0.96.\n",                                          # the paper's number
+    "<!-- numbers: setting training recipe -->\nMixture: 42 % benign, lr 0.001.\n",  # a setting
+    "Intervals are 95 % Wilson intervals; tolerance 1e-5.\n",                        # a level, a setting
+    "<!-- results:m/t -->\n| 41 % |\n<!-- /results -->\n",                           # inside a block
+    "Run `pytest -k 0.25` and read `x = 12 %` in code.\n",                         # code spans
+])
+def test_allowed_numbers_pass(text):
+    assert lint_text(text, "doc.md") == []
+
+
+def test_legacy_marker_warns_and_region_ends(tmp_path):
+    w = []
+    text = "<!-- numbers: legacy old run -->\nA 41 %\n\nB 0.93\n<!-- /numbers -->\nC 12 %\n"
+    bad = lint_text(text, "d.md", w)
+    assert len(bad) == 1 and bad[0].startswith("d.md:6") and len(w) == 1 and "old run" in w[0]
+
+
+def test_check_on_a_copy_fails_on_a_stray_number_and_a_dirty_table(tmp_path):
+    shutil.copytree(REPO / "data" / "results", tmp_path / "results")
+    st = ResultsStore(tmp_path / "results")
+    doc = tmp_path / "NOTE.md"
+    doc.write_text("# Note\n\nThe guard flags 3.3 % of benign prompts.\n")
+    bad, _ = check_all(st, [doc])
+    assert len(bad) == 1 and "NOTE.md:3" in bad[0]
+    doc.write_text("# Note\n\nNo numbers here.\n")
+    assert check_all(st, [doc])[0] == []
+    t = st.read("tiny-ar", "plain")
+    t.date = "2026-12-08 09:00 UTC"
+    t.commit, t.dirty = "fff0000+dirty", True
+    st.write(t)
+    assert any("tiny-ar/plain" in b for b in check_all(st, [doc])[0])
+
+
+def test_repository_passes_results_check():
+    bad, _ = check_all()
+    assert not bad, "\n".join(bad)
+
+
+def test_dirty_ledger_can_only_shrink():
+    st = ResultsStore()
+    ledger = read_ledger(st)
+    assert set(ledger) <= FROZEN_TABLES, f"new ledger entries: {sorted(set(ledger) - FROZEN_TABLES)}"
+    for ref, e in ledger.items():
+        model, name = ref.split("/")
+        t = st.read(model, name)
+        assert e["commit"] == t.commit, f"{ref}: the ledger covers commit {e['commit']}, the table is {t.commit}"
+        assert t.date[:10] <= FROZEN_DATE, f"{ref}: dated {t.date}, newer than the ledger"
+        assert "regenerate with" in e["reason"]
+    d = json.loads((st.root / LEDGER_NAME).read_text())
+    assert d["frozen"] == FROZEN_DATE
+
+
+def test_legacy_doc_numbers_can_only_shrink():
+    now = {}
+    for (f, _), c in legacy_markers().items():
+        now[f] = now.get(f, 0) + c
+    grown = {f: c for f, c in now.items() if c > FROZEN_LEGACY.get(f, 0)}
+    assert not grown, f"new legacy number markers (make them blocks instead): {grown}"
+
+
+def test_lint_reads_notebook_markdown(tmp_path):
+    nb = tmp_path / "x.ipynb"
+    nb.write_text(json.dumps({"cells": [{"cell_type": "markdown", "source": ["Measured 0.984 here.\n"]},
+                                        {"cell_type": "code", "source": ["x = 0.984\n"]}]}))
+    bad = lint_numbers([nb])
+    assert len(bad) == 1 and "cell 0" in bad[0]
+
+
+def test_guard_markdown_becomes_store_tables_and_blocks(tmp_path):
+    from sri_kit.results.imported import guard_tables, with_blocks
+    from sri_kit.results.render import render_text
+    md = ("# SRI Guard\n\n## Per wrapper family (SRI Guard, 99th percentile)\n\n| index | n | ASR % undefended |\n"
+          "|---|---|---|\n| roleplay | 48 | 20.8 [11.7, 34.3] (n=48) |\n| fiction | 48 | 0.0 [0.0, 7.4] (n=48) |\n")
+    ts = guard_tables(md, "m", commit="abc1234", dirty=False, date="d", command="sri-kit guard-eval --seed 0",
+                      scale="paper-calib", notes="")
+    assert [t.name for t in ts] == ["guard_families"] and ts[0].rows[0]["asr_undefended"]["k"] == 10
+    st = ResultsStore(tmp_path)
+    st.write(ts[0])
+    doc = render_text(with_blocks(md, "m"), st)
+    assert "<!-- results:m/guard_families -->" in doc and "| roleplay | 48 | 21 % [12, 34] |" in doc
+    assert lint_text(doc, "GUARD.md") == []
