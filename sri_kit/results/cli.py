@@ -184,7 +184,8 @@ def _main(argv=None) -> int:
         t0 = time.perf_counter()
         lm = load_model(a.model, device=a.device, dtype=torch.float32)
         t = compute_organism_targets(lm, store=store, n=a.n, n_wrapped=a.n_wrapped, seed=a.seed, command=cmd.strip(),
-                                     only_samplers=a.only_sampler, sigma=not a.no_sigma, model_label=a.label)
+                                     only_samplers=a.only_sampler, sigma=not a.no_sigma, model_label=a.label,
+                                     weights=a.model)
         print(f"{a.label or lm.name}: organism_targets in {store.root / (a.label or lm.name)} ({'complete' if t.complete else 'incomplete'}; "
               f"{time.perf_counter() - t0:.0f} s wall, {torch.get_num_threads()} torch threads)")
         return 0
@@ -201,7 +202,8 @@ def _main(argv=None) -> int:
                 ap.error(f"{f} does not exist: pass a folder written by `sri-kit organism train`")
             logs[label] = _json.loads(f.read_text())
         cmd = "python -m sri_kit.results " + " ".join(sys.argv[1:] if argv is None else argv)
-        t = training_table(logs, model_label=a.label, command=cmd.strip(), notes=a.notes)
+        t = training_table(logs, model_label=a.label, command=cmd.strip(), notes=a.notes,
+                           folders=[spec.partition("=")[2] for spec in a.model])
         store.write(t)
         print(f"organism_training in {store.root / a.label}")
         return 0

@@ -35,7 +35,7 @@ from ..models import LoadedModel
 from .compute import cache_dir, samplers_for
 from .public_sets import cached_cell, weights_hash
 from .schema import Column, Table, rate
-from .store import ResultsStore, provenance
+from .store import ResultsStore, producing_code, provenance
 
 __all__ = ["SETS", "FAMILY_SOURCES", "TARGETS", "verdict", "compute_organism_targets"]
 
@@ -185,18 +185,20 @@ def _sigma_rows(d: dict, sampler: str, seed: int) -> list[dict]:
 
 def compute_organism_targets(lm: LoadedModel, *, store: ResultsStore | None = None, n: int = 100,
                              n_wrapped: int = 50, seed: int = 0, command: str = "", progress: bool = True,
-                             only_samplers=None, sigma: bool = True, model_label: str | None = None) -> Table:
+                             only_samplers=None, sigma: bool = True, model_label: str | None = None,
+                             weights: str | None = None) -> Table:
     """Compute (or resume from the cell cache) the ``organism_targets`` table of ``lm`` and write it to ``store``.
 
     ``n`` prompts per public set (smaller splits: all of them), ``n_wrapped`` per wrapper family and side. The
-    table is rewritten after every cell (``complete`` False and ``pending`` until every cell is in)."""
+    table is rewritten after every cell (``complete`` False and ``pending`` until every cell is in). ``weights``:
+    the model's name or folder as given (its weights join the table's producing code)."""
     from ..organism.corpus.public import PUBLIC_SETS, SPLIT_SEED, eval_prompts
     from ..organism.wrappers import COVERAGE, FAMILIES
     store = store or ResultsStore()
     samplers = [(s, c) for s, c in samplers_for(lm) if not only_samplers or s in only_samplers]
     wh = weights_hash(lm)
     cache = cache_dir(lm.name) / f"organism_targets_{wh}"
-    prov = provenance()
+    prov = provenance(producing_code("organism", [weights or lm.name]))
     prompts = {lab: eval_prompts(src, n=n, seed=seed) for lab, (src, _) in SETS.items()}
     wrapped = {k: _wrapped(k, n_wrapped, seed) for k in FAMILY_SOURCES}
     todo = []
@@ -288,7 +290,8 @@ TRAINING_COLUMNS = [Column("model", "model"), Column("recipe", "recipe"), Column
                     Column("safety_min", "safety stage (min)", "float"), Column("threads", "torch threads", "int")]
 
 
-def training_table(logs: dict[str, dict], *, model_label: str, command: str = "", notes: str = "") -> Table:
+def training_table(logs: dict[str, dict], *, model_label: str, command: str = "", notes: str = "",
+                   folders=()) -> Table:
     """The ``organism_training`` table from models' ``training_log.json`` (label -> parsed log): what ran, for how
     long, and which checkpoint the selection rule took. Wall times are the logged stage times (validation
     included in the safety stage)."""
@@ -309,4 +312,5 @@ def training_table(logs: dict[str, dict], *, model_label: str, command: str = ""
                  configs={}, command=command, compute_seconds=0.0, complete=True, pending=[],
                  notes=notes or "Stage wall times as logged by sri_kit.organism.train on this machine (2 CPU cores "
                                 "shared with other jobs; one torch thread per model, both models side by side).",
-                 extra={"argv": {k: v.get("argv") for k, v in logs.items()}}, **provenance())
+                 extra={"argv": {k: v.get("argv") for k, v in logs.items()}},
+                 **provenance(producing_code("organism", list(folders))))

@@ -85,6 +85,8 @@ PRODUCERS = {
                        "sri_kit/organism/wrappers.py"),
     "attack_success": _CORE + ("sri_kit/results/compute.py", "sri_kit/results/attack_success.py"),
     "guard": _CORE + ("sri_kit/guard", "sri_kit/detectors", "sri_kit/sri.py", "sri_kit/hooks.py"),
+    "organism": _CORE + ("sri_kit/results/organism_targets.py", "sri_kit/results/public_sets.py",
+                         "sri_kit/results/compute.py", "sri_kit/organism/corpus", "sri_kit/analysis", "sri_kit/sri.py"),
 }
 
 
@@ -94,6 +96,8 @@ def producing_code(kind: str, models=()) -> list[str]:
     out = list(PRODUCERS[kind])
     for m in models:
         d = MODELS_DIR / str(m)
+        if not d.is_dir() and Path(str(m)).is_dir():      # a model folder given by path (e.g. a candidate)
+            d = Path(str(m))
         try:
             if d.is_dir():
                 out.append(d.resolve().relative_to(REPO).as_posix())
