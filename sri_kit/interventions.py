@@ -7,7 +7,8 @@ forward pass) and *when* (the sampler steps ``steps``). It rides on the generati
 (``GenerationConfig.interventions``), so it is part of the config's cache key and reaches every
 sampler through the same per-step door as recording (:class:`sri_kit.sampling.recorder.StepRecorder`):
 the AR sampler's step t is the forward pass whose logits choose token t (the prompt's pass is step 0;
-with the KV cache only the new token's state is changed), a diffusion sampler's step t is its t-th
+with the KV cache only the new token's state is changed; with ``pooling="generated"`` φ_t is token t's own
+state, which step t + 1's pass computes), a diffusion sampler's step t is its t-th
 denoising forward pass (every position of the canvas). ``steps`` is an index range ``(start, stop)``
 (ints, half-open) or a window of the schedule as fractions (floats: ``(0, 1/3)`` is the first third:
 the steps t with ``start·T <= t < stop·T``), or None for every forward pass.
