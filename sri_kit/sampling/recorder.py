@@ -107,8 +107,8 @@ def resolve_site(lm: LoadedModel, name: str, sampler=None, cfg: GenerationConfig
     kind, k = m.group(1), int(m.group(2))
     layers = _layer_list(lm, sampler)
     if k >= len(layers):
-        raise ConfigError(f"site {name!r}: layer {k} out of range, this model has {len(layers)} layers "
-                          f"(0 .. {len(layers) - 1})")
+        raise ConfigError(f"site {name!r}: layer {k} out of range: this model has {len(layers)} layers "
+                          f"(0 .. {len(layers) - 1}; use -1, the site 'final_norm', for the final norm)")
     mod = _submodule(layers[k], kind)
     if mod is None:
         raise ConfigError(f"site {name!r}: layer {k} ({type(layers[k]).__name__}) has none of the submodules "
