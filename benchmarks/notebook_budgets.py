@@ -38,6 +38,7 @@ BUDGETS_S: dict[str, float] = {
     "05_sri_guard.ipynb": 60,
     "06_real_models.ipynb": 40,
     "07_fast_decoding.ipynb": 60,
+    "08_interventions.ipynb": 60,
 }
 DEFAULT_BUDGET_S = 90.0   # a notebook not in the table gets the README's general promise
 

@@ -247,30 +247,42 @@ def configs(prof: dict, ar_lm, dlm_lm) -> tuple:
 # ----------------------------------------------------------------------------------------------
 # hook-free variants
 
-def null_record_steps(batch: int, dim: int):
-    """A stand-in for ``sri_kit.hooks.record_steps`` that registers no hook: ``.last`` stays zeros, so the
-    pooler averages zeros."""
+def null_site_door(batch: int, dim: int):
+    """A stand-in for the samplers' per-step door (``sri_kit.sampling.recorder.StepRecorder``) that registers
+    no site hook: every site's state is zeros [batch, 1, dim], so the pooler averages zeros. Everything
+    else (step marks, per-step arrays, pooling calls) runs as usual."""
+    from sri_kit.sampling.pooling import Pooler
+    from sri_kit.sampling.recorder import StepRecorder
 
-    class _Null:
-        def __init__(self, dev):
-            self.last = torch.zeros((batch, 1, dim), device=dev)
-            self.calls = 0
+    class NullSiteDoor(StepRecorder):
+        @contextmanager
+        def attach(self, model=None, *, steps, rows=None, cols=None):
+            self.T = int(steps)
+            self._poolers = {s: Pooler(self.cfg.pooling) for s in self.sites}
+            self._zero = torch.zeros((batch, 1, dim), device=next(model.parameters()).device)
+            try:
+                yield self
+            finally:
+                self.current_step = None
 
-    @contextmanager
-    def cm(model, site=None, **kw):
-        yield _Null(next(model.parameters()).device)
+        def states(self, site):
+            return self._zero
 
-    return cm
+    return NullSiteDoor
 
 
 @contextmanager
 def hooks_disabled(module, batch: int, dim: int):
-    orig = module.record_steps
-    module.record_steps = null_record_steps(batch, dim)
+    """Samplers run with :func:`null_site_door` instead of the hooked door for the block (``module`` is
+    unused: every sampler opens its door through ``sri_kit.sampling.recorder``)."""
+    from sri_kit.sampling import recorder
+
+    orig = recorder.StepRecorder
+    recorder.StepRecorder = null_site_door(batch, dim)
     try:
         yield
     finally:
-        module.record_steps = orig
+        recorder.StepRecorder = orig
 
 
 def hf_generate_fn(lm, prompts_: list[str], cfg):

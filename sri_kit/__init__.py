@@ -18,6 +18,7 @@ from . import errors, plots
 from .config import EPS, LAMBDA_C, LAMBDA_R, TAU, GenerationConfig
 from .errors import SriKitError
 from .hooks import record_steps
+from .interventions import Intervention, intervene
 from .judges import REFUSAL_KEYWORDS, is_placeholder_compliance, is_refusal, text_refusal_signal
 from .models import PRESETS, LoadedModel, load_model, wrap_model
 from .sampling import GenerationTrace, align_traces, generate, generate_texts, load_traces, save_traces
@@ -38,7 +39,7 @@ register_png_formatter()     # Figures display as pictures in Jupyter (no pyplot
 __all__ = [
     "GenerationConfig", "TAU", "EPS", "LAMBDA_C", "LAMBDA_R",
     "load_model", "wrap_model", "LoadedModel", "PRESETS",
-    "record_steps", "generate", "generate_texts", "align_traces", "GenerationTrace", "save_traces", "load_traces",
+    "record_steps", "intervene", "Intervention", "generate", "generate_texts", "align_traces", "GenerationTrace", "save_traces", "load_traces",
     "Centers", "sri_signal", "sri_states", "internal_recoveries", "internal_recovery_rate",
     "is_refusal", "is_placeholder_compliance", "text_refusal_signal", "REFUSAL_KEYWORDS",
     "analysis", "attacks", "canvas", "data", "detectors", "errors", "plots", "sweeps", "SriKitError",

@@ -10,6 +10,8 @@
     sri-kit parity check [--fixtures DIR]              the kit against those fixtures
     sri-kit results check|compute|render|regenerate ...   the results store (python -m sri_kit.results)
     sri-kit analysis-report | guard-eval | guard-diagnosis | attack-success ...   the measurements behind the docs
+    sri-kit intervene [--models tiny-ar tiny-dlm] [--n-eval N ...]
+                                     the step-window refusal-direction experiment -> results store
 
 Headless runs (one TOML/YAML config describes the run; see examples/run_tiny.toml, docs/SCALE_OUT.md):
 
@@ -153,6 +155,30 @@ def _add_run_args(p, collect: bool = False) -> None:
                             "also $SRI_KIT_STOP_AFTER_SHARDS)")
 
 
+def _intervene(a, argv) -> int:
+    from .analysis.interventions import step_window_experiment, store_tables
+    from .results import ResultsStore
+
+    for name in ("n_fit", "n_eval"):
+        if getattr(a, name) < 2:
+            raise ConfigError(f"--{name.replace('_', '-')} must be >= 2, got {getattr(a, name)}")
+    store = None if a.no_store else ResultsStore(a.store)
+    command = "sri-kit " + " ".join(argv)
+    for model in a.models:
+        lm = load_model(model)
+        rows, info = step_window_experiment(lm, n_fit=a.n_fit, n_eval=a.n_eval, seed=a.seed, layer=a.layer,
+                                            samplers=a.samplers, diffusion_steps=a.diffusion_steps)
+        for r in rows:
+            d = r["delta_refused"]
+            print(f"{lm.name:9s} {r['sampler']:13s} {r['intervention']:6s} {r['window']:6s} {r['prompts']:7s} "
+                  f"refused {sum(r['refused_bits']):3d}/{r['n']:<3d} Δ {100 * d['value']:+5.0f} pp "
+                  f"[{100 * d['lo']:+.0f}, {100 * d['hi']:+.0f}]  complied {sum(r['complied_bits'])}/{r['n']}")
+        if store is not None:
+            for t in store_tables(lm, rows, info, command=command, store=store):
+                print(f"wrote {store.path(t.model, t.name)}")
+    return 0
+
+
 def main(argv=None) -> int:
     """Run the command line; returns the exit code (0 ok, 2 user mistake, 1 real failure, 75 stopped)."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -208,6 +234,17 @@ def _main(argv) -> int:
     pa = sub.add_parser("parity", help="golden parity fixtures: record (upstream code) / check (the kit)",
                         add_help=False)
     pa.add_argument("rest", nargs=argparse.REMAINDER)
+    iv = sub.add_parser("intervene", help="refusal-direction ablation / addition by step window (results store)")
+    iv.add_argument("--models", nargs="+", default=["tiny-ar", "tiny-dlm"])
+    iv.add_argument("--samplers", nargs="+", default=None,
+                    help="only these sampler labels ('AR greedy', 'diffusion', 'left-to-right')")
+    iv.add_argument("--n-fit", type=int, default=40, help="requests per pool that fit the direction")
+    iv.add_argument("--n-eval", type=int, default=40, help="requests per pool and cell")
+    iv.add_argument("--seed", type=int, default=0)
+    iv.add_argument("--layer", type=int, default=None, help="direction layer (default: the middle one)")
+    iv.add_argument("--diffusion-steps", type=int, default=None, help="override the DLM's diffusion steps")
+    iv.add_argument("--store", default=None, help="results store root (default: the kit's)")
+    iv.add_argument("--no-store", action="store_true", help="print the rows, write nothing")
     helps = {"collect": "prompts -> trace shards (resumable, data parallel under torchrun)",
              "merge": "join complete shards into per-set trace files", "centers": "fit per-step SRI centers",
              "signal": "σ for every prompt set", "report": "write report.md",
@@ -246,6 +283,8 @@ def _main(argv) -> int:
         return parity_main(a.rest)
     if a.cmd == "generate":
         return _generate(a)
+    if a.cmd == "intervene":
+        return _intervene(a, argv)
     if a.cmd == "presets":
         for k, p in PRESETS.items():
             if "/" not in k:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from .errors import ConfigError, InputTypeError, check_float, check_int
+from .interventions import as_interventions
 
 #: SRI temperature τ and ε of the paper's code (PAPER.md §1.4).
 TAU = 0.1
@@ -54,6 +55,8 @@ class GenerationConfig:
         family's default (``left_to_right`` when ``order="left_to_right"``).
     options: the chosen sampler's own options as a mapping (validated by that sampler's ``Options``
         dataclass); stored as sorted ``(name, value)`` pairs so the config stays hashable.
+    interventions: :class:`sri_kit.Intervention` objects applied to the residual stream at chosen steps
+        (``sri_kit.intervene``); empty by default. They enter ``key()`` only when set.
     """
 
     steps: int = 32
@@ -71,6 +74,7 @@ class GenerationConfig:
     system_prompt: str | None = None
     sampler: str | None = None
     options: Any = ()
+    interventions: Any = ()
 
     def __post_init__(self) -> None:
         where = "GenerationConfig"
@@ -92,6 +96,7 @@ class GenerationConfig:
         except (TypeError, ValueError):
             bad(f"options must be a mapping of option names to values, got {self.options!r}")
         object.__setattr__(self, "options", opts)
+        object.__setattr__(self, "interventions", as_interventions(self.interventions))
 
         # types first (bools are not ints, strings are not numbers, NaN is not a number), then ranges
         check_int("steps", self.steps, minimum=1, where=where)
@@ -138,6 +143,10 @@ class GenerationConfig:
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
         d["options"] = dict(self.options)
+        # the interventions appear only when set, so dicts (and stored records) of plain configs stay as they were
+        del d["interventions"]
+        if self.interventions:
+            d["interventions"] = [iv.to_dict() for iv in self.interventions]
         return d
 
     @classmethod

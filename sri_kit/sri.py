@@ -121,6 +121,41 @@ class Centers:
                    pooling=(ref.meta or {}).get("pooling", ""),
                    meta={"harmless_total": len(harmless_traces), "harmful_total": len(harmful_traces)})
 
+    def direction(self, step: int | None = None, *, per_step: bool = False, unit: bool = True) -> np.ndarray:
+        """The refusal direction: the difference of means μ^harmful − μ^harmless (refused harmful minus
+        answered harmless), float32.
+
+        ``step=None`` (default): pooled over steps (the difference of the step-averaged centers) -> [D];
+        ``step=t``: that step's difference -> [D] (negative t counts from the end); ``per_step=True``: every
+        step's -> [T, D]. ``unit=True`` scales each vector to unit norm (the form ``sri_kit.intervene``
+        takes; α then carries the scale), ``unit=False`` keeps the raw difference (its norm is the
+        distance between the classes). A zero difference is an error.
+
+        Example:
+            >>> c = sk.Centers(np.zeros((2, 3)), np.array([[3.0, 4.0, 0.0], [0.0, 0.0, 2.0]]))
+            >>> c.direction(step=0).tolist(), c.direction(per_step=True).shape
+            ([0.6000000238418579, 0.800000011920929, 0.0], (2, 3))
+        """
+        diff = self.harmful.astype(np.float64) - self.harmless.astype(np.float64)
+        T = diff.shape[0]
+        if per_step:
+            if step is not None:
+                raise ConfigError("Centers.direction: pass either step=t or per_step=True, not both")
+            v = diff
+        elif step is None:
+            v = diff.mean(0)
+        else:
+            if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or not -T <= step < T:
+                raise ConfigError(f"Centers.direction: step must be an int in [-{T}, {T}) for these {T}-step "
+                                  f"centers, got {step!r}")
+            v = diff[int(step)]
+        norm = np.linalg.norm(v, axis=-1, keepdims=True)
+        if (norm == 0).any():
+            raise ConfigError("Centers.direction: the harmful and harmless centers are equal (zero difference) "
+                              f"{'at some step ' if v.ndim == 2 else ''}so there is no direction; refit them on "
+                              "prompts the model treats differently")
+        return (v / norm if unit else v).astype(np.float32)
+
     def check(self, traces: Sequence) -> None:
         """Raise a clear error if ``traces`` come from another model, config, T or D."""
         T, D = self.shape

@@ -30,7 +30,7 @@ from .plots import plot_sweep, plot_sweep_curves
 from .sri import sri_signal
 from .sweeps import DEFAULT_CACHE, OPTION_PREFIX, NotCached, SweepCache, SweepStopped, option_axes, sweep, sweepable
 
-__all__ = ["TracePlayer", "SweepPanel"]
+__all__ = ["TracePlayer", "SweepPanel", "InterventionPanel"]
 
 
 def _show(out, *objs) -> None:
@@ -283,3 +283,6 @@ class SweepPanel:
         from IPython.display import display  # optional dependency (the notebooks extra)
 
         display(self.widget)
+
+
+from .widgets_interventions import InterventionPanel  # noqa: E402  (step window, layer, mode, α; notebook 08)

@@ -43,6 +43,8 @@ from .judging import (DEFAULT_LLM_JUDGE_TEMPLATE, HarmJudge, HeuristicHarmJudge,
                       call_judge, judge_name, parse_yes_no)
 from .recovery import (recovery_rates, recovery_table, refusal_curves, revisable_positions,  # noqa: F401
                        step_judgements, step_texts)
+from .intervention_compare import intervention_comparison, intervention_figure
+from .interventions import step_window_experiment
 from .signals import (LayerAblation, layer_ablation, lda_projection, resolve_layer, signal_comparison_auroc,
                       signal_features)
 
@@ -53,5 +55,5 @@ __all__ = [
     "fit_centers_protocol", "trajectory_figure", "pick_jailbroken_example",
     "irr_table", "irr_figure", "find_incomplete_recovery", "lda_projection",
     "LayerAblation", "resolve_layer", "layer_ablation", "signal_features", "signal_comparison_auroc",
-    "auroc_figure", "decoding_speed_sweep",
+    "auroc_figure", "decoding_speed_sweep", "intervention_comparison", "intervention_figure", "step_window_experiment",
 ]

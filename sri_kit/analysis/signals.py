@@ -27,7 +27,6 @@ from ..judges import text_refusal_signal
 from ..models import find_layers
 from ..plots.analysis import lda_figure
 from ..sri import sri_signal
-from .irr import fit_centers_protocol
 from .judging import HarmJudge, HeuristicHarmJudge, call_judge
 from .recovery import step_texts
 
@@ -103,25 +102,37 @@ def layer_ablation(lm, harmless_anchor: Sequence[str], harmful_anchor: Sequence[
                    attack_prompts: Sequence[str], cfg: GenerationConfig | None = None,
                    layers: Sequence = ("first", "middle", "last"), judge: HarmJudge | None = None, *,
                    attack_prefills=None, progress: bool = False, auroc: bool = True) -> LayerAblation:
-    """SRI computed at several layers (App. E.1): per layer, refit centers on the anchors with
+    """SRI computed at several layers (App. E.1): per layer, centers fitted on the anchors as with
     ``cfg.replace(layer=k)``, then σ for benign and attack generations.
+
+    One generation pass per prompt set records every layer at once (``generate(..., sites=[...])``;
+    the recorded layer does not change the tokens), and each layer's traces are views of it
+    (``GenerationTrace.at_site``), equal to what a separate run with ``layer=k`` records.
 
     ``table``: one row per layer × group (benign, attack) with layer, layer_index, mean σ, final σ,
     min σ (means over generations) and (``auroc=True``) the logistic AUROC of that layer's σ (see
     :func:`signal_comparison_auroc`).
     """
+    from ..sampling.recorder import config_site
+    from ..sri import Centers
+
     cfg = cfg or lm.default_config
     judge = judge or HeuristicHarmJudge()
     res = LayerAblation(table=pd.DataFrame())
     rows = []
-    for lay in layers:
-        k = resolve_layer(lm, lay)
-        c = cfg.replace(layer=k)
-        centers = fit_centers_protocol(lm, harmless_anchor, harmful_anchor, c, progress=progress)
-        ben = sampling.generate(lm, list(benign_prompts), c, progress=progress, prefill=None)
-        att = sampling.generate(lm, list(attack_prompts), c, progress=progress, prefill=attack_prefills)
+    ks = {str(lay): resolve_layer(lm, lay) for lay in layers}
+    sites = [config_site(cfg.replace(layer=k)) for k in ks.values()]
+
+    def run(prompts, prefill=None):
+        return sampling.generate(lm, list(prompts), cfg, progress=progress, prefill=prefill, sites=sites)
+
+    h_all, b_all = run(harmless_anchor), run(harmful_anchor)
+    ben_all, att_all = run(benign_prompts), run(attack_prompts, attack_prefills)
+    for name, k in ks.items():
+        site = config_site(cfg.replace(layer=k))
+        ben, att = ([t.at_site(site, cfg) for t in trs] for trs in (ben_all, att_all))
+        centers = Centers.fit([t.at_site(site, cfg) for t in h_all], [t.at_site(site, cfg) for t in b_all])
         sb, sa = sri_signal(ben, centers), sri_signal(att, centers)
-        name = str(lay)
         res.layers[name] = k
         res.sigma[name] = {"benign": sb, "attack": sa}
         res.first_step[name] = {"benign": np.stack([t.activations[0] for t in ben]),

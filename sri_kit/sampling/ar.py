@@ -1,8 +1,8 @@
 """The autoregressive sampler: batched, left-padded, KV-cached; one step = one token.
 
-φ_t comes from the pooler (``pooling.py``): with ``pooling="reference"`` the running mean of the state
-that predicts each token, with ``pooling="generated"`` the running mean of the generated tokens' own
-states, which needs one extra single-token forward pass after the last step.
+φ_t comes from the per-step door (``recorder.py``) and its pooler: with ``pooling="reference"`` the running
+mean of the state that predicts each token, with ``pooling="generated"`` the running mean of the generated
+tokens' own states, which needs one extra single-token forward pass after the last step.
 
 Example:
     >>> from sri_kit import GenerationConfig
@@ -13,16 +13,12 @@ Example:
 """
 from __future__ import annotations
 
-from contextlib import nullcontext
-
 import torch
 
 from ..config import GenerationConfig
-from ..hooks import record_steps
 from ..models import LoadedModel, accepts
 from .base import SampleBatch, Sampler
 from .common import filter_logits, generators, left_pad
-from .pooling import Pooler
 
 __all__ = ["ARSampler"]
 
@@ -50,8 +46,10 @@ class ARSampler(Sampler):
 
     @torch.no_grad()
     def run(self, lm: LoadedModel, rows: list[list[int]], cfg: GenerationConfig, *,
-            record: bool = True) -> SampleBatch:
+            record: bool = True, door=None) -> SampleBatch:
         self.validate(lm, cfg)
+        door = self.door(lm, cfg, record, door)
+        record = door.record
         model, dev, T = lm.model, lm.device, cfg.steps
         end_ids = torch.tensor(lm.end_token_ids or [lm.pad_token_id], device=dev)
         pad = lm.pad_token_id
@@ -62,24 +60,23 @@ class ARSampler(Sampler):
         tokens = torch.full((B, T), fill, dtype=torch.long, device=dev)
         conf = torch.zeros((B, T), device=dev)
         finished = torch.zeros(B, dtype=torch.bool, device=dev)
-        pooler = Pooler(cfg.pooling)
         # the token source needs the state of the last token too: one more forward after the last step
-        extra_forward = record and pooler.source == "token"
+        extra_forward = record and door.source == "token"
         # transformers >= 5.2x names the KV cache `cache`; older releases `past_key_values`
         cache_arg = "cache" if accepts(model, "cache") else "past_key_values"
         # only the last position's logits are needed (HF generate does the same)
         keep = {"logits_to_keep": 1} if accepts(model, "logits_to_keep") else {}
-        hook = record_steps(model, lm.hook_site, layer=cfg.layer, cols=slice(-1, None)) if record else nullcontext()
-        phi = None
-        with hook as rec:
+        # step t's forward pass is the one whose logits choose token t (the prompt's pass is step 0)
+        with door.attach(model, steps=T, cols=slice(-1, None)):
+            door.at(0)
             out = model(input_ids=x, attention_mask=attn, position_ids=pos, use_cache=True, **keep)
             n_forward = 1
             logits, cache = out.logits[:, -1].float(), out[cache_arg]
             next_pos = pos[:, -1:] + 1
             for t in range(T):
                 live = ~finished
-                if record and pooler.source == "predictor":
-                    step_phi = pooler.step(rec.last[:, -1], live)
+                if door.source == "predictor":
+                    door.incremental(t, live)
                 tok, p = _choose(logits, cfg, gens)
                 tok = torch.where(live, tok, torch.full_like(tok, pad))
                 tokens[:, t] = torch.where(live, tok, tokens[:, t])
@@ -87,6 +84,7 @@ class ARSampler(Sampler):
                 finished = finished | torch.isin(tok, end_ids)
                 if (t < T - 1 or extra_forward) and (live.any() if record else (~finished).any()):
                     attn = torch.cat([attn, torch.ones((B, 1), dtype=attn.dtype, device=dev)], 1)
+                    door.at(t + 1)
                     out = model(input_ids=tok[:, None], attention_mask=attn, position_ids=next_pos,
                                 use_cache=True, **{cache_arg: cache})
                     n_forward += 1
@@ -94,19 +92,14 @@ class ARSampler(Sampler):
                     next_pos = next_pos + 1
                 elif not record and finished.all():
                     break                      # text only: nothing left to generate
-                if record and pooler.source == "token":
-                    step_phi = pooler.step(rec.last[:, -1], live)
-                if record:
-                    if phi is None:
-                        phi = torch.zeros((T, B, step_phi.shape[-1]), device=dev)
-                    phi[t] = step_phi
+                if door.source == "token":
+                    door.incremental(t, live)
         if not record:
-            return SampleBatch(response_ids=tokens.cpu(), n_forward=n_forward)
+            return door.batch(tokens, n_forward)
         predicted = tokens[:, None, :].expand(B, T, T).clone()
         later = torch.triu(torch.ones((T, T), dtype=torch.bool, device=dev), diagonal=1)   # [t, s]: s > t
         predicted[:, later] = fill
         committed = (~later)[None].expand(B, T, T)
         confidence = conf[:, None, :].expand(B, T, T) * committed
-        return SampleBatch(response_ids=tokens.cpu(), activations=phi.transpose(0, 1).cpu(),
-                           predicted=predicted.cpu(), committed=committed.cpu(),
-                           confidence=confidence.float().cpu(), n_forward=n_forward)
+        return door.batch(tokens, n_forward, predicted=predicted.cpu(), committed=committed.cpu(),
+                          confidence=confidence.float().cpu())

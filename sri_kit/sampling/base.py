@@ -20,7 +20,14 @@ Writing a new sampler is one file plus one registry line (see ``left_to_right.py
         name = "my_sampler"
         families = ("diffusion",)
         Options = MyOptions
-        def run(self, lm, rows, cfg, *, record=True) -> SampleBatch: ...
+        def run(self, lm, rows, cfg, *, record=True, door=None) -> SampleBatch:
+            door = self.door(lm, cfg, record, door)       # recording and interventions live behind it
+            with door.attach(lm.model, steps=cfg.steps):
+                for t in range(cfg.steps):
+                    door.at(t)
+                    ...                                   # one forward pass, commit
+                    door.canvas(t, committed, predicted=..., confidence=...)
+            return door.batch(response_ids, n_forward)
 
     register(MySampler())
 
@@ -42,7 +49,7 @@ import torch
 
 from ..config import GenerationConfig
 from ..errors import ConfigError, InputTypeError, UnknownNameError
-from ..models import FAMILIES, LoadedModel
+from ..models import FAMILIES, LoadedModel, find_layers
 
 __all__ = ["SampleBatch", "Sampler", "NoOptions", "register", "unregister", "get_sampler", "sampler_names",
            "sampler_for", "sampler_for_family"]
@@ -62,6 +69,7 @@ class SampleBatch:
     n_steps: int64 [B], the steps row i actually took, for samplers whose rows stop at different steps
         (``Sampler.variable_steps``); the per-step arrays then have T = max(n_steps) steps and a row that
         stopped early repeats its last step up to T. None: every row took all T steps.
+    site_activations: φ_t [B, T, D] of every other recorded site, by site name (``recorder.py``), or None.
     """
 
     response_ids: torch.Tensor
@@ -72,6 +80,7 @@ class SampleBatch:
     n_forward: int = 0
     filled_prompt_ids: list[list[int]] | None = None
     n_steps: torch.Tensor | None = None
+    site_activations: dict | None = None
 
     @property
     def recorded(self) -> bool:
@@ -137,9 +146,27 @@ class Sampler:
         return base.replace(steps=n_tokens, temperature=0.0)
 
     def run(self, lm: LoadedModel, rows: list[list[int]], cfg: GenerationConfig, *,
-            record: bool = True) -> SampleBatch:
-        """Generate for each row of prompt ids. ``record=False``: text only (no hook, no per-step arrays)."""
+            record: bool = True, door=None) -> SampleBatch:
+        """Generate for each row of prompt ids. ``record=False``: text only (no recording hook, no per-step
+        arrays). ``door``: the :class:`~sri_kit.sampling.recorder.StepRecorder` to call once per step (which
+        sites to record); None makes one from ``cfg`` (its own site, its interventions)."""
         raise NotImplementedError
+
+    def door(self, lm: LoadedModel, cfg: GenerationConfig, record: bool = True, door=None):
+        """``door``, or the default per-step door for ``cfg`` (the one place a sampler meets recording and
+        interventions)."""
+        if door is not None:
+            return door
+        from .recorder import StepRecorder
+        return StepRecorder(lm, cfg, record=record, sampler=self)
+
+    def layer_list(self, lm: LoadedModel) -> torch.nn.ModuleList:
+        """The decoder layers whose outputs are the ``resid_post.k`` sites and take interventions."""
+        return find_layers(lm.model)
+
+    def final_site(self, lm: LoadedModel, cfg: GenerationConfig) -> str:
+        """The dotted module path of the ``final_norm`` site (the model's hook site)."""
+        return lm.hook_site
 
     def __repr__(self) -> str:
         return f"<sampler {self.name!r} for {'/'.join(self.families)}>"

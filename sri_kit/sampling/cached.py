@@ -36,19 +36,18 @@ Example:
 """
 from __future__ import annotations
 
-from contextlib import nullcontext
 from dataclasses import dataclass
 
 import torch
 
 from ..config import GenerationConfig
 from ..errors import ConfigError, InputTypeError, check_float
-from ..hooks import head_from, record_steps
+from ..hooks import head_from
 from ..models import LoadedModel, accepts
 from .base import SampleBatch
 from .common import generators, left_pad
 from .diffusion import predict
-from .threshold import StepBuffers, ThresholdSampler, commit_counts, draw_noise
+from .threshold import ThresholdSampler, commit_counts, draw_noise
 
 __all__ = ["CacheOptions", "PrefixCacheSampler", "DualCacheSampler", "supports_cache"]
 
@@ -93,8 +92,10 @@ class _CachedSampler(ThresholdSampler):
 
     @torch.no_grad()
     def run(self, lm: LoadedModel, rows: list[list[int]], cfg: GenerationConfig, *,
-            record: bool = True) -> SampleBatch:
+            record: bool = True, door=None) -> SampleBatch:
         self.validate(lm, cfg)
+        door = self.door(lm, cfg, record, door)
+        record = door.record
         opts = self.options(cfg)
         model, dev, mask_id = lm.model, lm.device, lm.mask_token_id
         L, B = cfg.gen_length, len(rows)
@@ -112,13 +113,10 @@ class _CachedSampler(ThresholdSampler):
         bl = self.block_length(cfg)
         n_blocks, spb = L // bl, cfg.steps // (L // bl)
         t_row = torch.zeros(B, dtype=torch.long, device=dev)
-        buf = StepBuffers(cfg.steps, B, L, dev, cfg.pooling) if record else None
         pred = torch.zeros((B, L), dtype=torch.long, device=dev)          # last computed x̂0 / p(x̂0) / states
         conf_all = torch.zeros((B, L), dtype=torch.float32, device=dev)
-        states = None
-        hook = record_steps(model, lm.hook_site, layer=cfg.layer) if record else nullcontext()
         n_forward = 0
-        with hook as rec:
+        with door.attach(model, steps=cfg.steps):
             for b in range(n_blocks):
                 bs, be = P + b * bl, P + (b + 1) * bl
                 ws = bs - shift                                  # first column whose logits are read
@@ -129,6 +127,7 @@ class _CachedSampler(ThresholdSampler):
                     live = ((x[:, bs:be] == mask_id).any(-1)).nonzero()[:, 0]
                     if not live.numel():
                         break
+                    door.at(t_row[live])
                     if past is None:         # a full pass: logits of the whole response, keys/values of the canvas
                         kwargs = {"attention_mask": attn[live], "position_ids": pos[live]} if padded else {}
                         if opts.cache:
@@ -172,18 +171,13 @@ class _CachedSampler(ThresholdSampler):
                     if record:
                         pred[live, c_lo - P:c_hi - P] = x0
                         conf_all[live, c_lo - P:c_hi - P] = p_x0
-                        h = rec.last                                 # [n, columns from col0, D]
-                        if states is None:
-                            states = torch.zeros((B, L, h.shape[-1]), dtype=h.dtype, device=dev)
-                        h0 = max(P, col0)
-                        states[live, h0 - P:col0 + h.shape[1] - P] = h[:, h0 - col0:]
                         resp = x[live, P:] != mask_id
                         pr = torch.where(resp, x[live, P:], pred[live])    # committed columns show their token
-                        buf.write(t_row[live], live, states[live], pr, resp, conf_all[live])
+                        # the hooked states cover the columns from col0 (this pass's window)
+                        door.canvas(t_row[live], resp, predicted=pr, confidence=conf_all[live], rows=live, batch=B,
+                                    first_col=col0 - P)
                     t_row[live] += 1
-        if not record:
-            return SampleBatch(response_ids=x[:, P:].cpu(), n_forward=n_forward, n_steps=t_row.cpu())
-        return buf.batch(x[:, P:], t_row, n_forward, None)
+        return door.batch(x[:, P:], n_forward, n_steps=t_row)
 
 
 class PrefixCacheSampler(_CachedSampler):

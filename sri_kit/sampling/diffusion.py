@@ -14,7 +14,8 @@ logits are never used), and LLaDA's float64 softmax only on the positions that c
 in this step, so no float64 [B, L, V] tensor is ever built; the results are those of the plain loop
 (tests/test_samplers.py compares tokens, commits and confidences).
 
-φ_t comes from the pooler (``pooling.py``) on the response positions of step t's forward pass.
+φ_t comes from the per-step door (``recorder.py``): the pooler on the response positions of step t's
+forward pass.
 
 Example:
     >>> from sri_kit import GenerationConfig
@@ -28,15 +29,12 @@ from __future__ import annotations
 
 import torch
 
-from contextlib import nullcontext
-
 from ..config import GenerationConfig
 from ..errors import ConfigError
-from ..hooks import head_from, record_steps
+from ..hooks import head_from
 from ..models import LoadedModel, accepts
 from .base import SampleBatch, Sampler
 from .common import filter_logits, generators, left_pad
-from .pooling import Pooler
 
 __all__ = ["MaskedDiffusionSampler", "num_transfer_tokens", "predict", "active_logits"]
 
@@ -179,8 +177,10 @@ class MaskedDiffusionSampler(Sampler):
 
     @torch.no_grad()
     def run(self, lm: LoadedModel, rows: list[list[int]], cfg: GenerationConfig, *,
-            record: bool = True) -> SampleBatch:
+            record: bool = True, door=None) -> SampleBatch:
         self.validate(lm, cfg)
+        door = self.door(lm, cfg, record, door)
+        record = door.record
         model, dev, mask_id = lm.model, lm.device, lm.mask_token_id
         L, B = cfg.gen_length, len(rows)
         x, attn, pos, P = left_pad(rows, lm.pad_token_id, dev, extra=L, fill_id=mask_id)
@@ -216,19 +216,11 @@ class MaskedDiffusionSampler(Sampler):
         bl = self.block_length(cfg)
         n_blocks = L // bl
         spb = T // n_blocks
-        if record:
-            predicted = torch.empty((T, B, L), dtype=torch.long, device=dev)
-            committed = torch.empty((T, B, L), dtype=torch.bool, device=dev)
-            confidence = torch.empty((T, B, L), dtype=torch.float32, device=dev)
-            pooler = Pooler(cfg.pooling)
         col = torch.arange(P + L - c0, device=dev) + c0          # canvas column of each active position
         A = P + L - c0                                          # active positions
         start = c0 - 1 if lm.shift_logits else c0                # first canvas column whose logits are needed
-        hook = record_steps(model, lm.hook_site, layer=cfg.layer, rows=B, cols=slice(P, None)) if record \
-            else nullcontext()
         n_forward = 0
-        with hook as rec, head_from(model, start):               # logits only where they are used
-            acts = None
+        with door.attach(model, steps=T, rows=B, cols=slice(P, None)), head_from(model, start):
             for b in range(n_blocks):
                 end = P + (b + 1) * bl
                 schedule = None
@@ -239,6 +231,7 @@ class MaskedDiffusionSampler(Sampler):
                     t = b * spb + s
                     masked = x == mask_id
                     inp = x
+                    door.at(t)
                     if cfg_on:
                         un = x.clone()
                         un[:, :P][real_prompt] = mask_id
@@ -254,19 +247,6 @@ class MaskedDiffusionSampler(Sampler):
                     transfer = self.select(score, None if schedule is None else schedule[:, s], t, P - c0)
                     xa = x[:, c0:]                  # a view: commits write into the canvas
                     xa[transfer] = x0[transfer]
-                    if not record:
-                        continue
-                    resp = x[:, P:] != mask_id
-                    phi = pooler.canvas(rec.last, resp)
-                    if acts is None:
-                        acts = torch.empty((T, B, phi.shape[-1]), dtype=torch.float32, device=dev)
-                    acts[t] = phi
-                    predicted[t] = x0[:, P - c0:]
-                    committed[t] = resp
-                    confidence[t] = p_x0[:, P - c0:]
+                    door.canvas(t, x[:, P:] != mask_id, predicted=x0[:, P - c0:], confidence=p_x0[:, P - c0:])
         filled = [x[i, P - len(r):P].tolist() for i, r in enumerate(rows)] if prompt_fill.any() else None
-        if not record:
-            return SampleBatch(response_ids=x[:, P:].cpu(), n_forward=n_forward, filled_prompt_ids=filled)
-        return SampleBatch(response_ids=x[:, P:].cpu(), activations=acts.transpose(0, 1).cpu(),
-                           predicted=predicted.transpose(0, 1).cpu(), committed=committed.transpose(0, 1).cpu(),
-                           confidence=confidence.transpose(0, 1).cpu(), n_forward=n_forward, filled_prompt_ids=filled)
+        return door.batch(x[:, P:], n_forward, filled=filled)

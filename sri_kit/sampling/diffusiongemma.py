@@ -35,18 +35,15 @@ from __future__ import annotations
 
 import inspect
 import math
-from contextlib import nullcontext
 from dataclasses import dataclass
 
 import torch
 
 from ..config import GenerationConfig
 from ..errors import ConfigError, check_float, check_int
-from ..hooks import record_steps
 from ..models import LoadedModel
 from .base import SampleBatch, Sampler
 from .common import row_seed
-from .pooling import Pooler
 
 __all__ = ["DiffusionGemmaSampler", "DiffusionGemmaOptions", "DiffusionGemmaBatch"]
 
@@ -220,6 +217,13 @@ class DiffusionGemmaSampler(Sampler):
                               "use -1 for the final norm)")
         return f"{dec}.layers.{cfg.layer}"
 
+    def layer_list(self, lm: LoadedModel) -> torch.nn.ModuleList:
+        """The decoder's layers (the encoder's layers share their weights but not their inputs)."""
+        return lm.model.get_submodule(self._decoder_name(lm.model)).layers
+
+    def final_site(self, lm: LoadedModel, cfg: GenerationConfig) -> str:
+        return self.hook_site(lm, cfg.replace(layer=-1))
+
     def validate(self, lm: LoadedModel | None, cfg: GenerationConfig) -> None:
         super().validate(lm, cfg)
         if lm is None:
@@ -244,35 +248,39 @@ class DiffusionGemmaSampler(Sampler):
     # ---- the loop ----------------------------------------------------------------------------------
     @torch.no_grad()
     def run(self, lm: LoadedModel, rows: list[list[int]], cfg: GenerationConfig, *,
-            record: bool = True) -> SampleBatch:
+            record: bool = True, door=None) -> SampleBatch:
         self.validate(lm, cfg)
+        door = self.door(lm, cfg, record, door)
         model = lm.model
         C = int(model.config.canvas_length)
         L = math.ceil(cfg.gen_length / C) * C
-        site = self.hook_site(lm, cfg) if record else None
-        outs = [self._run_row(lm, r, cfg, C, L, site) for r in rows]
+        with door.attach(model, steps=self.max_steps(lm, cfg)):
+            outs = [self._run_row(lm, r, cfg, C, L, door) for r in rows]
         pad = lm.pad_token_id
         response = torch.full((len(rows), L), pad, dtype=torch.long)
         for i, o in enumerate(outs):
             response[i, :o["ids"].numel()] = o["ids"]
         n_steps = torch.tensor([o["steps"] for o in outs], dtype=torch.long)
         n_forward = int(n_steps.sum())
-        if not record:
+        if not door.record:
             return DiffusionGemmaBatch(response_ids=response, n_forward=n_forward, n_steps=n_steps)
         T = int(n_steps.max())
 
-        def stack(key):      # rows that stopped early repeat their last step up to T
-            return torch.stack([torch.cat([o[key], o[key][-1:].expand(T - len(o[key]), *o[key].shape[1:])])
-                                for o in outs])
+        def stack(key, rec=None):      # rows that stopped early repeat their last step up to T
+            return torch.stack([torch.cat([x, x[-1:].expand(T - len(x), *x.shape[1:])])
+                                for x in (o[key] if rec is None else o[rec][key] for o in outs)])
 
-        return DiffusionGemmaBatch(response_ids=response, activations=stack("phi"), predicted=stack("predicted"),
+        sites = {s: stack(s, "phi") for s in door.sites}
+        return DiffusionGemmaBatch(response_ids=response, activations=sites.pop(door.primary),
+                                   site_activations=sites or None, predicted=stack("predicted"),
                                    committed=stack("committed"), confidence=stack("confidence"), n_forward=n_forward,
                                    n_steps=n_steps, accepted=stack("accepted"), renoised=stack("renoised"),
                                    canvas_ids=stack("canvas_ids"), canvas_index=stack("canvas_index"))
 
-    def _run_row(self, lm: LoadedModel, row: list[int], cfg: GenerationConfig, C: int, L: int, site: str | None):
+    def _run_row(self, lm: LoadedModel, row: list[int], cfg: GenerationConfig, C: int, L: int, door):
         """One prompt, exactly as ``model.generate()`` runs it (the same helpers in the same order, so the
-        same random draws), under the row's own seed; with ``site`` the per-step records."""
+        same random draws), under the row's own seed; when ``door`` records, the per-step records."""
+        recording = door.record
         model, dev = lm.model, lm.device
         pad = lm.pad_token_id
         devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
@@ -298,66 +306,60 @@ class DiffusionGemmaSampler(Sampler):
             rec_keys = ("phi", "predicted", "committed", "confidence", "accepted", "renoised", "canvas_ids",
                         "canvas_index")
             rec = {k: [] for k in rec_keys}
-            pooler = Pooler(cfg.pooling) if site else None
+            rec["phi"] = {s: [] for s in door.sites}
             # what the response holds before the current canvas: tokens, confidence (future canvases: pad, 0)
             resp = torch.full((L,), pad, dtype=torch.long, device=dev)
             conf = torch.zeros(L, dtype=torch.float32, device=dev)
             steps = 0
-            hook = record_steps(model, site) if site else nullcontext()
-            with hook as hooked:
-                for c in range(n_canvases):
-                    enc_ids, enc_mask = model._prepare_encoder_inputs(
-                        input_ids=input_ids, attention_mask=attn, encoder_position_ids=enc_pos, **{kv: cache},
-                        is_prefill=c == 0, canvas_length=C, batch_size=1, **model_kwargs)
-                    cache = getattr(model.model.encoder(input_ids=enc_ids, attention_mask=enc_mask, **{kv: cache},
-                                                        position_ids=enc_pos, **model_kwargs), kv)
-                    canvas, sc_logits, mask_mapping, done = model._prepare_denoiser_inputs(
-                        decoder_attention_mask=dec_attn, **{kv: cache}, sampler=sampler,
-                        diffusion_stopping_criteria=diffusion_stopping, batch_size=1, device=dev,
-                        model_kwargs=model_kwargs)
-                    argmax = canvas
-                    start = len(rec["phi"])
-                    for cur_step in reversed(range(1, gc.max_denoising_steps + 1)):
-                        calls = hooked.calls if site else 0
-                        canvas, argmax, sc_logits, done = model._denoising_step(
-                            decoder_forward=model.forward, current_canvas=canvas, argmax_canvas=argmax,
-                            input_ids=input_ids, decoder_position_ids=dec_pos, self_conditioning_logits=sc_logits,
-                            mask_mapping=mask_mapping, **{kv: cache}, finished_denoising=done, cur_step=cur_step,
-                            sampler=sampler, logits_processor=processor,
-                            diffusion_stopping_criteria=diffusion_stopping, **model_kwargs)
-                        steps += 1
-                        last = bool(done.all()) or cur_step == 1        # the canvas's last step
-                        if site:
-                            if hooked.calls != calls + 1:
-                                raise RuntimeError(f"the hook at {site!r} ran {hooked.calls - calls} times in one "
-                                                   f"denoising step (expected once): pick a decoder module")
-                            self._record(rec, pooler, hooked.last, processor.last, argmax, canvas, sampler, resp,
-                                         conf, c, C, last)
-                        if last:
-                            break
-                    input_ids = torch.cat([input_ids, argmax], dim=-1)
-                    input_ids, finished = model._finalize_canvas(
-                        input_ids=input_ids, finished_sequences=finished, generation_config=gc,
-                        stopping_criteria=stopping, canvas_length=C, eos_tensor=eos)
-                    if site:            # the canvas as output (tokens after an end token are pad) from now on
-                        sl = slice(c * C, (c + 1) * C)
-                        resp[sl] = input_ids[0, -C:]
-                        conf[sl] = rec["confidence"][-1][sl]
-                        rec["predicted"][-1] = resp.clone()
-                    if bool(finished.all()):
+            for c in range(n_canvases):
+                enc_ids, enc_mask = model._prepare_encoder_inputs(
+                    input_ids=input_ids, attention_mask=attn, encoder_position_ids=enc_pos, **{kv: cache},
+                    is_prefill=c == 0, canvas_length=C, batch_size=1, **model_kwargs)
+                cache = getattr(model.model.encoder(input_ids=enc_ids, attention_mask=enc_mask, **{kv: cache},
+                                                    position_ids=enc_pos, **model_kwargs), kv)
+                canvas, sc_logits, mask_mapping, done = model._prepare_denoiser_inputs(
+                    decoder_attention_mask=dec_attn, **{kv: cache}, sampler=sampler,
+                    diffusion_stopping_criteria=diffusion_stopping, batch_size=1, device=dev,
+                    model_kwargs=model_kwargs)
+                argmax = canvas
+                for cur_step in reversed(range(1, gc.max_denoising_steps + 1)):
+                    door.at(steps)
+                    canvas, argmax, sc_logits, done = model._denoising_step(
+                        decoder_forward=model.forward, current_canvas=canvas, argmax_canvas=argmax,
+                        input_ids=input_ids, decoder_position_ids=dec_pos, self_conditioning_logits=sc_logits,
+                        mask_mapping=mask_mapping, **{kv: cache}, finished_denoising=done, cur_step=cur_step,
+                        sampler=sampler, logits_processor=processor,
+                        diffusion_stopping_criteria=diffusion_stopping, **model_kwargs)
+                    steps += 1
+                    last = bool(done.all()) or cur_step == 1        # the canvas's last step
+                    if recording:
+                        self._record(rec, door, processor.last, argmax, canvas, sampler, resp, conf, c, C, last)
+                    if last:
                         break
-                    cur_len, dec_attn, attn, enc_pos, dec_pos = model._prepare_kwargs_for_next_canvas(
-                        attention_mask=attn, decoder_attention_mask=dec_attn, decoder_position_ids=dec_pos,
-                        canvas_length=C, cur_len=cur_len)
+                input_ids = torch.cat([input_ids, argmax], dim=-1)
+                input_ids, finished = model._finalize_canvas(
+                    input_ids=input_ids, finished_sequences=finished, generation_config=gc,
+                    stopping_criteria=stopping, canvas_length=C, eos_tensor=eos)
+                if recording:            # the canvas as output (tokens after an end token are pad) from now on
+                    sl = slice(c * C, (c + 1) * C)
+                    resp[sl] = input_ids[0, -C:]
+                    conf[sl] = rec["confidence"][-1][sl]
+                    rec["predicted"][-1] = resp.clone()
+                if bool(finished.all()):
+                    break
+                cur_len, dec_attn, attn, enc_pos, dec_pos = model._prepare_kwargs_for_next_canvas(
+                    attention_mask=attn, decoder_attention_mask=dec_attn, decoder_position_ids=dec_pos,
+                    canvas_length=C, cur_len=cur_len)
             result = {"ids": input_ids[0, P:].cpu(), "steps": steps}
-            if site:
+            if recording:
                 rec["committed"][-1][:] = True          # the response is complete (unused canvases hold pad)
                 for k in rec_keys:
-                    result[k] = torch.stack(rec[k]).cpu()
+                    result[k] = {s: torch.stack(v).cpu() for s, v in rec[k].items()} if k == "phi" \
+                        else torch.stack(rec[k]).cpu()
             return result
 
     @staticmethod
-    def _record(rec, pooler, states, processed, argmax, canvas, sampler, resp, conf, c, C, last) -> None:
+    def _record(rec, door, processed, argmax, canvas, sampler, resp, conf, c, C, last) -> None:
         """One decoder forward's records (response coordinates; ``resp``/``conf`` hold finished canvases;
         ``last``: the canvas's last step, which commits all of it)."""
         L = resp.numel()
@@ -377,7 +379,8 @@ class DiffusionGemmaSampler(Sampler):
         committed = torch.zeros_like(acc_full)
         committed[: c * C] = True
         committed[sl] = True if last else accepted
-        rec["phi"].append(pooler.canvas(states.float(), committed[None, sl])[0])
+        for s, phi in door.pool_canvas(committed[None, sl]).items():
+            rec["phi"][s].append(phi[0])
         rec["predicted"].append(pred)
         rec["committed"].append(committed)
         rec["confidence"].append(cf)

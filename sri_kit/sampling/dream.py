@@ -32,18 +32,16 @@ Example:
 """
 from __future__ import annotations
 
-from contextlib import nullcontext
 from dataclasses import dataclass
 
 import torch
 
 from ..config import GenerationConfig
 from ..errors import ConfigError, InputTypeError, check_float
-from ..hooks import head_from, record_steps
+from ..hooks import head_from
 from ..models import LoadedModel, accepts
 from .base import SampleBatch, Sampler
 from .common import generators, left_pad
-from .pooling import Pooler
 
 __all__ = ["DreamSampler", "DreamOptions", "ALGS", "dream_timesteps", "dream_probs", "dream_sample"]
 
@@ -230,8 +228,10 @@ class DreamSampler(Sampler):
 
     @torch.no_grad()
     def run(self, lm: LoadedModel, rows: list[list[int]], cfg: GenerationConfig, *,
-            record: bool = True) -> SampleBatch:
+            record: bool = True, door=None) -> SampleBatch:
         self.validate(lm, cfg)
+        door = self.door(lm, cfg, record, door)
+        record = door.record
         opts = self.options(cfg)
         model, dev, mask_id = lm.model, lm.device, lm.mask_token_id
         L, B, T = cfg.gen_length, len(rows), cfg.steps
@@ -252,18 +252,11 @@ class DreamSampler(Sampler):
         gens = generators(cfg.seed, rows, dev) if random else [None] * B
         times = dream_timesteps(T, opts.eps, dev)
         sample_args = (cfg.temperature, cfg.top_p, cfg.top_k)
-        if record:
-            predicted = torch.empty((T, B, L), dtype=torch.long, device=dev)
-            committed = torch.empty((T, B, L), dtype=torch.bool, device=dev)
-            confidence = torch.empty((T, B, L), dtype=torch.float32, device=dev)
-            pooler = Pooler(cfg.pooling)
-            acts = None
-        hook = record_steps(model, lm.hook_site, layer=cfg.layer, rows=B, cols=slice(P, None)) if record \
-            else nullcontext()
         n_forward = 0
-        with hook as rec, head_from(model, s0):
+        with door.attach(model, steps=T, rows=B, cols=slice(P, None)), head_from(model, s0):
             for i in range(T):
                 masked = (x == mask_id) & valid
+                door.at(i)
                 logits = model(input_ids=x, **kwargs).logits
                 n_forward += 1
                 if logits.shape[1] == N:              # the head was not sliced (see hooks.head_from)
@@ -292,16 +285,7 @@ class DreamSampler(Sampler):
                         if known.any():
                             probs = dream_probs(la[b, P - c0:][known], *sample_args)
                             conf[b, known] = probs.gather(-1, x[b, P:][known][:, None])[:, 0].float()
-                if not record:
-                    continue
-                done = x[:, P:] != mask_id
-                phi = pooler.canvas(rec.last, done)
-                if acts is None:
-                    acts = torch.empty((T, B, phi.shape[-1]), dtype=torch.float32, device=dev)
-                acts[i], predicted[i], committed[i], confidence[i] = phi, pred, done, conf
+                if record:
+                    door.canvas(i, x[:, P:] != mask_id, predicted=pred, confidence=conf)
         filled = [x[b, P - len(r):P].tolist() for b, r in enumerate(rows)] if prompt_masks.any() else None
-        if not record:
-            return SampleBatch(response_ids=x[:, P:].cpu(), n_forward=n_forward, filled_prompt_ids=filled)
-        return SampleBatch(response_ids=x[:, P:].cpu(), activations=acts.transpose(0, 1).cpu(),
-                           predicted=predicted.transpose(0, 1).cpu(), committed=committed.transpose(0, 1).cpu(),
-                           confidence=confidence.transpose(0, 1).cpu(), n_forward=n_forward, filled_prompt_ids=filled)
+        return door.batch(x[:, P:], n_forward, filled=filled)

@@ -14,6 +14,7 @@ Example:
 from __future__ import annotations
 
 import functools
+import inspect
 from typing import Iterator, NamedTuple, Sequence
 
 import numpy as np
@@ -23,19 +24,23 @@ from ..config import GenerationConfig
 from ..errors import ConfigError, InputTypeError, check_int
 from ..judges import is_refusal
 from ..models import LoadedModel, accepts, check_prompts, per_prompt
+from ..interventions import as_interventions
 from .base import SampleBatch, Sampler, sampler_for
+from .recorder import StepRecorder
 from .trace import GenerationTrace, decoder
 
 __all__ = ["generate", "generate_texts", "generate_canvases", "Response"]
 
 
-def _prepare(lm, prompts, config, batch_size, prefill):
+def _prepare(lm, prompts, config, batch_size, prefill, interventions=None):
     if not isinstance(lm, LoadedModel):
         raise InputTypeError("generate() needs a LoadedModel: use sri_kit.load_model(...) or sri_kit.wrap_model(...)")
     prompts = check_prompts(prompts)
     cfg = config if config is not None else lm.default_config
     if not isinstance(cfg, GenerationConfig):
         raise InputTypeError(f"config must be a GenerationConfig, got {type(cfg).__name__}")
+    if interventions is not None:          # they join the config: its key (and every cache) tells the runs apart
+        cfg = cfg.replace(interventions=tuple(cfg.interventions) + as_interventions(interventions))
     check_int("batch_size", batch_size, minimum=1)
     sampler = sampler_for(lm, cfg)
     sampler.validate(lm, cfg)
@@ -52,7 +57,8 @@ def _prepare(lm, prompts, config, batch_size, prefill):
 
 
 def _batches(lm: LoadedModel, sampler: Sampler, rows: list[list[int]], cfg: GenerationConfig, batch_size: int,
-             progress: bool, record: bool) -> Iterator[tuple[list[int], SampleBatch]]:
+             progress: bool, record: bool, sites: Sequence[str] | None = None
+             ) -> Iterator[tuple[list[int], SampleBatch]]:
     """(row indices, result) per batch; batches hold prompts of similar token length (less padding).
 
     A model that cannot be told where a left-padded row's tokens sit (:func:`padding_free`) gets only
@@ -66,8 +72,19 @@ def _batches(lm: LoadedModel, sampler: Sampler, rows: list[list[int]], cfg: Gene
         chunks = [g[s:s + batch_size] for g in groups.values() for s in range(0, len(g), batch_size)]
     else:
         chunks = [order[s:s + batch_size] for s in range(0, len(rows), batch_size)]
+    StepRecorder(lm, cfg, record=record, sites=sites, sampler=sampler)      # bad sites fail before any work
+    takes_door = "door" in inspect.signature(sampler.run).parameters
+    if not takes_door and (sites or cfg.interventions):
+        raise ConfigError(f"sampler {sampler.name!r} predates the per-step door (its run() takes no door=), so it "
+                          f"cannot record more sites or apply interventions: add door=None to its run() and pass "
+                          f"it on to the sampler it extends (or open it with self.door(...))")
     for idx in tqdm(chunks, desc=f"generate ({sampler.name})", disable=not progress or len(chunks) < 2):
-        yield idx, sampler.run(lm, [rows[i] for i in idx], cfg, record=record)
+        batch_rows = [rows[i] for i in idx]
+        if takes_door:
+            door = StepRecorder(lm, cfg, record=record, sites=sites, sampler=sampler)
+            yield idx, sampler.run(lm, batch_rows, cfg, record=record, door=door)
+        else:
+            yield idx, sampler.run(lm, batch_rows, cfg, record=record)
 
 
 def padding_free(lm: LoadedModel) -> bool:
@@ -79,8 +96,8 @@ def padding_free(lm: LoadedModel) -> bool:
 
 
 def generate(lm: LoadedModel, prompts: Sequence[str], config: GenerationConfig | None = None, *,
-             batch_size: int = 32, progress: bool = True, prefill: str | Sequence[str] | None = None
-             ) -> list[GenerationTrace]:
+             batch_size: int = 32, progress: bool = True, prefill: str | Sequence[str] | None = None,
+             sites: Sequence[str] | None = None, interventions=None) -> list[GenerationTrace]:
     """Generate one trace per prompt (plain user messages; the chat template is applied here).
 
     ``config=None`` uses the model's recommended config. ``prefill`` forces the start of the response
@@ -88,13 +105,19 @@ def generate(lm: LoadedModel, prompts: Sequence[str], config: GenerationConfig |
     generated after it and ``trace.response`` the whole visible response. Results do not depend on
     ``batch_size``. With a variable-step sampler (``Sampler.variable_steps``) each trace keeps the steps
     its row took (``trace.steps``); :func:`~sri_kit.sampling.align_traces` puts them on one grid.
+
+    ``sites``: more sites to record in the same pass (``"resid_post.k"``, ``"attn_out.k"``, ``"mlp_out.k"``,
+    ``"final_norm"``; ``sri_kit.sampling.site_names(lm)``), pooled like ``activations`` and kept in
+    ``trace.sites``; ``trace.at_site(name)`` is the trace as if recorded there with ``layer=k``.
+    ``interventions``: :class:`sri_kit.Intervention` objects added to ``config.interventions`` (see
+    :func:`sri_kit.intervene`); ``trace.meta["interventions"]`` describes them.
     """
-    prompts, cfg, sampler, prefills, rows = _prepare(lm, prompts, config, batch_size, prefill)
+    prompts, cfg, sampler, prefills, rows = _prepare(lm, prompts, config, batch_size, prefill, interventions)
     decode = decoder(lm.tokenizer, lm.end_token_ids)
     key = cfg.key()
     budget = sampler.max_steps(lm, cfg) if sampler.variable_steps else None
     traces: list[GenerationTrace | None] = [None] * len(rows)
-    for idx, out in _batches(lm, sampler, rows, cfg, batch_size, progress, record=True):
+    for idx, out in _batches(lm, sampler, rows, cfg, batch_size, progress, record=True, sites=sites):
         for j, i in enumerate(idx):
             text = decode(out.response_ids[j], lstrip=not prefills[i])
             T = out.activations.shape[1] if out.n_steps is None else int(out.n_steps[j])   # this row's steps
@@ -103,6 +126,9 @@ def generate(lm: LoadedModel, prompts: Sequence[str], config: GenerationConfig |
                 meta["max_steps"] = budget
             if out.filled_prompt_ids is not None:
                 meta["filled_prompt"] = lm.tokenizer.decode(out.filled_prompt_ids[j], skip_special_tokens=False)
+            if cfg.interventions:
+                meta["interventions"] = [iv.summary() for iv in cfg.interventions]
+            extra = {s: a[j, :T].numpy() for s, a in (out.site_activations or {}).items()}
             traces[i] = GenerationTrace(
                 prompt=prompts[i], text=text,
                 activations=out.activations[j, :T].numpy(),
@@ -110,7 +136,7 @@ def generate(lm: LoadedModel, prompts: Sequence[str], config: GenerationConfig |
                 committed=out.committed[j, :T].numpy().astype(bool),
                 confidence=out.confidence[j, :T].numpy(),
                 refused=is_refusal((prefills[i] or "") + text), model_name=lm.name, config_key=key,
-                family=lm.family, sampler=sampler.name, prefill=prefills[i], meta=meta,
+                family=lm.family, sampler=sampler.name, prefill=prefills[i], meta=meta, sites=extra,
                 _decode=functools.partial(decode, lstrip=not prefills[i]))
     return traces
 
@@ -123,10 +149,11 @@ class Response(NamedTuple):
 
 
 def generate_canvases(lm: LoadedModel, prompts: Sequence[str], config: GenerationConfig | None = None, *,
-                      batch_size: int = 32, progress: bool = False, prefill: str | Sequence[str] | None = None
-                      ) -> list[Response]:
-    """Text and final canvas per prompt, without hooks or per-step arrays (see :func:`generate_texts`)."""
-    prompts, cfg, sampler, prefills, rows = _prepare(lm, prompts, config, batch_size, prefill)
+                      batch_size: int = 32, progress: bool = False, prefill: str | Sequence[str] | None = None,
+                      interventions=None) -> list[Response]:
+    """Text and final canvas per prompt, without recording hooks or per-step arrays (see
+    :func:`generate_texts`); ``config.interventions`` and ``interventions`` apply as in :func:`generate`."""
+    prompts, cfg, sampler, prefills, rows = _prepare(lm, prompts, config, batch_size, prefill, interventions)
     decode = decoder(lm.tokenizer, lm.end_token_ids)
     out_: list[Response | None] = [None] * len(rows)
     for idx, out in _batches(lm, sampler, rows, cfg, batch_size, progress, record=False):
@@ -136,9 +163,9 @@ def generate_canvases(lm: LoadedModel, prompts: Sequence[str], config: Generatio
 
 
 def generate_texts(lm: LoadedModel, prompts: Sequence[str], config: GenerationConfig | None = None, *,
-                   batch_size: int = 32, progress: bool = False, prefill: str | Sequence[str] | None = None
-                   ) -> list[str]:
+                   batch_size: int = 32, progress: bool = False, prefill: str | Sequence[str] | None = None,
+                   interventions=None) -> list[str]:
     """The response texts only: the same tokens as ``generate(...)[i].text``, without hooks or per-step
     arrays (the fast path for judges, evaluation and training-time validation)."""
     return [r.text for r in generate_canvases(lm, prompts, config, batch_size=batch_size, progress=progress,
-                                              prefill=prefill)]
+                                              prefill=prefill, interventions=interventions)]

@@ -53,23 +53,21 @@ Example:
 """
 from __future__ import annotations
 
-from contextlib import nullcontext
 from dataclasses import dataclass
 
 import torch
 
 from ..config import GenerationConfig
 from ..errors import ConfigError, InputTypeError, check_float
-from ..hooks import head_from, record_steps
+from ..hooks import head_from
 from ..models import LoadedModel, accepts
 from .base import SampleBatch
 from .common import generators, left_pad
 from .diffusion import MaskedDiffusionSampler, active_logits, predict
-from .pooling import Pooler
 from .trace import end_token_set
 
 __all__ = ["ThresholdOptions", "FactorOptions", "ThresholdSampler", "FactorSampler",
-           "commit_counts", "draw_noise", "StepBuffers", "end_ids", "response_closed"]
+           "commit_counts", "draw_noise", "end_ids", "response_closed"]
 
 
 def _check_stop(value, where: str) -> None:
@@ -168,41 +166,6 @@ def draw_noise(gens, live, n_fill, prompt_fill, P, L, c0, V, dev) -> torch.Tenso
     return out
 
 
-class StepBuffers:
-    """Per-step arrays [T, B, ...] where each row writes at its own step index; :meth:`batch` cuts them to
-    T = max steps taken and repeats each row's last step after it stopped."""
-
-    def __init__(self, T: int, B: int, L: int, device, pooling: str):
-        self.predicted = torch.empty((T, B, L), dtype=torch.long, device=device)
-        self.committed = torch.empty((T, B, L), dtype=torch.bool, device=device)
-        self.confidence = torch.empty((T, B, L), dtype=torch.float32, device=device)
-        self.acts: torch.Tensor | None = None
-        self.pooler = Pooler(pooling)
-        self.T = T
-
-    def write(self, t: torch.Tensor, rows: torch.Tensor, states: torch.Tensor, predicted: torch.Tensor,
-              committed: torch.Tensor, confidence: torch.Tensor) -> None:
-        """Step ``t[j]`` of batch row ``rows[j]``; ``states``: the hooked response states [n, L, D]."""
-        phi = self.pooler.canvas(states, committed)
-        if self.acts is None:
-            self.acts = torch.empty((self.T, self.predicted.shape[1], phi.shape[-1]), dtype=torch.float32,
-                                    device=phi.device)
-        self.acts[t, rows] = phi
-        self.predicted[t, rows] = predicted
-        self.committed[t, rows] = committed
-        self.confidence[t, rows] = confidence
-
-    def batch(self, response_ids: torch.Tensor, n_steps: torch.Tensor, n_forward: int, filled) -> SampleBatch:
-        Tm = int(n_steps.max())
-        arrays = [self.acts, self.predicted, self.committed, self.confidence]
-        for i, k in enumerate(n_steps.tolist()):
-            for a in arrays:
-                a[k:Tm, i] = a[k - 1, i]
-        a, p, c, f = (x[:Tm].transpose(0, 1).cpu() for x in arrays)
-        return SampleBatch(response_ids=response_ids.cpu(), activations=a, predicted=p, committed=c, confidence=f,
-                           n_forward=n_forward, filled_prompt_ids=filled, n_steps=n_steps.cpu())
-
-
 class ThresholdSampler(MaskedDiffusionSampler):
     """Commit every masked position of the block above a confidence threshold (at least the schedule's
     floor); ``cfg.steps`` is the most steps a row takes."""
@@ -231,8 +194,10 @@ class ThresholdSampler(MaskedDiffusionSampler):
 
     @torch.no_grad()
     def run(self, lm: LoadedModel, rows: list[list[int]], cfg: GenerationConfig, *,
-            record: bool = True) -> SampleBatch:
+            record: bool = True, door=None) -> SampleBatch:
         self.validate(lm, cfg)
+        door = self.door(lm, cfg, record, door)
+        record = door.record
         rule = self.rule(cfg)
         model, dev, mask_id = lm.model, lm.device, lm.mask_token_id
         stop = self.options(cfg).stop_at_end
@@ -256,11 +221,8 @@ class ThresholdSampler(MaskedDiffusionSampler):
         blk = torch.zeros(B, dtype=torch.long, device=dev)      # each row's current block
         used = torch.zeros(B, dtype=torch.long, device=dev)     # steps spent in it
         t_row = torch.zeros(B, dtype=torch.long, device=dev)    # steps taken
-        buf = StepBuffers(cfg.steps, B, L, dev, cfg.pooling) if record else None
-        hook = record_steps(model, lm.hook_site, layer=cfg.layer, rows=B, cols=slice(P, None)) if record \
-            else nullcontext()
         n_forward = 0
-        with hook as rec, head_from(model, start):
+        with door.attach(model, steps=cfg.steps, rows=B, cols=slice(P, None)), head_from(model, start):
             while True:
                 live = (blk < n_blocks).nonzero()[:, 0]
                 if not live.numel():
@@ -277,8 +239,7 @@ class ThresholdSampler(MaskedDiffusionSampler):
                     un[:, :P][real_prompt[live]] = mask_id
                     inp = torch.cat([xs, un])
                     kwargs = {k: torch.cat([v, v]) for k, v in kwargs.items()}
-                if record:
-                    rec.rows = len(live)                         # the conditional half under CFG
+                door.at(t_row[live], rows=len(live))            # rows: the conditional half under CFG
                 logits = model(input_ids=inp, **kwargs).logits
                 n_forward += 1
                 la32 = active_logits(logits, P + L, start, A, cfg.cfg_scale, len(live))
@@ -316,15 +277,10 @@ class ThresholdSampler(MaskedDiffusionSampler):
                 used[live[full]] = 0
                 if stop:
                     blk[live[closed]] = n_blocks                 # the row leaves the batch
-                if record:
-                    resp = xs[:, P:] != mask_id
-                    buf.write(t_row[live], live, rec.last, pr, resp, pc)
+                door.canvas(t_row[live], xs[:, P:] != mask_id, predicted=pr, confidence=pc, rows=live, batch=B)
                 t_row[live] += 1
         filled = [x[i, P - len(r):P].tolist() for i, r in enumerate(rows)] if prompt_fill.any() else None
-        if not record:
-            return SampleBatch(response_ids=x[:, P:].cpu(), n_forward=n_forward, filled_prompt_ids=filled,
-                               n_steps=t_row.cpu())
-        return buf.batch(x[:, P:], t_row, n_forward, filled)
+        return door.batch(x[:, P:], n_forward, filled=filled, n_steps=t_row)
 
 
 class FactorSampler(ThresholdSampler):

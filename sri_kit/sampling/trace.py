@@ -37,6 +37,8 @@ class GenerationTrace:
     refused: the paper's keyword judge on ``text``.
     sampler: the registered sampler that made it (traces saved before samplers had names: the
         family's default sampler).
+    sites: φ_t [T, D] of the other sites recorded in the same pass (``generate(..., sites=[...])``), by
+        site name; :meth:`at_site` turns one into the trace's ``activations``.
     """
 
     prompt: str
@@ -52,11 +54,41 @@ class GenerationTrace:
     sampler: str = ""
     prefill: str | None = None
     meta: dict = field(default_factory=dict)
+    sites: dict = field(default_factory=dict, repr=False)
     _decode: Any = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.sampler and self.family in FAMILIES:
             self.sampler = FAMILIES[self.family].default_sampler
+
+    def at_site(self, site: str, config) -> "GenerationTrace":
+        """This trace with ``activations`` from the recorded site ``site``, as a run recording there would
+        give: ``resid_post.k`` gets the config key of ``config.replace(layer=k)`` (``final_norm``: layer
+        -1), so centers fitted on such views check like any others; ``attn_out.k`` / ``mlp_out.k`` get
+        ``"<key>@<site>"``. ``config``: the config that made the trace (its key must match)."""
+        import dataclasses
+
+        if config.key() != self.config_key:
+            raise ValueError(f"this trace was made with config {self.config_key}, not {config.key()}: pass the "
+                             f"config that made it")
+        layer = self.meta.get("layer", config.layer)
+        own = "final_norm" if layer == -1 else f"resid_post.{layer}"
+        if site == own:
+            acts = self.activations
+        elif site in self.sites:
+            acts = self.sites[site]
+        else:
+            raise KeyError(f"site {site!r} was not recorded; recorded: {[own] + sorted(self.sites)} (pass "
+                           f"sites=[...] to generate)")
+        if site == "final_norm":
+            key, k = config.replace(layer=-1).key(), -1
+        elif site.startswith("resid_post."):
+            k = int(site.split(".")[1])
+            key = config.replace(layer=k).key()
+        else:
+            key, k = f"{config.key()}@{site}", layer
+        return dataclasses.replace(self, activations=acts, config_key=key, sites={},
+                                   meta={**self.meta, "layer": k, "site": site})
 
     @property
     def steps(self) -> int:
@@ -131,6 +163,8 @@ def save_traces(traces: Sequence[GenerationTrace], path: str | os.PathLike) -> P
     for i, tr in enumerate(traces):
         for name in _ARRAYS:
             tensors[f"{i}.{name}"] = np.ascontiguousarray(getattr(tr, name))
+        for name, a in tr.sites.items():
+            tensors[f"{i}.site.{name}"] = np.ascontiguousarray(a)
         records.append({k: getattr(tr, k) for k in ("prompt", "text", "refused", "model_name", "config_key",
                                                      "family", "sampler", "prefill", "meta")})
     side = path.with_suffix(".json")
@@ -159,14 +193,18 @@ def load_traces(path: str | os.PathLike) -> list[GenerationTrace]:
     with reading(path, "sri_kit trace file", fix):
         arrays = safetensors_numpy.load_file(str(path))
     expected = {f"{i}.{n}" for i in range(len(records)) for n in _ARRAYS}
-    if set(arrays) != expected:
+    sites: dict[int, dict] = {}
+    for k in [k for k in arrays if ".site." in k]:
+        i, name = k.split(".site.", 1)
+        sites.setdefault(int(i) if i.isdigit() else -1, {})[name] = arrays.pop(k)
+    if set(arrays) != expected or not set(sites) <= set(range(len(records))):
         n_t = len({k.split(".")[0] for k in arrays})
         raise CorruptFileError(side, f"{side} lists {len(records)} trace record(s) but {path} holds tensors for "
                                      f"{n_t}: the two files do not belong together; {fix}")
     out = []
     for i, rec in enumerate(records):
         with reading(side, f"sri_kit trace sidecar (record {i})", fix):
-            tr = GenerationTrace(**rec, **{n: arrays[f"{i}.{n}"] for n in _ARRAYS})
+            tr = GenerationTrace(**rec, **{n: arrays[f"{i}.{n}"] for n in _ARRAYS}, sites=sites.get(i, {}))
         T = tr.activations.shape[0] if tr.activations.ndim == 2 else -1
         if T < 1 or any(getattr(tr, n).ndim != 2 or getattr(tr, n).shape[0] != T for n in _ARRAYS[1:]) \
                 or tr.predicted.shape != tr.committed.shape or tr.predicted.shape != tr.confidence.shape:
