@@ -45,7 +45,8 @@ def caption(name: str) -> str:
     how = ("one token per step" if name == "tiny-ar" else "one denoising pass over the whole answer per step")
     return (f"{name} ({how}). What to look for: benign lines stay in the green compliance region (σ > 0.5); "
             "harmful lines drop into the red refusal region and stay there; a jailbreak line that stays green means "
-            "the model's state never turned toward refusal, i.e. the attack worked inside the model too.")
+            "the model's state never turned toward refusal, i.e. the attack worked inside the model too. The organism is "
+            "imperfect on purpose: a line that breaks this pattern is a finding to look at, not a plotting error.")
 
 
 def format_table(df: pd.DataFrame, width: int = 44) -> str:
@@ -83,7 +84,7 @@ def _anchor_prompts(n: int):
     return harmless, harmful
 
 
-def run(out: Path, n_anchor: int = 64, progress: bool = False) -> pd.DataFrame:
+def run(out: Path, n_anchor: int = 32, progress: bool = False) -> pd.DataFrame:
     out.mkdir(parents=True, exist_ok=True)
     families = [f for f in ("roleplay", "fiction", "prefix_injection") if f in names()]
     jail = [(f, apply(f, HARMFUL[i % len(HARMFUL)], seed=i)) for i, f in enumerate(families)]
@@ -120,7 +121,7 @@ def run(out: Path, n_anchor: int = 64, progress: bool = False) -> pd.DataFrame:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="sri-kit demo", description=__doc__)
     ap.add_argument("--out", type=Path, default=Path("sri_kit_out"), help="folder for the figures (default: ./sri_kit_out)")
-    ap.add_argument("--n-anchor", type=int, default=64, help="anchor prompts per class for the centers (default 64)")
+    ap.add_argument("--n-anchor", type=int, default=32, help="anchor prompts per class for the centers (default 32)")
     a = ap.parse_args(argv)
 
     t0 = time.perf_counter()
