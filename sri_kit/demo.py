@@ -45,7 +45,8 @@ def caption(name: str) -> str:
     how = ("one token per step" if name == "tiny-ar" else "one denoising pass over the whole answer per step")
     return (f"{name} ({how}). What to look for: benign lines stay in the green compliance region (σ > 0.5); "
             "harmful lines drop into the red refusal region and stay there; a jailbreak line that stays green means "
-            "the model's state never turned toward refusal, i.e. the attack worked inside the model too.")
+            "the model's state never turned toward refusal, i.e. the attack worked inside the model too. The organism is "
+            "imperfect on purpose: a line that breaks this pattern is a finding to look at, not a plotting error.")
 
 
 def format_table(df: pd.DataFrame, width: int = 44) -> str:

@@ -23,6 +23,7 @@ import argparse
 import hashlib
 import json
 import shutil
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -174,7 +175,11 @@ def main(argv=None) -> int:
     cmd = lab_command(report.folder, browser=not a.no_browser, extra=extra)
     print("starting JupyterLab (Ctrl-C stops it): " + " ".join(cmd), flush=True)
     proc = subprocess.Popen(cmd, cwd=report.folder)
+    # a SIGTERM to `sri-kit lab` (a job control, CI) stops JupyterLab too instead of leaving it running alone
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: proc.send_signal(signum))
     try:
         return proc.wait()
     except KeyboardInterrupt:         # JupyterLab got the same Ctrl-C and shuts down; wait for it
         return proc.wait()
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -104,12 +104,19 @@ def test_cli_starts_jupyterlab_in_the_folder(tmp_path, monkeypatch, capsys):
             seen.update(cmd=cmd, cwd=cwd)
 
         def wait(self):
+            import signal
+            signal.raise_signal(signal.SIGTERM)      # as if CI stopped `sri-kit lab`: forwarded, not fatal
             return 0
+
+        def send_signal(self, signum):
+            seen["signal"] = signum
 
     monkeypatch.setitem(sys.modules, "jupyterlab", type(sys)("jupyterlab"))   # present, whatever the venv has
     monkeypatch.setattr(lab.subprocess, "Popen", FakeProc)
     assert cli.main(["lab", str(tmp_path / "w"), "--no-browser", "--", "--ServerApp.token=t"]) == 0
     assert seen["cwd"] == tmp_path / "w" and "--no-browser" in seen["cmd"] and "--ServerApp.token=t" in seen["cmd"]
+    import signal
+    assert seen["signal"] == signal.SIGTERM                                   # forwarded to JupyterLab
     (tmp_path / "w" / "00_quickstart.ipynb").write_text("{}")
     capsys.readouterr()
     assert cli.main(["lab", str(tmp_path / "w"), "--no-browser"]) == 0
