@@ -43,7 +43,8 @@ def test_smoke_run_writes_json_with_keys(smoke):
         assert k in data["machine"]
     assert set(data["scaling"]) == {"batch", "length", "steps"}
     assert all(set(v) == {"sigma", "traces"} for v in data["rss"].values())
-    assert Path(data["figure"]).exists() and Path(data["figure"]).suffix == ".png"
+    fig = out.parent / data["figure"]     # recorded by file name when it sits beside the JSON (no machine path)
+    assert fig.exists() and fig.suffix == ".png"
 
 
 def test_reference_matches_kit(smoke):

@@ -1,4 +1,4 @@
-"""``results check``: provenance of stored tables and hand-typed numbers in the docs (sri_kit.results.provenance).
+"""``results check``: provenance of stored tables and hand-typed numbers in the docs (sri_kit.results.checks).
 
 Fixtures prove the check fails where it must: a table from a dirty tree, a table whose producing code
 changed, a ledger entry for a table that is clean or gone, a stray measured number in a doc. The repository
@@ -12,7 +12,7 @@ import shutil
 import pytest
 
 from sri_kit.results import Column, ResultsStore, Table, clustered_rate
-from sri_kit.results.provenance import check_all, legacy_markers, lint_numbers, lint_text, read_ledger, table_problems
+from sri_kit.results.checks import check_all, legacy_markers, lint_numbers, lint_text, read_ledger, table_problems
 from sri_kit.results.store import LEDGER_NAME, REPO, code_hashes, provenance
 
 #: The ledger as first committed: entries may be removed, never added.
@@ -120,7 +120,7 @@ def test_legacy_marker_warns_and_region_ends(tmp_path):
 
 
 def test_check_on_a_copy_fails_on_a_stray_number_and_a_dirty_table(tmp_path):
-    shutil.copytree(REPO / "data" / "results", tmp_path / "results")
+    shutil.copytree(ResultsStore().root, tmp_path / "results")
     st = ResultsStore(tmp_path / "results")
     doc = tmp_path / "NOTE.md"
     doc.write_text("# Note\n\nThe guard flags 3.3 % of benign prompts.\n")

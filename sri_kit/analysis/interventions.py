@@ -168,7 +168,8 @@ def _slug(label: str) -> str:
 
 def store_tables(lm, rows: list[dict], info: dict, *, command: str = "", store=None) -> list:
     """One results-store table per sampler, ``interventions_<sampler>`` under the model; returns them."""
-    from ..results import Column, ResultsStore, Table, provenance, rate
+    from ..results import Column, ResultsStore, Table, rate
+    from ..results.store import provenance
 
     store = store or ResultsStore()
     prov = provenance()

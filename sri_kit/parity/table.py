@@ -7,7 +7,7 @@ their case names are read from the files, so a recorded case shows up here) and 
 ``tests/test_parity_fixtures.py::test_real_models_table_is_current`` renders the table and compares it with
 the doc (between the markers), and checks that every test named here exists.
 
-    python -m sri_kit.parity.table [REPO_ROOT]        # print the table (paste it between the markers)
+    python -m sri_kit.parity.table [CHECKOUT]         # print the table (paste it between the markers)
 """
 from __future__ import annotations
 

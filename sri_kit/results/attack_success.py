@@ -23,7 +23,8 @@ import torch
 import sri_kit as sk
 from sri_kit import attacks
 from sri_kit.data import load_prompts
-from sri_kit.results import Column, ResultsStore, Table, provenance, rate, render_docs
+from sri_kit.results import Column, ResultsStore, Table, rate, render_docs
+from sri_kit.results.store import provenance
 from sri_kit.results.compute import compute_model, samplers_for
 
 from sri_kit.results.store import REPO

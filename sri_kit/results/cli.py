@@ -19,7 +19,7 @@ ledger entries of tables that are now clean are dropped. Generations go through 
 ``python -m sri_kit.results check``: exit 1 and list each problem: a block that disagrees with the store, a
 table produced from a dirty tree (unless the store's LEGACY_DIRTY.json ledger lists it: then a warning), a
 table whose producing code or weights changed since, a measured number typed by hand outside a block
-(:mod:`sri_kit.results.provenance`). ``check PATHS``: only the blocks and numbers of those documents.
+(:mod:`sri_kit.results.checks`). ``check PATHS``: only the blocks and numbers of those documents.
 """
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def _regenerate(a, store) -> int:
 
     from ..cli import main as cli_main
     from ..io import atomic_write_text
-    from .provenance import read_ledger
+    from .checks import read_ledger
     from .store import LEDGER_NAME, provenance
     jobs = [j for j in REGENERATE if not a.only or any(j[0].startswith(o) for o in a.only)]
     for name, args in jobs:
@@ -214,7 +214,7 @@ def _main(argv=None) -> int:
         for p in render_docs(paths, store):
             print(f"rendered {p}")
         return 0
-    from .provenance import check_all
+    from .checks import check_all
     bad, warn = check_all(store, a.paths or None)
     for line in warn:
         print(f"warning: {line}")
