@@ -86,7 +86,8 @@ PRODUCERS = {
     "attack_success": _CORE + ("sri_kit/results/compute.py", "sri_kit/results/attack_success.py"),
     "guard": _CORE + ("sri_kit/guard", "sri_kit/detectors", "sri_kit/sri.py", "sri_kit/hooks.py"),
     "organism": _CORE + ("sri_kit/results/organism_targets.py", "sri_kit/results/public_sets.py",
-                         "sri_kit/results/compute.py", "sri_kit/organism/corpus", "sri_kit/analysis", "sri_kit/sri.py"),
+                         "sri_kit/results/compute.py", "sri_kit/organism/corpus", "sri_kit/analysis/irr.py",
+                         "sri_kit/sri.py"),
 }
 
 
