@@ -42,23 +42,28 @@ def _save_resume(path: Path, model, opt, gen: torch.Generator, step: int, ckpts,
             t[f"ckpt{i}.{k}"] = v.detach().cpu().clone()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".partial")
-    save_file(t, str(tmp))
     meta = {"key": key, "step": step, "opt_steps": meta_opt, "ckpts": [[s_, m] for s_, _, m in ckpts],
             "seconds": seconds}
-    (tmp.with_suffix(".json.partial")).write_text(json.dumps(meta))
+    # the metadata travels inside the tensor file, so one rename makes the checkpoint whole (a crash between two
+    # renames could not pair new tensors with an old step); the .json beside it is a copy for people and tools
+    save_file(t, str(tmp), metadata={"sri_kit_resume": json.dumps(meta)})
     tmp.replace(path)
-    tmp.with_suffix(".json.partial").replace(path.with_suffix(".json"))
+    side = path.with_suffix(".json.partial")
+    side.write_text(json.dumps(meta))
+    side.replace(path.with_suffix(".json"))
 
 
 def _load_resume(path: Path, model, opt, gen: torch.Generator, key: str):
     """Restore a resume checkpoint written by :func:`_save_resume` for the same stage ``key``; returns
     ``(next step, validation checkpoints, seconds spent before)`` or ``(0, [], 0.0)`` when there is none (or it is
     for another stage)."""
+    from safetensors import safe_open
     from safetensors.torch import load_file
-    meta_p = path.with_suffix(".json")
-    if not (path.is_file() and meta_p.is_file()):
+    if not path.is_file():
         return 0, [], 0.0
-    meta = json.loads(meta_p.read_text())
+    with safe_open(str(path), framework="pt") as f:
+        raw = (f.metadata() or {}).get("sri_kit_resume")
+    meta = json.loads(raw) if raw else {}
     if meta.get("key") != key:
         return 0, [], 0.0
     t = load_file(str(path))
