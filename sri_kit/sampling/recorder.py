@@ -41,7 +41,7 @@ import torch
 
 from ..config import GenerationConfig
 from ..errors import ConfigError, InputTypeError
-from ..hooks import _hidden
+from ..hooks import Recorder
 from ..interventions import InterventionHook
 from ..models import LoadedModel, find_layers
 from .base import SampleBatch
@@ -116,24 +116,6 @@ def resolve_site(lm: LoadedModel, name: str, sampler=None, cfg: GenerationConfig
     return mod
 
 
-class _Capture:
-    """The last output of one hooked site (restricted to some rows and columns) and how often it ran."""
-
-    def __init__(self, rows: int | None, cols: slice | None):
-        self.rows, self.cols = rows, cols
-        self.last: torch.Tensor | None = None
-        self.calls = 0
-
-    def __call__(self, module, args, out) -> None:
-        h = _hidden(out)
-        if self.rows is not None:
-            h = h[: self.rows]
-        if self.cols is not None:
-            h = h[:, self.cols]
-        self.last = h.detach()
-        self.calls += 1
-
-
 class StepRecorder:
     """The door a sampler calls once per step (see the module docstring).
 
@@ -165,7 +147,7 @@ class StepRecorder:
                                       f"layers (0 .. {len(layers) - 1})")
                 self._iv_layers.append([layers[k] for k in idx])
         self.current_step: int | torch.Tensor | None = None
-        self._caps: dict[str, _Capture] = {}
+        self._caps: dict[str, Recorder] = {}
         self._mark: dict[str, int] = {}
         self._poolers: dict[str, Pooler] = {}
         self._acts: dict[str, torch.Tensor] = {}
@@ -198,8 +180,8 @@ class StepRecorder:
                 for mod in mods:
                     handles.append(mod.register_forward_hook(InterventionHook(iv, active, self)))
             for s in self.sites:                    # after the interventions: a site sees the changed state
-                cap = _Capture(rows, cols)
-                handles.append(self._modules[s].register_forward_hook(cap))
+                cap = Recorder(rows, cols)          # the last output of the site, and how often it ran
+                handles.append(self._modules[s].register_forward_hook(cap._hook))
                 self._caps[s] = cap
                 self._poolers[s] = Pooler(self.cfg.pooling)
             yield self
