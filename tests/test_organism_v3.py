@@ -110,7 +110,7 @@ def test_training_resumes_bit_identically(tmp_path):
     spec = train.ORGANISMS["ar"]
     enc = train.encode_examples(tok, train.make_examples("base", 6 * cfg.batch_size, pools, cfg, 0))
 
-    def run(resume, fail_at=None, stop_at=None):
+    def run(resume, fail_at=None, stop_at=None, log=lambda m: None):
         torch.manual_seed(0)
         model = spec.build(tok)
         calls = {"n": 0}
@@ -121,7 +121,7 @@ def test_training_resumes_bit_identically(tmp_path):
                 raise KeyboardInterrupt
             return spec.step_loss(*a)
         s = replace(spec, step_loss=loss)
-        train.train_stage(model, enc, cfg.ar_base, s, tok, cfg, 0, lambda m: None, resume=resume, resume_every=2,
+        train.train_stage(model, enc, cfg.ar_base, s, tok, cfg, 0, log, resume=resume, resume_every=2,
                           stop_at=stop_at)
         return {k: v.clone() for k, v in model.state_dict().items()}
 
@@ -137,6 +137,15 @@ def test_training_resumes_bit_identically(tmp_path):
     early = run(ck2, stop_at=3)
     assert not all(torch.equal(ref[k], early[k]) for k in ref)
     assert all(torch.equal(ref[k], v) for k, v in run(ck2).items())
+    # the older layout (metadata only in the JSON beside the tensor file) still resumes
+    from safetensors.torch import load_file, save_file
+    ck3 = tmp_path / "ck3.safetensors"
+    run(ck3, stop_at=3)
+    save_file(load_file(str(ck3)), str(ck3))          # the same tensors, no metadata inside
+    assert ck3.with_suffix(".json").is_file()
+    said = []
+    assert all(torch.equal(ref[k], v) for k, v in run(ck3, log=said.append).items())
+    assert any("resumed at step 3" in m for m in said), said
     # a checkpoint of another stage configuration is not used
     other = replace(cfg, ar_base=train.StageCfg(steps=7, lr=1e-3, warmup=1))
     torch.manual_seed(0)

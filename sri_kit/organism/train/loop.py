@@ -63,6 +63,9 @@ def _load_resume(path: Path, model, opt, gen: torch.Generator, key: str):
         return 0, [], 0.0
     with safe_open(str(path), framework="pt") as f:
         raw = (f.metadata() or {}).get("sri_kit_resume")
+    side = path.with_suffix(".json")
+    if not raw and side.is_file():   # written before the metadata moved into the tensor file: its JSON is beside it
+        raw = side.read_text()
     meta = json.loads(raw) if raw else {}
     if meta.get("key") != key:
         return 0, [], 0.0
