@@ -5,8 +5,9 @@ labels) and the report (traces: φ_t per step, predictions, σ computed from the
 :class:`GenerationCache` first and generate only what is missing.
 
 Keys: :func:`model_fingerprint` (a digest of the weights and the config, so retrained weights never
-reuse old generations), ``GenerationConfig.key()``, a hash of the prompts and the prefill, and the kind
-of entry. Entries are single files: a magic line, a JSON header, binary blobs and a trailing SHA-256 of
+reuse old generations), :func:`generation_code_digest` (a digest of the package code that decides a
+generation, so a change to a sampler, a model adapter or the hooks regenerates instead of serving what the
+old code made), ``GenerationConfig.key()``, a hash of the prompts and the prefill, and the kind of entry. Entries are single files: a magic line, a JSON header, binary blobs and a trailing SHA-256 of
 everything before it. They are written to a unique temporary file and moved into place (``os.replace``),
 so a reader never sees half an entry, two runs sharing the cache cannot corrupt it (the last identical
 entry wins), and a run killed at any point leaves either nothing or a complete entry. A truncated or
@@ -31,7 +32,8 @@ import struct
 import tempfile
 from pathlib import Path
 
-__all__ = ["cache_root", "model_fingerprint", "entry_key", "GenerationCache", "pack", "unpack", "MAGIC"]
+__all__ = ["cache_root", "model_fingerprint", "generation_code_digest", "code_digest", "GENERATION_CODE",
+           "entry_key", "GenerationCache", "pack", "unpack", "MAGIC"]
 
 MAGIC = b"SRIKIT-CACHE/1\n"
 
@@ -42,6 +44,41 @@ def cache_root() -> Path:
         return Path(os.environ["SRI_KIT_CACHE"])
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "sri_kit"
+
+
+#: The package code a generation (texts, traces, φ) depends on, relative to the package: a change to any of it
+#: changes every cache key, so cached generations are never served for code that would generate differently.
+GENERATION_CODE = ("config.py", "hooks.py", "sampling", "models", "native")
+
+_CODE: list[str] = []
+
+
+def code_digest(root, names) -> str:
+    """sha256 (16 hex) of every ``.py`` file under ``root / name`` for each of ``names`` (by relative name and
+    bytes; ``__pycache__`` skipped). ``root``: a folder or an ``importlib.resources`` traversable."""
+    h = hashlib.sha256()
+
+    def walk(node, rel):
+        if node.is_file():
+            if rel.endswith(".py"):
+                h.update(rel.encode() + b"\0" + node.read_bytes() + b"\0")
+            return
+        if node.is_dir():
+            for child in sorted(node.iterdir(), key=lambda c: c.name):
+                if child.name != "__pycache__":
+                    walk(child, f"{rel}/{child.name}")
+    for name in names:
+        walk(root / name, name)
+    return h.hexdigest()[:16]
+
+
+def generation_code_digest() -> str:
+    """:func:`code_digest` of :data:`GENERATION_CODE` in the installed package (so it works from a wheel): part of
+    every generation cache key."""
+    if not _CODE:
+        from importlib.resources import files
+        _CODE.append(code_digest(files("sri_kit"), GENERATION_CODE))
+    return _CODE[0]
 
 
 _FP: dict = {}
@@ -158,7 +195,8 @@ class GenerationCache:
     def texts(self, lm, prompts: list[str], cfg, *, prefill: str | None = None, generate=None) -> tuple[list[str], float, bool]:
         """``(texts, seconds, hit)``: the generated texts of ``prompts`` (in order), from the cache or from
         ``generate(lm, prompts, cfg, prefill)`` (default: :func:`sri_kit.sampling.generate_texts`)."""
-        key = entry_key("texts", model_fingerprint(lm), cfg.key(), list(prompts), prefill)
+        key = entry_key("texts", model_fingerprint(lm), generation_code_digest(), cfg.key(), list(prompts),
+                        prefill)
         e = self.get(key)
         if e is not None:
             return list(e["meta"]["texts"]), float(e["meta"]["seconds"]), True
@@ -180,7 +218,8 @@ class GenerationCache:
         from ``generate(lm, prompts, cfg, prefill)``; stored as the two files of
         :func:`~sri_kit.sampling.save_traces` inside one checksummed entry."""
         from .sampling import load_traces, save_traces
-        key = entry_key("traces", model_fingerprint(lm), cfg.key(), list(prompts), prefill)
+        key = entry_key("traces", model_fingerprint(lm), generation_code_digest(), cfg.key(), list(prompts),
+                        prefill)
         e = self.get(key)
         with tempfile.TemporaryDirectory() as d:
             f = Path(d) / "t.safetensors"

@@ -14,7 +14,9 @@ from pathlib import Path
 import pytest
 
 from sri_kit import GenerationConfig
-from sri_kit.cache import GenerationCache, cache_root, entry_key, model_fingerprint, pack, unpack
+from sri_kit import cache as cache_mod
+from sri_kit.cache import (GENERATION_CODE, GenerationCache, cache_root, code_digest, entry_key, model_fingerprint,
+                            pack, unpack)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -67,6 +69,35 @@ def test_keys_separate_models_configs_prompts_and_prefill(tmp_path):
     assert not cache.texts(_LM(0), ["x"], cfg.replace(steps=2), generate=gen)[2]
     assert not cache.texts(_LM(0), ["x"], cfg, prefill="Sure", generate=gen)[2]
     assert a[0] == ["x|4|None"]
+
+
+def test_changed_generation_code_regenerates(tmp_path, monkeypatch):
+    """A cached generation is never served for code that would generate differently: the digest of the
+    sampling, model, native and hook code is part of every key."""
+    cache, cfg = GenerationCache(tmp_path / "c"), GenerationConfig(steps=4, gen_length=4)
+
+    def gen(lm_, ps, c, pf):
+        return list(ps)
+
+    cache.texts(_LM(0), ["x"], cfg, generate=gen)
+    assert cache.texts(_LM(0), ["x"], cfg, generate=gen)[2]
+    monkeypatch.setattr(cache_mod, "_CODE", ["another-version"])
+    assert not cache.texts(_LM(0), ["x"], cfg, generate=gen)[2]
+    # the digest reads every .py file of the named folders and files (a change to any one changes it)
+    pkg = tmp_path / "pkg"
+    (pkg / "sampling" / "__pycache__").mkdir(parents=True)
+    (pkg / "sampling" / "a.py").write_text("x = 1\n")
+    (pkg / "config.py").write_text("y = 2\n")
+    (pkg / "other.py").write_text("z = 3\n")
+    d0 = code_digest(pkg, ("config.py", "sampling"))
+    (pkg / "sampling" / "__pycache__" / "a.pyc").write_bytes(b"\0")
+    (pkg / "other.py").write_text("z = 4\n")
+    assert code_digest(pkg, ("config.py", "sampling")) == d0          # not generation code
+    (pkg / "sampling" / "a.py").write_text("x = 2\n")
+    assert code_digest(pkg, ("config.py", "sampling")) != d0
+    assert set(GENERATION_CODE) >= {"sampling", "models", "native", "hooks.py", "config.py"}
+    from importlib.resources import files
+    assert all((files("sri_kit") / n).is_file() or (files("sri_kit") / n).is_dir() for n in GENERATION_CODE)
 
 
 def _writer(root, n, tag):

@@ -36,7 +36,7 @@ import numpy as np
 import torch
 
 import sri_kit as sk
-from sri_kit.cache import cache_root
+from sri_kit.cache import cache_root, generation_code_digest, model_fingerprint
 from sri_kit import attacks
 from sri_kit.data import load_prompts, make_splits
 from sri_kit.hooks import resolve_module
@@ -125,16 +125,19 @@ def queue(stages: list[tuple[str, dict[str, int]]] | None = None) -> list[tuple[
     return jobs
 
 
-def chunk_path(cfg: str, name: str, start: int, n: int, model: str = MODEL) -> Path:
-    """Stem of a cached chunk: ``<cache>/<model>/<cfg>/<set>/<start>+<n>`` (+ .safetensors/.json/.npz)."""
-    return CACHE_ROOT / model / cfg / name / f"{start:04d}+{n}"
+def chunk_path(lm, cfg: str, name: str, start: int, n: int) -> Path:
+    """Stem of a cached chunk: ``<cache>/<model>/<weights+code>/<cfg>/<set>/<start>+<n>`` (+ .safetensors/.json/
+    .npz); the weights' fingerprint and the generation code's digest are in the path, so new weights or a changed
+    sampler never read old chunks."""
+    version = f"{model_fingerprint(lm)[:12]}-{generation_code_digest()[:8]}"
+    return CACHE_ROOT / lm.name / version / cfg / name / f"{start:04d}+{n}"
 
 
 def cached(lm, cfg_name: str, name: str, prompts: list[str], n: int):
     """The first ``n`` traces of a set and their φ variants, generating (and caching) missing chunks."""
     traces, var = [], []
     for start, k in chunks(name, n):
-        p = chunk_path(cfg_name, name, start, k, lm.name)
+        p = chunk_path(lm, cfg_name, name, start, k)
         if not (p.parent / f"{p.name}.npz").exists():
             cfg = lm.default_config.replace(**CONFIGS.get(cfg_name, {}))
             tr, v = generate_chunk(lm, cfg, prompts[start:start + k])
@@ -205,7 +208,7 @@ def cmd_generate(a) -> int:
     while time.time() - t0 < a.budget_s:
         job = None
         for cfg_name, name, start, n in queue(parse_only(a.only, a.config) if a.only else None):   # the first chunk nobody has done or claimed
-            p = chunk_path(cfg_name, name, start, n)
+            p = chunk_path(lm, cfg_name, name, start, n)
             if (p.parent / f"{p.name}.npz").exists():
                 continue
             p.parent.mkdir(parents=True, exist_ok=True)

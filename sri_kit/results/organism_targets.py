@@ -33,6 +33,7 @@ from ..io import atomic_write_text
 from ..judges import is_on_topic, is_placeholder_compliance
 from ..models import LoadedModel
 from .compute import cache_dir, samplers_for
+from ..cache import generation_code_digest
 from .public_sets import cached_cell, weights_hash
 from .schema import Column, Table, rate
 from .store import ResultsStore, producing_code, provenance
@@ -197,7 +198,7 @@ def compute_organism_targets(lm: LoadedModel, *, store: ResultsStore | None = No
     store = store or ResultsStore()
     samplers = [(s, c) for s, c in samplers_for(lm) if not only_samplers or s in only_samplers]
     wh = weights_hash(lm)
-    cache = cache_dir(lm.name) / f"organism_targets_{wh}"
+    cache = cache_dir(lm.name) / f"organism_targets_{wh}_{generation_code_digest()[:8]}"   # new weights or generation code: new cells
     prov = provenance(producing_code("organism", [weights or lm.name]))
     prompts = {lab: eval_prompts(src, n=n, seed=seed) for lab, (src, _) in SETS.items()}
     wrapped = {k: _wrapped(k, n_wrapped, seed) for k in FAMILY_SOURCES}

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..cache import generation_code_digest
 from ..io import atomic_write_text
 from ..judges import is_on_topic, is_placeholder_compliance
 from ..models import LoadedModel
@@ -161,7 +162,7 @@ def compute_public_sets(lm: LoadedModel, *, store: ResultsStore | None = None, n
     store = store or ResultsStore()
     samplers = [(s, c) for s, c in samplers_for(lm) if not only_samplers or s in only_samplers]
     wh = weights_hash(lm)
-    cache = cache_dir(lm.name) / f"public_sets_{wh}"
+    cache = cache_dir(lm.name) / f"public_sets_{wh}_{generation_code_digest()[:8]}"   # new weights or generation code: new cells
     prov = provenance(producing_code("public", [lm.name]))
     prompts = {lab: eval_prompts(src, n=n, seed=seed) for lab, (src, _) in PUBLIC_EVAL.items()}
     todo = []
