@@ -314,4 +314,4 @@ def training_table(logs: dict[str, dict], *, model_label: str, command: str = ""
                  notes=notes or "Stage wall times as logged by sri_kit.organism.train on this machine (2 CPU cores "
                                 "shared with other jobs; one torch thread per model, both models side by side).",
                  extra={"argv": {k: v.get("argv") for k, v in logs.items()}},
-                 **provenance(producing_code("organism", list(folders))))
+                 **provenance(producing_code("training", list(folders))))
