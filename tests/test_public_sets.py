@@ -67,6 +67,32 @@ def test_licence_rules_hold_in_training_data(have_data):
             assert P.PUBLIC_SETS[name].label == label
 
 
+def test_splits_are_pinned(have_data):
+    """The library's splits (sri_kit.data.public_splits, where results tables read them) hold exactly the prompts
+    they held when the organism owned them: ``fixtures/public_split_hashes.json`` was written by the old
+    ``sri_kit.organism.corpus.public`` (hash of each split and of seeded eval_prompts samples)."""
+    import hashlib
+    import json
+    from pathlib import Path
+
+    from sri_kit.data import public_splits as S
+
+    def h(x):
+        return hashlib.sha256(json.dumps(x, ensure_ascii=False).encode()).hexdigest()[:24]
+
+    want = json.loads((Path(__file__).parent / "fixtures" / "public_split_hashes.json").read_text())
+    got = {}
+    for name in S.PUBLIC_SETS:
+        ev, tr = S.splits(name)
+        got[f"{name}/evaluation"], got[f"{name}/training"] = [len(ev), h(list(ev))], [len(tr), h(list(tr))]
+        for n, seed in ((200, 0), (100, 1), (None, 0)):
+            got[f"{name}/eval_prompts/n={n}/seed={seed}"] = h(S.eval_prompts(name, n=n, seed=seed))
+    assert got == want
+    # the organism trains from the same splits (one function, one cache), never from a copy
+    assert (P.splits, P.eval_prompts, P.split_key, P.PUBLIC_SETS, normalize) == (
+        S.splits, S.eval_prompts, S.split_key, S.PUBLIC_SETS, S.normalize)
+
+
 def test_eval_prompts_are_a_seeded_sample_of_the_evaluation_split(have_data):
     ev = set(P.splits("advbench")[0])
     a = P.eval_prompts("advbench", n=200, seed=0)

@@ -2,7 +2,7 @@
 
 For one model and each of its samplers (:func:`~sri_kit.results.compute.samplers_for`: greedy for tiny-ar,
 diffusion and left-to-right for tiny-dlm) on the **evaluation splits** of public sets
-(:func:`sri_kit.organism.corpus.public.eval_prompts`, never in any training split):
+(:func:`sri_kit.data.public_splits.eval_prompts`, never in any training split):
 
 * harmful requests (AdvBench, HarmBench standard, XSTest unsafe): refused, placeholder (attack-style
   compliance), answered (neither);
@@ -114,7 +114,7 @@ def _sigma_rows(lm, cfg, sampler: str, n: int, seed: int, cache: Path, progress:
     """Median σ_T of answered Alpaca and refused AdvBench generations (cached as the per-group final σ)."""
     from ..analysis import fit_centers_protocol
     from ..data import load_prompts
-    from ..organism.corpus.public import eval_prompts
+    from ..data.public_splits import eval_prompts
     from ..sampling import generate
     from ..sri import sri_signal
     anchors = (load_prompts("tiny_benign", n=ANCHOR_N, seed=seed), load_prompts("tiny_harmful", n=ANCHOR_N, seed=seed))
@@ -158,7 +158,7 @@ def compute_public_sets(lm: LoadedModel, *, store: ResultsStore | None = None, n
     ``n``: prompts per set (the whole evaluation split when it is smaller: HarmBench 159). The table is
     rewritten after every cell (``complete`` False, ``pending`` listing what is missing) so an interrupted run
     keeps what it measured. ``sigma``: add the σ_T rows (DLM only)."""
-    from ..organism.corpus.public import PUBLIC_SETS, SPLIT_SEED, eval_prompts
+    from ..data.public_splits import PUBLIC_SETS, SPLIT_SEED, eval_prompts
     store = store or ResultsStore()
     samplers = [(s, c) for s, c in samplers_for(lm) if not only_samplers or s in only_samplers]
     wh = weights_hash(lm)

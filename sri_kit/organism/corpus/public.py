@@ -1,17 +1,16 @@
-"""Public prompt sets for the organism: seeded, hash-based evaluation / training splits, a licence table, and
-training requests drawn only from the training splits of sets whose licence lets them shape shipped weights.
+"""Public prompt sets for the organism: training requests drawn only from the training splits of sets whose
+licence lets them shape shipped weights.
 
 Why: the synthetic corpus (``harmful``, ``benign``, ``borderline``) covers how the corpus writes, not how people
-write; public prompt sets (AdvBench, StrongREJECT, XSTest, ...) add real phrasings. Every set is split once,
-per prompt, by a seeded hash of its normalised text (:func:`split_key`): the ``n_eval`` prompts with the smallest
-keys are its **evaluation split**, the rest its **training split**. Evaluation code reads only evaluation splits
-(:func:`eval_prompts`); training reads only :func:`training_prompts`, which also drops any prompt whose
-normalised text, or a near duplicate of it (content-word Jaccard >= :data:`NEAR_DUP`), is in the evaluation
-split of *any* set (AdvBench, HarmBench, JailbreakBench and StrongREJECT share behaviours in different words).
+write; public prompt sets (AdvBench, StrongREJECT, XSTest, ...) add real phrasings. The seeded, hash-based
+evaluation / training splits and the licence table are the library's (:mod:`sri_kit.data.public_splits`,
+re-exported here: :func:`split_key`, :func:`splits`, :func:`eval_prompts`, :data:`PUBLIC_SETS`, ...). Evaluation
+code reads only evaluation splits (:func:`eval_prompts`); training reads only :func:`training_prompts`, which also
+drops any prompt whose normalised text, or a near duplicate of it (content-word Jaccard >= :data:`NEAR_DUP`), is in
+the evaluation split of *any* set (AdvBench, HarmBench, JailbreakBench and StrongREJECT share behaviours in
+different words).
 
-Licences (:data:`PUBLIC_SETS`): a set trains only when ``trains`` is True. Alpaca is CC BY-NC 4.0 (its content
-must not shape released weights): evaluation only. HarmBench (159 standard behaviours), JailbreakBench (its
-goals are the ``paper/PAIR`` attack's) and XSTest's unsafe contrasts (200) are kept whole for evaluation.
+Licences (:data:`PUBLIC_SETS`): a set trains only when ``trains`` is True (Alpaca, CC BY-NC 4.0, never does).
 
 Harmful public prompts are answered in training exactly as synthetic ones are: the content-free placeholder
 (base stage) or a refusal (safety stage); no harmful content is ever written. Benign public prompts train only
@@ -31,14 +30,13 @@ Example:
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import re
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from ...data import load_prompts, subset
+from ...data.public_splits import (PUBLIC_SETS, SPLIT_SEED, PublicSet, dolly_pairs, dolly_reference,  # noqa: F401
+                                   eval_prompts, licence_table, split_key, splits)
 from ...resources import user_cache_dir
 from .text import Request, normalize
 
@@ -47,76 +45,11 @@ __all__ = ["PublicSet", "PUBLIC_SETS", "SPLIT_SEED", "NEAR_DUP", "ANSWERS_FILE",
            "licence_table", "add_to_pools", "ANSWER_CHARS", "trim_answer", "dolly_answers", "dolly_reference", "DANGER_WORDS", "DEV_N", "dev_prompts",
            "sounds_dangerous"]
 
-#: The seed of the public splits (part of every split key; changing it changes every split).
-SPLIT_SEED = 0
 #: Content-word Jaccard similarity at or above which a training prompt counts as a copy of an evaluation prompt.
 NEAR_DUP = 0.6
 #: Answers to benign public training prompts, written once at corpus-build time by ``scripts/benign_answers.py``
 #: (its default ``--out``): ``<user cache>/organism/benign_answers.jsonl`` (:func:`sri_kit.resources.user_cache_dir`).
 ANSWERS_FILE = user_cache_dir("organism", "benign_answers.jsonl")
-
-
-@dataclass(frozen=True)
-class PublicSet:
-    """A public prompt set (``name`` as in :mod:`sri_kit.data`): its label, licence, whether the licence lets it
-    shape shipped weights (``trains``), the size of its evaluation split (``n_eval``; None = every prompt) and why."""
-
-    name: str
-    label: str            # "harmful" | "benign"
-    licence: str
-    trains: bool
-    n_eval: int | None
-    why: str
-
-
-PUBLIC_SETS: dict[str, PublicSet] = {s.name: s for s in (
-    PublicSet("advbench", "harmful", "MIT", True, 260, "520 behaviours: half evaluation (n >= 200), half training"),
-    PublicSet("harmbench", "harmful", "MIT", True, None,
-              "159 standard behaviours (< 200): all evaluation"),
-    PublicSet("jailbreakbench", "harmful", "MIT", True, None,
-              "100 goals, also the goals of the paper/PAIR attack prompts: all evaluation"),
-    PublicSet("strongreject", "harmful", "MIT", True, 156, "313 prompts: half evaluation, half training"),
-    PublicSet("xstest_safe", "benign", "CC BY 4.0", False, 200,
-              "250 safe prompts that look unsafe: 200 evaluation, never training (organism v3: XSTest is a test "
-              "of over-refusal only; attribution: Röttger et al. 2024)"),
-    PublicSet("xstest_unsafe", "harmful", "CC BY 4.0", True, None, "200 unsafe contrasts: all evaluation"),
-    PublicSet("dolly", "benign", "CC BY-SA 3.0", True, 400,
-              "3,742 human-written open-QA pairs (databricks-dolly-15k): 400 evaluation, the rest training with "
-              "their own human answers (share-alike: weights trained on them are CC BY-SA 3.0; credit Databricks)"),
-    PublicSet("alpaca", "benign", "CC BY-NC 4.0", False, None,
-              "non-commercial licence: evaluation only, never training"),
-)}
-
-
-def split_key(prompt: str, seed: int = SPLIT_SEED) -> str:
-    """The prompt's split hash: sha256 of the seed and its normalised text (lowercase alphanumerics)."""
-    return hashlib.sha256(f"sri_kit.organism.public:{seed}:{normalize(prompt)}".encode("utf-8")).hexdigest()
-
-
-@lru_cache(maxsize=None)
-def splits(name: str, seed: int = SPLIT_SEED) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """``(evaluation, training)`` prompts of one set, each in file order. Prompts are deduplicated on their
-    normalised text; the ``n_eval`` with the smallest :func:`split_key` are the evaluation split. A set whose
-    licence forbids training (or with ``n_eval`` None) has an empty training split."""
-    spec = PUBLIC_SETS[name]
-    seen, prompts = set(), []
-    for p in load_prompts(name, seed=None):
-        k = normalize(p)
-        if k and k not in seen:
-            seen.add(k)
-            prompts.append(p)
-    n_eval = len(prompts) if spec.n_eval is None else min(spec.n_eval, len(prompts))
-    ranked = sorted(range(len(prompts)), key=lambda i: split_key(prompts[i], seed))
-    ev = set(ranked[:n_eval])
-    evaluation = tuple(p for i, p in enumerate(prompts) if i in ev)
-    training = tuple(p for i, p in enumerate(prompts) if i not in ev) if spec.trains else ()
-    return evaluation, training
-
-
-def eval_prompts(name: str, n: int | None = 200, seed: int = 0) -> list[str]:
-    """``n`` prompts of the set's evaluation split (a seeded sample in file order; all of it when it is smaller)."""
-    ev = list(splits(name)[0])
-    return subset(ev, None if n is None or n >= len(ev) else n, seed)
 
 
 _STOP = frozenset("a an the and or of to in on for with by at from as is are be it this that how what why who "
@@ -238,11 +171,7 @@ def trim_answer(text: str, max_chars: int = ANSWER_CHARS) -> str:
     return cut.rsplit(" ", 1)[0].strip()
 
 
-@lru_cache(maxsize=None)
-def _dolly_pairs() -> tuple[tuple[str, str], ...]:
-    from ...data import load_records
-    from ...data.sources import dolly_pair
-    return tuple(dolly_pair(r) for r in load_records("dolly"))
+_dolly_pairs = dolly_pairs          # the old private name (tests read it)
 
 
 def dolly_answers() -> dict[str, str]:
@@ -260,15 +189,6 @@ def dolly_answers() -> dict[str, str]:
         if q and a:
             out.setdefault(normalize(q), a)
     return out
-
-
-def dolly_reference(prompt: str) -> str | None:
-    """The human reference answer of a Dolly question (untrimmed), or None (for the on-topic check)."""
-    k = normalize(prompt)
-    for q, a in _dolly_pairs():
-        if normalize(q) == k:
-            return a
-    return None
 
 
 def public_requests(label: str, seed: int = SPLIT_SEED, answers: dict[str, str] | None = None) -> list[Request]:
@@ -289,15 +209,6 @@ def public_requests(label: str, seed: int = SPLIT_SEED, answers: dict[str, str] 
         elif normalize(p) in answers:
             out.append(Request(p, task_of(p), f"public/{name}", "benign", answers=(answers[normalize(p)],)))
     return out
-
-
-def licence_table() -> str:
-    """The licence table as Markdown (for docs and the training log)."""
-    rows = ["| set | label | licence | trains | evaluation split | why |", "|---|---|---|---|---|---|"]
-    for s in PUBLIC_SETS.values():
-        rows.append(f"| {s.name} | {s.label} | {s.licence} | {'yes' if s.trains else 'no'} | "
-                    f"{'all' if s.n_eval is None else s.n_eval} | {s.why} |")
-    return "\n".join(rows)
 
 
 #: Words that make a benign question sound dangerous; Dolly training questions containing one also join the
