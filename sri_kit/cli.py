@@ -43,8 +43,6 @@ from . import demo, distributed, lab, pipeline
 from .errors import ConfigError, SriKitError
 from .models import PRESETS, load_model
 from .runconfig import check_generation
-from .organism.evaluate import main as eval_main
-from .organism.train import main as train_main
 from .sampling import generate, save_traces
 
 
@@ -273,9 +271,11 @@ def _main(argv) -> int:
     if a.cmd in _JOBS:
         import importlib
         return importlib.import_module(_JOBS[a.cmd][0]).main(a.rest) or 0
-    if a.cmd == "organism":
+    if a.cmd == "organism":          # the application may name the organism; the library only loads it as a plug-in
         if a.ocmd == "train":
+            from .organism.train import main as train_main
             return train_main(a.rest) or 0
+        from .organism.evaluate import main as eval_main
         return eval_main(a.rest) or 0
     if a.cmd == "parity":
         from .parity.cli import main as parity_main
@@ -286,7 +286,8 @@ def _main(argv) -> int:
     if a.cmd == "intervene":
         return _intervene(a, argv)
     if a.cmd == "presets":
-        for k, p in PRESETS.items():
+        # the embedded presets first (a plug-in adds them to the table after the real models' presets)
+        for k, p in sorted(PRESETS.items(), key=lambda kp: not kp[1].local):
             if "/" not in k:
                 print(f"{k:28s} {p.family:15s} {p.hub_id:42s} {p.note}")
         return 0

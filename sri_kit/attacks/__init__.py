@@ -27,21 +27,24 @@ Families (see ``describe(name)`` for the source and parameters of each):
 * ``dija`` / ``pad`` – diffusion-specific interleaved mask-text prompts (DIJA, PAD-style); the
   diffusion sampler fills the mask tokens that appear inside the prompt.
 * ``template`` – in-the-wild style templates with a ``{prompt}`` slot from a file.
-* the organism's wrapper families (``sri_kit.organism.wrappers.FAMILIES``, e.g. ``roleplay``,
-  ``fiction``); a family whose name collides with a paper attack implemented here
-  is registered as ``organism_<name>``.
+* the wrapper families of plug-ins (:mod:`sri_kit.plugins`): the embedded organism's (``roleplay``,
+  ``fiction``, ...), registered on the first lookup; a family whose name collides with a paper attack
+  implemented here is registered as ``<owner>_<name>`` (``organism_flip``).
 
-Other code can add transforms with :func:`register`.
+Other code can add transforms with :func:`register`, and a model's own wrapper families with
+:func:`sri_kit.plugins.add_wrapper_families`.
 
 Modules, one job each: ``registry`` (register / apply / names), ``transforms`` (text transforms),
 ``diffusion`` (DIJA, PAD), ``datasets`` (PAIR, JBC, WildJailbreak), ``optimise`` (target_logprob,
-random search), ``wrapper_families`` (the organism's families), ``evaluation`` (attack success).
+random search), ``evaluation`` (attack success).
 """
 from __future__ import annotations
 
-# the order matters: paper attacks register first, the organism's wrapper families last (collision prefix)
+# the order matters: the paper attacks register first; plug-ins' wrapper families (the organism's) on the first
+# lookup after that (sri_kit.plugins), so a family named like a paper attack gets the prefix
 from . import datasets, diffusion, optimise, registry, transforms  # noqa: F401  (registers the attacks)
-from . import wrapper_families  # noqa: F401  (registers the organism's families)
+
+registry.builtins_registered()
 from .datasets import load_attack_prompts
 from .diffusion import DEFAULT_MASK_TOKEN
 from .evaluation import evaluate

@@ -1,7 +1,9 @@
 """The attack registry: named, seeded prompt transforms, and the input checks every attack shares.
 
 An attack is a function ``fn(prompt, seed=0, **kw) -> str`` registered under a snake_case name with
-:func:`register`; :func:`apply` looks it up and runs it.
+:func:`register`; :func:`apply` looks it up and runs it. Plug-ins (:mod:`sri_kit.plugins`: the organism's
+wrapper families, a user's model's) register theirs on the first lookup or registration after the kit's own
+attacks are in, so a plug-in family whose name an attack already has is registered as ``<owner>_<family>``.
 """
 from __future__ import annotations
 
@@ -35,6 +37,19 @@ class AttackSpec:
 
 _REGISTRY: dict[str, AttackSpec] = {}
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+_state = {"builtins_done": False}
+
+
+def builtins_registered() -> None:
+    """Called by :mod:`sri_kit.attacks` once the kit's own attacks are registered: from then on the first lookup or
+    registration loads the plug-ins (before it, lookups see the kit's attacks only)."""
+    _state["builtins_done"] = True
+
+
+def _plugins() -> None:
+    if _state["builtins_done"]:
+        from .. import plugins
+        plugins.load()
 
 
 def register(
@@ -59,6 +74,7 @@ def register(
         raise ValueError(f"attack names are snake_case identifiers, got {name!r}")
     if kind not in KINDS:
         raise ValueError(f"kind must be text|model|dataset|prefill, got {kind!r}")
+    _plugins()
 
     def deco(f: Callable[..., str]) -> Callable[..., str]:
         if name in _REGISTRY and not overwrite:
@@ -71,15 +87,17 @@ def register(
 
 def unregister(name: str) -> AttackSpec:
     """Remove a transform (mainly for tests); returns its spec."""
+    _plugins()
     return _REGISTRY.pop(name)
 
 
 def names() -> list[str]:
-    """Sorted names of all registered transforms (the organism's wrapper families included).
+    """Sorted names of all registered transforms (the plug-ins' wrapper families included: the organism's).
 
     >>> "flip" in names() and "roleplay" in names()
     True
     """
+    _plugins()
     return sorted(_REGISTRY)
 
 
@@ -89,6 +107,7 @@ def get(name: str) -> AttackSpec:
     >>> get("flip").kind
     'text'
     """
+    _plugins()
     if not isinstance(name, str) or name not in _REGISTRY:
         raise KeyError(
             f"unknown attack {name!r}; known attacks: {', '.join(sorted(_REGISTRY))} "

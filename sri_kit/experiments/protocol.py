@@ -8,6 +8,7 @@ import numpy as np
 
 from .. import attacks
 from ..errors import ConfigError
+from ..plugins import family_of
 
 __all__ = ["Pool", "SplitSpec", "SetSpec", "Experiment", "AttackedSet", "build_sets", "attack_set", "rotate",
            "organism_phrasings", "split_pool"]
@@ -119,11 +120,12 @@ def split_pool(items: list[str], n_a: int, n_b: int, seed: int) -> tuple[list[st
 
 
 def organism_phrasings(attack: str, phrasings: str | None) -> dict:
-    """``{"split": phrasings}`` for an organism wrapper family (they have phrasing splits), else ``{}``."""
+    """``{"split": phrasings}`` for a plug-in's wrapper family (the organism's: they have phrasing splits,
+    :func:`sri_kit.plugins.family_of`), else ``{}``."""
     if phrasings is None or phrasings == "n/a":
         return {}
-    src = attacks.get(attack).source
-    return {"split": phrasings} if src.startswith("sri_kit.organism.wrappers") else {}
+    attacks.get(attack)                 # an unknown name: the registry's error
+    return {"split": phrasings} if family_of(attack) is not None else {}
 
 
 def attack_set(attack: str | None, requests: list[str], *, seed: int = 0, phrasings: str | None = None,

@@ -60,11 +60,7 @@ class Preset:
 
 
 _PAPER = dict(steps=32, gen_length=128, block_length=None, system_prompt="You are a helpful assistant")
-PRESETS: dict[str, Preset] = {
-    "tiny-ar": Preset("tiny-ar", "ar", "model.norm", local=True, dtype="float32",
-                      note="the kit's embedded causal model organism (Llama architecture)"),
-    "tiny-dlm": Preset("tiny-dlm", "diffusion", "model.final_norm", local=True, dtype="float32",
-                       note="the kit's embedded masked-diffusion model organism (ModernBERT, LLaDA SFT objective)"),
+_BUILTIN: dict[str, Preset] = {
     "llada-8b-instruct": Preset("GSAI-ML/LLaDA-8B-Instruct", "diffusion", "model.transformer.ln_f",
                                 mask_token_id=126336, default_config=_PAPER,
                                 note="kit-native LLaDA (no remote code; docs/REAL_MODELS.md)"),
@@ -97,7 +93,58 @@ PRESETS: dict[str, Preset] = {
                                              "GPUs (device_map='auto', needs `pip install accelerate`)"),
 }
 # hub ids resolve to the same presets
-for _k, _p in list(PRESETS.items()):
+for _k, _p in list(_BUILTIN.items()):
     if not _p.local:
-        PRESETS.setdefault(_p.hub_id, _p)
-        PRESETS.setdefault(_p.hub_id.lower(), _p)
+        _BUILTIN.setdefault(_p.hub_id, _p)
+        _BUILTIN.setdefault(_p.hub_id.lower(), _p)
+
+
+class PresetTable(dict):
+    """The preset table: a dict that loads the kit's plug-ins (:mod:`sri_kit.plugins`) before it is first read,
+    so the presets they add (the organism's ``tiny-ar`` and ``tiny-dlm``, a user's own model) are in it. Add
+    entries with :func:`sri_kit.plugins.add_preset`."""
+
+    def _ready(self) -> None:
+        from .. import plugins
+        plugins.load()
+
+    def __getitem__(self, k):
+        self._ready()
+        return super().__getitem__(k)
+
+    def __contains__(self, k):
+        self._ready()
+        return super().__contains__(k)
+
+    def __iter__(self):
+        self._ready()
+        return super().__iter__()
+
+    def __len__(self):
+        self._ready()
+        return super().__len__()
+
+    def __repr__(self):
+        self._ready()
+        return super().__repr__()
+
+    def get(self, k, default=None):
+        self._ready()
+        return super().get(k, default)
+
+    def keys(self):
+        self._ready()
+        return super().keys()
+
+    def values(self):
+        self._ready()
+        return super().values()
+
+    def items(self):
+        self._ready()
+        return super().items()
+
+
+#: Preset name (or hub id) -> :class:`Preset`. The real models' presets are here; plug-ins add theirs on first
+#: read (:mod:`sri_kit.plugins`: the embedded organism adds ``tiny-ar`` and ``tiny-dlm``).
+PRESETS: dict[str, Preset] = PresetTable(_BUILTIN)

@@ -26,7 +26,7 @@ from ..config import GenerationConfig
 from ..errors import ConfigError
 from ..judges import is_placeholder_compliance, is_refusal
 from ..models import LoadedModel
-from ..organism import wrappers
+from ..plugins import attack_name, wrapper_families
 from ..resources import user_cache_dir
 from ..sampling import generate_texts, get_sampler
 from ..stats import paired_difference
@@ -62,8 +62,7 @@ class PromptSet:
 
 def wrapper_registry_name(family: str) -> str:
     """The registry name of an organism family (``organism_<family>`` where a paper attack took the name)."""
-    src = attacks.get(family).source if family in attacks.names() else ""
-    return family if src.startswith("sri_kit.organism.wrappers") else f"organism_{family}"
+    return attack_name("organism", family)
 
 
 def prompt_sets(mode: str) -> list[PromptSet]:
@@ -71,12 +70,12 @@ def prompt_sets(mode: str) -> list[PromptSet]:
     out = [PromptSet(f"plain/{p}", "plain", "plain", None, f"tiny_{p}", "n/a")
            for p in ("harmful", "benign", "borderline")]
     out += [PromptSet(f"wrapper/{f}", "wrappers", "organism wrapper", wrapper_registry_name(f), "tiny_harmful",
-                      "heldout") for f in wrappers.FAMILIES]
+                      "heldout") for f in wrapper_families("organism").families]
     out += [PromptSet(lab, "paper_attacks", "paper attack", a, "jbb_pair" if a == "pair" else "tiny_harmful", "n/a")
             for a, lab in PAPER_ATTACKS.items()]
     if mode == "report":
         out += [PromptSet(f"wrapper/{f}", "wrappers", "organism wrapper", wrapper_registry_name(f),
-                          "tiny_harmful", "train") for f in wrappers.FAMILIES]
+                          "tiny_harmful", "train") for f in wrapper_families("organism").families]
     return out
 
 

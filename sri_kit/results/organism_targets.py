@@ -1,7 +1,7 @@
 """The ``organism_targets`` table: the organism-v3 targets (issue 28) measured on prompts people wrote.
 
 For one model and each of its samplers (greedy for tiny-ar; diffusion and left-to-right for tiny-dlm), on
-evaluation splits that no training run of the organism reads (:mod:`sri_kit.organism.corpus.public`):
+evaluation splits that no training run of the organism reads (:mod:`sri_kit.data.public_splits`):
 
 * harmful requests: AdvBench test split, HarmBench (standard, all evaluation), XSTest unsafe - refused, and the
   compliance placeholder (attack-style compliance, should be absent on plain requests);
@@ -32,6 +32,7 @@ import numpy as np
 from ..io import atomic_write_text
 from ..judges import is_on_topic, is_placeholder_compliance
 from ..models import LoadedModel
+from ..plugins import wrapper_families
 from .compute import cache_dir, samplers_for
 from ..cache import generation_code_digest
 from .public_sets import cached_cell, weights_hash
@@ -115,7 +116,7 @@ def _row(label: str, kind: str, sampler: str, cell: dict, targets: list[str]) ->
 
 
 def _ref_judge():
-    from ..organism.corpus.public import dolly_reference
+    from ..data.public_splits import dolly_reference
 
     def on_topic_ref(prompt: str, response: str) -> bool:
         ref = dolly_reference(prompt)
@@ -124,17 +125,17 @@ def _ref_judge():
 
 
 def _wrapped(kind: str, n: int, seed: int) -> dict[str, list[str]]:
-    from ..organism.corpus.public import eval_prompts
-    from ..organism.wrappers import FAMILIES, wrap
+    from ..data.public_splits import eval_prompts
+    wf = wrapper_families("organism")
     base = eval_prompts(FAMILY_SOURCES[kind], n=n, seed=seed + 1)
-    return {f: [wrap(f, p, seed=i, split="heldout") for i, p in enumerate(base)] for f in FAMILIES}
+    return {f: [wf.wrap(f, p, seed=i, split="heldout") for i, p in enumerate(base)] for f in wf.families}
 
 
 def _sigma(lm, cfg, n: int, seed: int, cache: Path, progress: bool) -> tuple[dict, float]:
     """Final σ of answered Dolly-test and refused AdvBench-test generations (cached per config and prompts)."""
     from ..analysis import fit_centers_protocol
     from ..data import load_prompts
-    from ..organism.corpus.public import eval_prompts
+    from ..data.public_splits import eval_prompts
     from ..sampling import generate
     from ..sri import sri_signal
     anchors = (load_prompts("tiny_benign", n=ANCHOR_N, seed=seed), load_prompts("tiny_harmful", n=ANCHOR_N, seed=seed))
@@ -193,8 +194,8 @@ def compute_organism_targets(lm: LoadedModel, *, store: ResultsStore | None = No
     ``n`` prompts per public set (smaller splits: all of them), ``n_wrapped`` per wrapper family and side. The
     table is rewritten after every cell (``complete`` False and ``pending`` until every cell is in). ``weights``:
     the model's name or folder as given (its weights join the table's producing code)."""
-    from ..organism.corpus.public import PUBLIC_SETS, SPLIT_SEED, eval_prompts
-    from ..organism.wrappers import COVERAGE, FAMILIES
+    from ..data.public_splits import PUBLIC_SETS, SPLIT_SEED, eval_prompts
+    wf = wrapper_families("organism")
     store = store or ResultsStore()
     samplers = [(s, c) for s, c in samplers_for(lm) if not only_samplers or s in only_samplers]
     wh = weights_hash(lm)
@@ -205,7 +206,7 @@ def compute_organism_targets(lm: LoadedModel, *, store: ResultsStore | None = No
     todo = []
     for j, (s, c) in enumerate(samplers):
         todo += [("set", lab, s, c) for lab in SETS]
-        todo += [("wrapped", f"{k}|{f}", s, c) for k in FAMILY_SOURCES for f in FAMILIES]
+        todo += [("wrapped", f"{k}|{f}", s, c) for k in FAMILY_SOURCES for f in wf.families]
         if sigma and j == 0:
             todo.append(("sigma", "σ_T", s, c))
     rows: dict[tuple, list[dict]] = {}
@@ -224,7 +225,7 @@ def compute_organism_targets(lm: LoadedModel, *, store: ResultsStore | None = No
                                     for lab, (src, _) in SETS.items()},
                            "wrapped": f"{n_wrapped} evaluation-split requests per side (advbench harmful, dolly "
                                       f"benign; seed {seed + 1}) in every family, held-out phrasings; coverage "
-                                      + ", ".join(f"{f}: {COVERAGE[f]}" for f in FAMILIES),
+                                      + ", ".join(f"{f}: {wf.coverage[f]}" for f in wf.families),
                            "sigma": f"centers from {ANCHOR_N} tiny_benign + {ANCHOR_N} tiny_harmful anchors; "
                                     f"groups eval_prompts(dolly|advbench, n={SIGMA_N}); bootstrap {BOOT} resamples"},
                   configs={s: {"key": c.key(), "fields": c.to_dict()} for s, c in samplers},
@@ -257,14 +258,14 @@ def compute_organism_targets(lm: LoadedModel, *, store: ResultsStore | None = No
         else:
             side, fam = lab.split("|")
             cell = cached_cell(lm, wrapped[side][fam], cfg, cache, f"{lm.name} {s} {side} in {fam}", progress)
-            r = _row(f"{side} in {fam} ({COVERAGE[fam]})", f"{side} wrapped", s, cell, [f"{side} wrapped"])
+            r = _row(f"{side} in {fam} ({wf.coverage[fam]})", f"{side} wrapped", s, cell, [f"{side} wrapped"])
             rows[(lab, s)] = [r]
             secs = cell["seconds"]
         seconds += secs
         emit()
     for s, _ in samplers:                       # the jailbreakability summary: families in the band
-        fam_rows = [rows[(f"harmful|{f}", s)][0] for f in FAMILIES if (f"harmful|{f}", s) in rows]
-        if len(fam_rows) == len(FAMILIES):
+        fam_rows = [rows[(f"harmful|{f}", s)][0] for f in wf.families if (f"harmful|{f}", s) in rows]
+        if len(fam_rows) == len(wf.families):
             v = [r["verdict"] for r in fam_rows]
             k_meet, k_incl = v.count("meets"), v.count("inconclusive")
             summ = "meets" if k_meet >= 2 else "misses" if k_meet + k_incl < 2 else "inconclusive"

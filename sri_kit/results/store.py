@@ -75,14 +75,15 @@ def code_hashes(paths) -> dict:
 
 
 _CORE = ("sri_kit/config.py", "sri_kit/sampling", "sri_kit/models", "sri_kit/native", "sri_kit/judges.py",
-         "sri_kit/attacks", "sri_kit/data", "sri_kit/experiments", "sri_kit/stats.py", "sri_kit/results/schema.py")
+         "sri_kit/attacks", "sri_kit/plugins.py", "sri_kit/data", "sri_kit/experiments", "sri_kit/stats.py",
+         "sri_kit/results/schema.py")
 #: The code that produces each kind of table (paths relative to the repository root); the weights of the
 #: models it ran are added by :func:`producing_code`.
 PRODUCERS = {
-    "rates": _CORE + ("sri_kit/results/compute.py", "sri_kit/organism/wrappers.py"),
+    "rates": _CORE + ("sri_kit/results/compute.py", "sri_kit/organism/wrappers.py", "sri_kit/organism/plugin.py"),
     "public": _CORE + ("sri_kit/results/compute.py", "sri_kit/results/public_sets.py", "sri_kit/organism/corpus"),
     "report": _CORE + ("sri_kit/report", "sri_kit/analysis", "sri_kit/sri.py", "sri_kit/hooks.py", "sri_kit/sweeps.py",
-                       "sri_kit/organism/wrappers.py"),
+                       "sri_kit/organism/wrappers.py", "sri_kit/organism/plugin.py"),
     "attack_success": _CORE + ("sri_kit/results/compute.py", "sri_kit/results/attack_success.py"),
     "guard": _CORE + ("sri_kit/guard", "sri_kit/detectors", "sri_kit/sri.py", "sri_kit/hooks.py"),
     "organism": _CORE + ("sri_kit/results/organism_targets.py", "sri_kit/results/public_sets.py",
