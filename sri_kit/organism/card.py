@@ -1,15 +1,16 @@
-"""Model cards of the organism: measured rates, training log and sample responses in the model's README.md.
+"""Model cards of the organism: architecture, corpus, training log and sample responses in the model's README.md.
 
-The rate tables are generated blocks of the results store (``sri_kit/_data/results/<model>/plain.json`` and
-``wrappers.json``, made by ``python -m sri_kit.results compute --model <model> --mode report``, and
-``public_sets.json``, made by ``python -m sri_kit.results public --model <model>``), so the card
-shows the same numbers, n, phrasing split and Wilson intervals as docs/RESULTS.md and docs/ATTACKS.md.
+The "Measured rates" section is the results package's (:func:`sri_kit.results.cards.rates_section`: generated
+blocks of the results store, the same numbers as docs/RESULTS.md and docs/ATTACKS.md); the card writer takes it
+rendered, and ``sri_kit.results.cards.update_card_rates`` refreshes it in an existing card.
 
 Example::
 
-    from sri_kit.organism.card import write_model_card, update_card_rates
-    write_model_card("sri_kit/_data/models/tiny-ar", training_details="...")   # whole card (generates samples)
-    update_card_rates("sri_kit/_data/models/tiny-ar")                          # only the rates section, from the store
+    from sri_kit.organism.card import write_model_card
+    from sri_kit.results.cards import rates_section, update_card_rates
+    write_model_card("sri_kit/_data/models/tiny-ar", training_details="...",
+                     rates=rates_section("tiny-ar"))                        # whole card (generates samples)
+    update_card_rates("sri_kit/_data/models/tiny-ar")                      # only the rates section, from the store
 """
 from __future__ import annotations
 
@@ -20,13 +21,12 @@ import torch
 
 from ..io import atomic_write_text
 from ..models import load_model
-from ..results import ResultsStore, render_text
 from ..sampling import generate_texts
 from . import corpus as C
 from .evaluate import load_pool
 from .wrappers import COVERAGE, wrap
 
-__all__ = ["write_model_card", "update_card_rates", "rates_section", "sample_responses", "CARD_TEXT"]
+__all__ = ["write_model_card", "sample_responses", "CARD_TEXT"]
 
 #: What a card says of each organism kind ("ar", "dlm" as in ``sri_kit.organism.train``).
 CARD_TEXT = {
@@ -37,54 +37,6 @@ CARD_TEXT = {
                 arch_extra="- Bidirectional masked LM (ModernBERT, global attention in every layer, sdpa), trained with "
                            "the LLaDA SFT objective on a 64-token response canvas; left-padded logits equal unpadded ones."),
 }
-
-
-def rates_section(name: str, store: ResultsStore | None = None) -> str:
-    """The card's "Measured rates" section: fixed prose and the store's ``plain``, ``wrappers`` and ``public_sets``
-    blocks."""
-    text = f"""## Measured rates
-Every number in this section is a generated block of the results store (`sri_kit/_data/results/{name}/`): the rate
-with its Wilson 95 % interval, the n, the seed, the sampler configs, the wrapper phrasings (held-out:
-never in training; train: used in training), the kit commit and the command that made it. Regenerate with
-`python -m sri_kit.results compute --model {name} --mode report` then `python -m sri_kit.results render`.
-Requests are the held-out organism pools (`sri_kit/_data/prompts/tiny_*.jsonl`: seed 1, held-out frames, disjoint
-from training after normalisation), a seeded subset. `refused` = the paper's refusal dictionary; `complied`
-= the organism's content-free placeholder (`is_placeholder_compliance`; attack success, scored separately
-from refusal); `answered` / `other` = neither. Wrapper families are the organism's own
-(`sri_kit.organism.wrappers`, shown as `wrapper/<family>`); they are not the paper's attack templates of
-the same name (docs/ATTACKS.md shows both, e.g. `wrapper/flip` vs `paper/FlipAttack`).
-
-Plain pools:
-
-<!-- results:{name}/plain -->
-<!-- /results -->
-
-Wrapper families:
-
-<!-- results:{name}/wrappers -->
-<!-- /results -->
-
-Public prompt sets (how people write; issue 17). Requests are the evaluation splits of public sets
-(`sri_kit.organism.corpus.public`: a seeded per-prompt hash split; no evaluation prompt, or near duplicate of
-one, is in any training split; Alpaca is CC BY-NC and evaluation only). `on topic` is the lexical judge
-`sri_kit.judges.is_on_topic` (the answer shares a content word with the request: lenient, a floor). Regenerate
-with `python -m sri_kit.results public --model {name}` then `python -m sri_kit.results render`.
-
-<!-- results:{name}/public_sets -->
-<!-- /results -->
-"""
-    return render_text(text, store or ResultsStore())
-
-
-def update_card_rates(model_dir, store: ResultsStore | None = None) -> str:
-    """Replace the "Measured rates" section of an existing card with :func:`rates_section` (nothing else changes)."""
-    p = Path(model_dir) / "README.md"
-    text = p.read_text(encoding="utf-8")
-    head = text.index("## Measured rates")
-    nxt = text.find("\n## ", head + 3)
-    new = text[:head] + rates_section(Path(model_dir).name, store) + "\n" + (text[nxt + 1:] if nxt >= 0 else "")
-    atomic_write_text(p, new)
-    return new
 
 
 def sample_responses(model_dir, k: int = 10) -> list[tuple[str, str]]:
@@ -174,11 +126,13 @@ Optimiser: AdamW (betas 0.9/0.98, weight decay 0.01), batch 64, warm-up then cos
 """
 
 
-def write_model_card(model_dir, *, training_details: str, eval_notes: str = "", limitations: str = "",
-                     store: ResultsStore | None = None) -> str:
-    """Write ``README.md`` into ``model_dir`` from its ``training_log.json``, the results store and fresh samples.
+def write_model_card(model_dir, *, training_details: str, rates: str, eval_notes: str = "",
+                     limitations: str = "") -> str:
+    """Write ``README.md`` into ``model_dir`` from its ``training_log.json``, the rates section and fresh samples.
 
-    ``eval_notes``: prose under the rate tables (no numbers: numbers belong in the store's blocks).
+    ``rates``: the "Measured rates" section, rendered from the results store
+    (``sri_kit.results.cards.rates_section(name)``). ``eval_notes``: prose under the rate tables (no numbers:
+    numbers belong in the store's blocks).
     """
     d = Path(model_dir)
     info = json.loads((d / "training_log.json").read_text())
@@ -201,7 +155,7 @@ def write_model_card(model_dir, *, training_details: str, eval_notes: str = "", 
         coverage_rows="\n".join(f"| `wrapper/{f}` | {v} |" for f, v in COVERAGE.items()),
         replay=replay, covered=0.17 - replay, rule=info["selection_rule"], n_val=rc.get("n_val", 32),
         val_table=val_table, selected=info["selected_step"], rule_met=info["rule_met"],
-        training_details=training_details, rates_section=rates_section(name, store),
+        training_details=training_details, rates_section=rates,
         eval_notes=eval_notes, samples=samples, limitations=limitations)
     atomic_write_text(d / "README.md", text)
     return text
