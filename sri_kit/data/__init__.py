@@ -26,7 +26,8 @@ does); with an integer ``seed`` (the default, 0) they are a seeded random sample
 file order. ``n=None`` returns everything.
 
 One file per job: ``files`` (where files come from, readers), ``sources`` (the named sets and the
-loaders), ``splits`` (hashes and the paper's disjoint splits).
+loaders), ``splits`` (hashes and the paper's disjoint splits), ``public_splits`` (the public sets' seeded
+evaluation / training splits: tables evaluate on the first, the organism trains on the second).
 """
 from __future__ import annotations
 

@@ -6,6 +6,10 @@
 - :mod:`sri_kit.organism.train`: the two-stage recipe (``main(argv)``; ``--smoke`` for CI); ``ORGANISMS``
   holds what differs between the two models.
 - :mod:`sri_kit.organism.evaluate`: rates per model / sampler / set (``evaluate_organism``).
+- :mod:`sri_kit.organism.card`: the model cards (the rates section comes from :mod:`sri_kit.results.cards`).
+- :mod:`sri_kit.organism.plugin`: how the kit finds the organism. The library never imports this package; the
+  organism registers its wrapper families (as attacks) and the ``tiny-ar`` / ``tiny-dlm`` presets through
+  :mod:`sri_kit.plugins`, which loads it on the first attack or preset lookup.
 
 Refusal and compliance are judged by :mod:`sri_kit.judges` everywhere (corpus, training-time validation,
 evaluation). Nothing heavy is imported here; import the submodules you need. The shipped weights load by
