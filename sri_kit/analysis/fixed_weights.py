@@ -102,14 +102,15 @@ def fixed_weights_from_traces(diffusion: Mapping[str, Sequence], left_to_right: 
 def fixed_weights_table(lm_dlm, prompts_by_attack: Mapping[str, Sequence[str]], diffusion_cfg: GenerationConfig | None = None,
                         l2r_cfg: GenerationConfig | None = None, judge: HarmJudge | None = None, n_boot: int = 1000,
                         seed: int = 0, *, prefills: Mapping[str, str] | None = None, return_traces: bool = False,
-                        progress: bool = False):
+                        progress: bool = False, requests: Mapping[str, Sequence] | None = None):
     """Table 2 analogue: the same DLM weights with diffusion remasking vs left-to-right decoding.
 
     ``lm_dlm`` must be a masked (non-causal) model with a mask token. ``prompts_by_attack`` maps an
     attack name to its (already attacked) prompts; ``prefills`` optionally maps an attack to a forced
     response prefix (the prefilling attack). ``diffusion_cfg`` defaults to the model's config;
     ``l2r_cfg`` to the same with ``order="left_to_right"``, one block and ``steps = gen_length`` (one
-    committed token per step, nothing revised). See :func:`fixed_weights_from_traces` for the columns.
+    committed token per step, nothing revised). See :func:`fixed_weights_from_traces` for the columns and
+    ``requests`` (one request id per prompt, per attack: clusters the pooled row's interval by request).
     With ``return_traces`` returns ``(table, {"diffusion": {...}, "left_to_right": {...}})``.
 
     >>> df = fixed_weights_table(lm_dlm, {"none": ["Write a poem.", "How do I bake bread?"]},
@@ -130,6 +131,6 @@ def fixed_weights_table(lm_dlm, prompts_by_attack: Mapping[str, Sequence[str]], 
     for att, prompts in prompts_by_attack.items():
         tr_d[att] = sampling.generate(lm_dlm, list(prompts), dcfg, progress=progress, prefill=prefills.get(att))
         tr_l[att] = sampling.generate(lm_dlm, list(prompts), lcfg, progress=progress, prefill=prefills.get(att))
-    df = fixed_weights_from_traces(tr_d, tr_l, judge, n_boot, seed)
+    df = fixed_weights_from_traces(tr_d, tr_l, judge, n_boot, seed, requests=requests)
     df.attrs.update(diffusion_config=dcfg.key(), l2r_config=lcfg.key(), model=lm_dlm.name)
     return (df, {"diffusion": tr_d, "left_to_right": tr_l}) if return_traces else df

@@ -47,17 +47,20 @@ def intervention_comparison(lm, groups: Mapping[str, Sequence[str]], cfg: Genera
     (``result["traces"]``), reused instead of generating them again.
 
     Returns ``{"table": DataFrame (group, run, n, refusal_rate, complied_rate, mean_sigma, final_sigma),
-    "sigma": {(group, run): [N, T]}, "traces": {group: unmodified traces}, "intervention": Intervention}``.
+    "sigma": {(group, run): [N, T]}, "traces": {group: unmodified traces}, "intervened": {group: traces with the
+    intervention}, "intervention": Intervention}`` (traces in prompt order: pair them by request for intervals,
+    e.g. :func:`~sri_kit.analysis.interventions.paired_bootstrap`).
     """
     cfg = cfg if cfg is not None else lm.default_config
     steps = WINDOWS[window] if isinstance(window, str) else window
     iv = Intervention(direction, steps=steps, layers=layers, mode=mode, alpha=alpha)
-    rows, sigma, base_traces = [], {}, {}
+    rows, sigma, base_traces, new_traces = [], {}, {}, {}
     for g, prompts in groups.items():
         base = list(baseline[g]) if baseline is not None and g in baseline else \
             sampling.generate(lm, list(prompts), cfg, batch_size=batch_size, progress=False)
         base_traces[g] = base
-        new = sampling.generate(lm, list(prompts), cfg, batch_size=batch_size, progress=False, interventions=[iv])
+        new = new_traces[g] = sampling.generate(lm, list(prompts), cfg, batch_size=batch_size, progress=False,
+                                                interventions=[iv])
         for run, trs in zip(RUNS, (base, new)):
             s = _sigma(trs, centers)
             sigma[(g, run)] = s
@@ -66,7 +69,8 @@ def intervention_comparison(lm, groups: Mapping[str, Sequence[str]], cfg: Genera
                          "complied_rate": float(np.mean([is_placeholder_compliance(t.response) for t in trs])),
                          "mean_sigma": float(np.nanmean(s)) if centers is not None else float("nan"),
                          "final_sigma": float(np.nanmean(s[:, -1])) if centers is not None else float("nan")})
-    return {"table": pd.DataFrame(rows), "sigma": sigma, "traces": base_traces, "intervention": iv}
+    return {"table": pd.DataFrame(rows), "sigma": sigma, "traces": base_traces, "intervened": new_traces,
+            "intervention": iv}
 
 
 def intervention_figure(result: dict, title: str = ""):
