@@ -192,3 +192,16 @@ def test_organism_targets_table_counts_match_the_cells(have_data, tmp_path, monk
     (summary,) = [r for r in t.rows if r["kind"] == "summary"]
     fam = [r for r in t.rows if r["kind"] == "harmful wrapped"]
     assert summary["value"] == sum(r["verdict"] == "meets" for r in fam)
+
+
+def test_training_table_reports_the_selected_checkpoints_validation():
+    from sri_kit.results.organism_targets import training_table
+    rc = {"recipe": "v3", "batch_size": 64, "dlm_base": {"steps": 1300, "batch_size": None},
+          "dlm_safety": {"steps": 200}}
+    log = {"run_config": rc, "family": "dlm", "n_params": 5, "selected_step": 200, "rule_met": False,
+           "base_seconds": 600.0, "safety_seconds": 60.0, "n_threads": 1, "init_from": "OUT/tiny-dlm",
+           "val_checkpoints": [{"step": 100, "harmful_refused": 0.5, "benign_answered": 0.9, "borderline_answered": 0.8},
+                               {"step": 200, "harmful_refused": 0.0, "benign_answered": 0.47, "borderline_answered": 0.81}]}
+    row = training_table({"m": log}, model_label="x").rows[0]
+    assert (row["val_refused"], row["val_benign"], row["val_borderline"]) == (0.0, 0.47, 0.81)
+    assert row["start"] == "tiny-dlm's weights" and row["rule_met"] == "no" and row["base_min"] == 10.0

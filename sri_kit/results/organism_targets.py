@@ -289,7 +289,19 @@ TRAINING_COLUMNS = [Column("model", "model"), Column("recipe", "recipe"), Column
                     Column("base_steps", "base steps (run / scheduled)"), Column("safety_steps", "safety steps", "int"),
                     Column("batch", "batch", "int"), Column("selected", "selected safety step", "int"),
                     Column("rule_met", "selection rule met"), Column("base_min", "base stage (min)", "float"),
-                    Column("safety_min", "safety stage (min)", "float"), Column("threads", "torch threads", "int")]
+                    Column("safety_min", "safety stage (min)", "float"), Column("threads", "torch threads", "int"),
+                    Column("start", "started from"),
+                    Column("val_refused", "validation: harmful refused", "float"),
+                    Column("val_benign", "validation: benign answered", "float"),
+                    Column("val_borderline", "validation: dangerous-sounding benign answered", "float")]
+
+
+def _selected_validation(log: dict) -> dict:
+    """The selected checkpoint's validation shares (the training run's own held-out prompts, ``n_val`` per
+    set; the selection rule reads them)."""
+    sel = next((c for c in log.get("val_checkpoints", []) if c["step"] == log["selected_step"]), {})
+    return {"val_refused": sel.get("harmful_refused"), "val_benign": sel.get("benign_answered"),
+            "val_borderline": sel.get("borderline_answered")}
 
 
 def training_table(logs: dict[str, dict], *, model_label: str, command: str = "", notes: str = "",
@@ -308,7 +320,9 @@ def training_table(logs: dict[str, dict], *, model_label: str, command: str = ""
                      "batch": rc[base_key].get("batch_size") or rc["batch_size"], "selected": log["selected_step"],
                      "rule_met": "yes" if log["rule_met"] else "no",
                      "base_min": round(log["base_seconds"] / 60, 1), "safety_min": round(log["safety_seconds"] / 60, 1),
-                     "threads": log.get("n_threads", 0)})
+                     "threads": log.get("n_threads", 0),
+                     "start": f"{Path(log['init_from']).name}'s weights" if log.get("init_from") else "scratch",
+                     **_selected_validation(log)})
     return Table(model=model_label, name="organism_training", title="Organism training runs (training_log.json)",
                  split="n/a", n="per row", seed=0, mode="report", columns=TRAINING_COLUMNS, rows=rows, prompts={},
                  configs={}, command=command, compute_seconds=0.0, complete=True, pending=[],
