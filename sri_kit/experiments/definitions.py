@@ -115,8 +115,9 @@ def guard_diagnosis_experiment() -> Experiment:
         sets=tuple(sets), models=("tiny-dlm",))
 
 
-#: Cross-source guard evaluation (issue 32), set sizes per scale. ``report`` is sized so that a cold run on
-#: tiny-dlm (the slow one) takes about 15 minutes on one CPU core; ``full`` is for a machine with time.
+#: Cross-source guard evaluation (issue 32), set sizes per scale. ``report`` (about 760 prompts) is sized so that a
+#: cold run on tiny-dlm (the slow one) takes at most about 15 minutes of one CPU core (docs/GUARD_tiny-dlm.md gives
+#: the measured time); ``full`` is for a machine with time.
 #: anchor: per class; train / calib / dev_benign: Alpaca; dev_requests: AdvBench requests, each under
 #: ``shifts`` wrapper families; xstest / dolly: benign cross-source prompts; xs_requests: requests per
 #: harmful cross-source (HarmBench, StrongREJECT, JailbreakBench), each under ``shifts`` families;
@@ -124,8 +125,8 @@ def guard_diagnosis_experiment() -> Experiment:
 GUARD_XS_SCALES = {
     "quick": dict(anchor=12, train=48, calib=40, dev_benign=16, dev_requests=6, xstest=12, dolly=8, xs_requests=3,
                   shifts=2, artifacts=4),
-    "report": dict(anchor=16, train=96, calib=48, dev_benign=32, dev_requests=12, xstest=40, dolly=24, xs_requests=8,
-                   shifts=3, artifacts=12),
+    "report": dict(anchor=24, train=200, calib=80, dev_benign=64, dev_requests=24, xstest=80, dolly=48, xs_requests=16,
+                   shifts=3, artifacts=24),
     "full": dict(anchor=48, train=300, calib=100, dev_benign=100, dev_requests=40, xstest=100, dolly=100,
                  xs_requests=24, shifts=3, artifacts=40),
 }

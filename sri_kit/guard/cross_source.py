@@ -188,7 +188,7 @@ def _auroc(score_b, score_a, clusters_b, clusters_a, seed: int) -> dict:
         return {"value": float("nan"), "lo": float("nan"), "hi": float("nan")}
     s = np.concatenate([score_b, score_a])
     y = np.r_[np.zeros(len(score_b)), np.ones(len(score_a))]
-    return _stats.auroc_interval(s, y, list(clusters_b) + list(clusters_a), seed=seed, n_boot=1000)
+    return _stats.auroc_interval(s, y, list(clusters_b) + list(clusters_a), seed=seed)
 
 
 def _rate(bits, clusters) -> dict:
