@@ -59,7 +59,7 @@ CANDIDATES: dict[str, Callable[..., PercentileNoveltyDetector]] = {
 SIMPLICITY = ("mahalanobis", "knn", "isolation_forest", "one_class_svm", "sri_guard", "sri_guard_standardized")
 
 #: The chosen candidate per evaluated model (the ``chosen`` row of ``<model>/guard_default_choice``).
-DEFAULT_CHOICE: dict[str, str] = {"tiny-ar": "knn", "tiny-dlm": "knn"}
+DEFAULT_CHOICE: dict[str, str] = {"tiny-ar": "one_class_svm", "tiny-dlm": "isolation_forest"}
 #: A model with no evaluated choice: the choice of the organism of its family.
 FAMILY_FALLBACK: dict[str, str] = {"ar": "tiny-ar", "diffusion": "tiny-dlm"}
 
