@@ -10,6 +10,9 @@
     sri-kit parity check [--fixtures DIR]              the kit against those fixtures
     sri-kit results check|compute|render|regenerate ...   the results store (python -m sri_kit.results)
     sri-kit analysis-report | guard-eval | guard-diagnosis | attack-success ...   the measurements behind the docs
+    sri-kit guard evaluate --model M [--scale quick|report|full] [--seed 0]
+                                     the guard on prompt sources and attacks it never saw (cross-source
+                                     evaluation, the default detector's choice) -> results store
     sri-kit intervene [--models tiny-ar tiny-dlm] [--n-eval N ...]
                                      the step-window refusal-direction experiment -> results store
 
@@ -249,19 +252,25 @@ def _main(argv) -> int:
              "run": "collect, centers, signal, guard fit, guard eval and report in order"}
     for name in _STEPS:
         _add_run_args(sub.add_parser(name, help=helps[name]), collect=name in ("collect", "run"))
-    gd = sub.add_parser("guard", help="SRI Guard: fit / eval")
+    gd = sub.add_parser("guard", help="SRI Guard: fit / eval (a run config) / evaluate (cross-source, store)")
     gsub = gd.add_subparsers(dest="gcmd", required=True)
     _add_run_args(gsub.add_parser("fit", help="train the guard on benign signals"))
     _add_run_args(gsub.add_parser("eval", help="detection metrics and the blocking table"))
+    gsub.add_parser("evaluate", help="in-source vs cross-source evaluation of every detector; the default "
+                    "detector's choice (sri_kit.guard.cross_source)", add_help=False
+                    ).add_argument("rest", nargs=argparse.REMAINDER)
     for name, (_, help_) in _JOBS.items():
         sub.add_parser(name, help=help_, add_help=False).add_argument("rest", nargs=argparse.REMAINDER)
     # demo / organism train / organism evaluate / the jobs pass their own options through to their own parsers
     a, extra = ap.parse_known_args(argv)
-    passthrough = a.cmd in ("demo", "lab", "organism", "parity", *_JOBS)
+    passthrough = a.cmd in ("demo", "lab", "organism", "parity", *_JOBS) or (a.cmd == "guard" and a.gcmd == "evaluate")
     if extra and not passthrough:
         ap.error(f"unrecognized arguments: {' '.join(extra)}")
     if passthrough:
         a.rest = extra + list(a.rest)
+    if a.cmd == "guard" and a.gcmd == "evaluate":
+        from .guard.cross_source import main as guard_evaluate
+        return guard_evaluate(a.rest) or 0
     if a.cmd in _STEPS or a.cmd == "guard":
         return _pipeline(a)
     if a.cmd == "demo":

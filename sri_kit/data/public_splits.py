@@ -32,7 +32,7 @@ from functools import lru_cache
 from .sources import load_prompts, load_records, subset
 
 __all__ = ["PublicSet", "PUBLIC_SETS", "SPLIT_SEED", "normalize", "split_key", "splits", "eval_prompts",
-           "dolly_pairs", "dolly_reference", "licence_table"]
+           "dolly_pairs", "dolly_reference", "licence_table", "NEAR_DUP", "near_duplicate"]
 
 #: The seed of the public splits (part of every split key; changing it changes every split).
 SPLIT_SEED = 0
@@ -73,6 +73,28 @@ PUBLIC_SETS: dict[str, PublicSet] = {s.name: s for s in (
     PublicSet("alpaca", "benign", "CC BY-NC 4.0", False, None,
               "non-commercial licence: evaluation only, never training"),
 )}
+
+
+#: Content-word Jaccard similarity at or above which two requests count as one behaviour in other words (a training
+#: prompt as a copy of an evaluation prompt; a test request as a copy of a fitting one).
+NEAR_DUP = 0.6
+
+_STOP = frozenset("a an the and or of to in on for with by at from as is are be it this that how what why who "
+                  "can could would should you your me my i we our they their do does some any about into "
+                  "write create give provide explain tell describe".split())
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(w for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in _STOP)
+
+
+def near_duplicate(a: str, b: str, threshold: float = NEAR_DUP) -> bool:
+    """True when the content words of ``a`` and ``b`` overlap with Jaccard similarity >= ``threshold`` (texts
+    without content words: equal after :func:`normalize`)."""
+    wa, wb = _words(a), _words(b)
+    if not wa or not wb:
+        return normalize(a) == normalize(b)
+    return len(wa & wb) / len(wa | wb) >= threshold
 
 
 def split_key(prompt: str, seed: int = SPLIT_SEED) -> str:

@@ -7,6 +7,8 @@
 * Baselines over prompts/responses (``baselines`` gathers them): :class:`PerplexityFilter` (``perplexity``),
   :class:`SelfExamine` and :class:`KeywordRefusalJudge` (``self_examine``), :class:`GuardClassifier`
   (``guard_models``); shared input checks and verdict parsers in ``common``.
+* :func:`default_detector` (``default``): the unfitted detector the kit recommends for a model, chosen by
+  ``sri-kit guard evaluate`` on a development split and confirmed on a cross-source test split.
 * Evaluation: :func:`detection_metrics`, :func:`detection_table`, :func:`blocking_table`, :func:`defense_summary`,
   :func:`measure_overhead`, :func:`roc_figure`, :func:`overhead_figure` (drawn by ``sri_kit.plots.detectors``);
   :func:`lda_summary` (shrinkage LDA of σ by class, with a degeneracy check).
@@ -35,6 +37,7 @@ from .one_class import (
     PercentileNoveltyDetector,
     SupervisedUpperBound,
 )
+from .default import default_detector
 from .guard_models import GuardClassifier
 from .lda import lda_summary
 from .perplexity import PerplexityFilter
@@ -43,6 +46,7 @@ from .sri_guard import SRIGuard
 
 __all__ = [
     "SRIGuard",
+    "default_detector",
     "PercentileNoveltyDetector",
     "IsolationForestDetector",
     "OneClassSVMDetector",

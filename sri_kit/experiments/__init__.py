@@ -17,11 +17,11 @@ its request ids, so intervals can be clustered by request (docs/STATISTICS.md).
 """
 from __future__ import annotations
 
-from .definitions import (guard_diagnosis_experiment, rate_set_name, rates_experiment, report_experiment,
+from .definitions import (guard_cross_source_experiment, guard_diagnosis_experiment, rate_set_name, rates_experiment, report_experiment,
                           report_matched)
 from .protocol import (AttackedSet, Experiment, Pool, SetSpec, SplitSpec, attack_set, build_sets,
                        organism_phrasings, rotate, split_pool)
 
 __all__ = ["Experiment", "Pool", "SplitSpec", "SetSpec", "AttackedSet", "build_sets", "attack_set", "rotate",
            "organism_phrasings", "split_pool", "rates_experiment", "rate_set_name", "report_experiment",
-           "report_matched", "guard_diagnosis_experiment"]
+           "report_matched", "guard_diagnosis_experiment", "guard_cross_source_experiment"]

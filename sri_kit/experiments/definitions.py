@@ -6,11 +6,13 @@ prompt, to what the stored tables were computed from).
 """
 from __future__ import annotations
 
+from ..errors import ConfigError as ConfigError_
 from .protocol import Experiment, Pool, SetSpec, SplitSpec
 
 __all__ = ["rates_experiment", "rate_set_name", "report_experiment", "report_matched", "guard_diagnosis_experiment",
-           "REPORT_ATTACKS_FULL", "REPORT_ATTACKS_QUICK", "MATCHED_PER_PROMPT", "ORG_FAMILIES", "GUARD_PAPER_ATTACKS",
-           "GUARD_SIZES"]
+           "guard_cross_source_experiment", "REPORT_ATTACKS_FULL", "REPORT_ATTACKS_QUICK", "MATCHED_PER_PROMPT",
+           "ORG_FAMILIES", "GUARD_PAPER_ATTACKS", "GUARD_SIZES", "GUARD_XS_SCALES", "GUARD_XS_SOURCES",
+           "GUARD_XS_ARTIFACTS"]
 
 #: Report attacks, in table order (those not registered are skipped).
 REPORT_ATTACKS_FULL = ("none", "refusal_suppression", "organism_refusal_suppression", "roleplay", "fiction",
@@ -111,3 +113,83 @@ def guard_diagnosis_experiment() -> Experiment:
                           sizes=(("n_anchor", z["harmless_anchor"]), ("n_train", z["benign_train"]),
                                  ("n_calib", z["benign_calib"]), ("n_test_benign", None), ("n_test_harmful", None))),),
         sets=tuple(sets), models=("tiny-dlm",))
+
+
+#: Cross-source guard evaluation (issue 32), set sizes per scale. ``report`` (about 760 prompts) is sized so that a
+#: cold run on tiny-dlm (the slow one) takes at most about 15 minutes of one CPU core (docs/GUARD_tiny-dlm.md gives
+#: the measured time); ``full`` is for a machine with time.
+#: anchor: per class; train / calib / dev_benign: Alpaca; dev_requests: AdvBench requests, each under
+#: ``shifts`` wrapper families; xstest / dolly: benign cross-source prompts; xs_requests: requests per
+#: harmful cross-source (HarmBench, StrongREJECT, JailbreakBench), each under ``shifts`` families;
+#: artifacts: real attack prompts per JailbreakBench artifact (PAIR, random search, JBC).
+GUARD_XS_SCALES = {
+    "quick": dict(anchor=12, train=48, calib=40, dev_benign=16, dev_requests=6, xstest=12, dolly=8, xs_requests=3,
+                  shifts=2, artifacts=4),
+    "report": dict(anchor=24, train=200, calib=80, dev_benign=64, dev_requests=24, xstest=80, dolly=48, xs_requests=16,
+                   shifts=3, artifacts=24),
+    "full": dict(anchor=48, train=300, calib=100, dev_benign=100, dev_requests=40, xstest=100, dolly=100,
+                 xs_requests=24, shifts=3, artifacts=40),
+}
+#: Harmful sources never used to fit, calibrate or choose (the cross-source test requests).
+GUARD_XS_SOURCES = ("harmbench", "strongreject", "jailbreakbench")
+#: JailbreakBench's real attack prompts (pool name -> ``attacks.load_attack_prompts`` name), as given.
+GUARD_XS_ARTIFACTS = {"pair": "pair", "random_search": "random_search", "jbc": "jbc"}
+
+
+def guard_cross_source_experiment(scale: str = "report", seed: int = 0, *, families=ORG_FAMILIES) -> Experiment:
+    """The cross-source guard evaluation (``sri-kit guard evaluate``; issue 32): detectors are fitted,
+    calibrated and chosen on one group of prompt sources and tested on others.
+
+    Every pool is a public set's **evaluation split** (``Pool(split="eval")``: never in any organism training
+    split). Fitting group (in-source): SRI centers from Alpaca (harmless) and AdvBench (harmful) anchors;
+    benign train / calibration / development prompts from Alpaca; development attacks = AdvBench requests in the
+    organism's wrapper families (held-out phrasings; each request under ``shifts`` families, rotated).
+    Test group (cross-source): benign XSTest safe (dangerous-sounding) and Dolly (a benign source never fitted
+    on); harmful HarmBench / StrongREJECT / JailbreakBench requests in the same families (requests equal to
+    or near duplicates of an AdvBench request dropped), scored leave-one-family-out by the evaluation; and
+    JailbreakBench's real PAIR / random-search / JBC prompts as given. Disjoint by construction: one seeded
+    permutation per pool cut into parts (``SplitSpec("parts")``).
+    """
+    if scale not in GUARD_XS_SCALES:
+        raise ConfigError_(f"scale {scale!r} is not one of {sorted(GUARD_XS_SCALES)}")
+    z = GUARD_XS_SCALES[scale]
+    shifts = tuple(range(z["shifts"]))
+    fam = tuple(families)
+    n_alp = z["anchor"] + z["train"] + z["calib"] + z["dev_benign"]
+    pools = {"alpaca": Pool("alpaca", split="eval", n=n_alp, seed=seed),
+             "advbench": Pool("advbench", split="eval", seed=seed),
+             "xstest_safe": Pool("xstest_safe", split="eval", seed=seed),
+             "dolly": Pool("dolly", split="eval", seed=seed),
+             **{src: Pool(src, split="eval", seed=seed) for src in GUARD_XS_SOURCES},
+             **{f"art_{k}": Pool(attack_prompts=v, n=z["artifacts"]) for k, v in GUARD_XS_ARTIFACTS.items()}}
+    parts = (SplitSpec("parts", pools=(("alpaca", 0),), seed=seed,
+                       sizes=(("anchor", z["anchor"]), ("train", z["train"]), ("calib", z["calib"]),
+                              ("dev", z["dev_benign"]))),
+             SplitSpec("parts", pools=(("advbench", 1),), seed=seed,
+                       sizes=(("anchor", z["anchor"]), ("dev", z["dev_requests"]))),
+             # test sources: one seeded order each (a set takes its first n after dropping duplicates)
+             SplitSpec("parts", pools=(("xstest_safe", 2), ("dolly", 3),
+                                       *((src, 4 + i) for i, src in enumerate(GUARD_XS_SOURCES))),
+                       seed=seed, sizes=(("test", 1_000_000),)))
+    fit = ("anchor_harmless", "anchor_harmful", "benign_train", "benign_calib")
+    sets = [SetSpec("anchor_harmless", "anchor", "split:alpaca_anchor"),
+            SetSpec("anchor_harmful", "anchor", "split:advbench_anchor"),
+            SetSpec("benign_train", "train", "split:alpaca_train"),
+            SetSpec("benign_calib", "calibration", "split:alpaca_calib"),
+            SetSpec("dev_benign", "benign", "split:alpaca_dev"),
+            SetSpec("dev_attack", "attacked", "split:advbench_dev", attack=fam,
+                    phrasings="heldout", seed=seed, shifts=shifts),
+            # the test group: xstest / dolly / the harmful sources are cut the same way, their "test" part is used
+            SetSpec("xs_benign_xstest", "test", "split:xstest_safe_test", n=z["xstest"], disjoint_from=fit),
+            SetSpec("xs_benign_dolly", "test", "split:dolly_test", n=z["dolly"], disjoint_from=fit)]
+    seen = ("anchor_harmful", "dev_attack")
+    for k, src in enumerate(GUARD_XS_SOURCES):   # each source also drops the behaviours an earlier one has, and
+        # starts its rotation where the previous one stopped (every family is tested even with few requests)
+        sh = tuple(k * len(shifts) + j for j in shifts)
+        sets.append(SetSpec(f"xs_attack_{src}", "attacked", f"split:{src}_test", attack=fam, phrasings="heldout",
+                            seed=seed, shifts=sh, n=z["xs_requests"], disjoint_from=seen))
+        seen += (f"xs_attack_{src}",)
+    for k in GUARD_XS_ARTIFACTS:
+        sets.append(SetSpec(f"xs_artifact_{k}", "attacked", f"pool:art_{k}"))
+    return Experiment("guard_cross_source", pools=pools, splits=parts, sets=tuple(sets), seed=seed,
+                      config={"scale": scale, **z, "families": fam})

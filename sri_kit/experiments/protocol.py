@@ -11,7 +11,7 @@ from ..errors import ConfigError
 from ..plugins import family_of
 
 __all__ = ["Pool", "SplitSpec", "SetSpec", "Experiment", "AttackedSet", "build_sets", "attack_set", "rotate",
-           "organism_phrasings", "split_pool"]
+           "organism_phrasings", "split_pool", "public_eval_prompts", "near_duplicate"]
 
 ROLES = ("benign", "harmful", "attacked", "matched", "anchor", "train", "calibration", "test", "probe")
 
@@ -20,7 +20,8 @@ ROLES = ("benign", "harmful", "attacked", "matched", "anchor", "train", "calibra
 class Pool:
     """Where requests come from: a prompt set name (``sri_kit.data.load_prompts``), a file ``path``, explicit
     ``prompts``, or ``attack_prompts`` (a jailbreak artifact's own prompts, ``attacks.load_attack_prompts``).
-    ``n`` None = all; ``seed`` selects the sample."""
+    ``n`` None = all; ``seed`` selects the sample. ``split="eval"``: only the set's public **evaluation split**
+    (:func:`public_eval_prompts`: never in any training split of the organism), a seeded sample of ``n``."""
 
     source: str | None = None
     path: str | None = None
@@ -28,6 +29,7 @@ class Pool:
     attack_prompts: str | None = None
     n: int | None = None
     seed: int = 0
+    split: str | None = None
 
     def load(self) -> list[str]:
         if self.prompts is not None:
@@ -36,8 +38,28 @@ class Pool:
             return [p for _, p in attacks.load_attack_prompts(self.attack_prompts)][:self.n]
         if not self.source and not self.path:
             raise ConfigError("a Pool needs source, path, prompts or attack_prompts")
+        if self.split is not None:
+            if self.split != "eval" or self.path is not None:
+                raise ConfigError(f"Pool split {self.split!r}: only split='eval' (a public set's evaluation split, "
+                                  "by source name) is defined")
+            return public_eval_prompts(self.source or "", n=self.n, seed=self.seed)
         from ..data import load_prompts
         return load_prompts(self.source or "", path=self.path, n=self.n, seed=self.seed)
+
+
+def public_eval_prompts(name: str, n: int | None = None, seed: int = 0) -> list[str]:
+    """``n`` prompts (all: None) of public set ``name``'s evaluation split, a seeded sample in file order.
+
+    The one place the protocol reads the public splits (:mod:`sri_kit.data.public_splits`)."""
+    from ..data.public_splits import eval_prompts
+    return eval_prompts(name, n=n, seed=seed)
+
+
+def near_duplicate(a: str, b: str) -> bool:
+    """Whether two requests are the same behaviour in other words (the public splits' content-word Jaccard
+    rule; exact copies after normalisation included)."""
+    from ..data.public_splits import near_duplicate as nd
+    return nd(a, b)
 
 
 @dataclass(frozen=True)
@@ -64,7 +86,9 @@ class SetSpec:
     registry name, a tuple of names (rotated: request i uses ``attack[(i + shift) % len]``) or None;
     ``phrasings`` the organism wrappers' phrasing split; request i is attacked with seed ``seed + i``;
     ``shifts`` (rotation only) concatenates one copy per shift (the matched negatives: each benign
-    request in several wrappers); ``n`` keeps the first n requests."""
+    request in several wrappers); ``n`` keeps the first n requests. ``disjoint_from``: names of sets built
+    before this one; a request equal to, or a near duplicate of (:func:`near_duplicate`), one of their
+    requests is dropped before ``n`` applies (another source with the same behaviour in other words)."""
 
     name: str
     role: str
@@ -75,6 +99,7 @@ class SetSpec:
     shifts: tuple = (0,)
     n: int | None = None
     attack_kwargs: tuple = ()
+    disjoint_from: tuple = ()
 
     def __post_init__(self):
         if self.role not in ROLES:
@@ -97,7 +122,9 @@ class Experiment:
 @dataclass
 class AttackedSet:
     """A built set: the prompts to generate, the prefill (prefilling attacks), the underlying requests and
-    one request id per prompt (``POOL:index``: the cluster of its interval)."""
+    one request id per prompt (``POOL:index``: the cluster of its interval), and the attack of each prompt
+    (``prompt_attacks``: the rotated family of a rotated set; None for no attack). ``dropped``: requests left
+    out by ``disjoint_from``."""
 
     name: str
     role: str
@@ -107,6 +134,8 @@ class AttackedSet:
     request_ids: list[str]
     attack: str | tuple | None = None
     phrasings: str | None = None
+    prompt_attacks: list = field(default_factory=list)
+    dropped: int = 0
 
 
 def split_pool(items: list[str], n_a: int, n_b: int, seed: int) -> tuple[list[str], list[str]]:
@@ -193,8 +222,16 @@ def _splits(exp: Experiment, pools: dict) -> dict[str, list[str]]:
             for name, offset in sp.pools:
                 a, b = split_pool(list(pools[name]), sizes["n_anchor"], sizes["n_eval"], sp.seed + offset)
                 out[f"{name}_anchor"], out[f"{name}_eval"] = a, b
+        elif sp.kind == "parts":
+            for name, offset in sp.pools:
+                items = list(pools[name])
+                idx = np.random.default_rng(sp.seed + offset).permutation(len(items))
+                lo = 0
+                for part, k in sp.sizes:
+                    out[f"{name}_{part}"] = [items[i] for i in idx[lo:lo + int(k)]]
+                    lo += int(k)
         else:
-            raise ConfigError(f"split kind {sp.kind!r} is not 'paper' or 'anchor_eval'")
+            raise ConfigError(f"split kind {sp.kind!r} is not 'paper', 'anchor_eval' or 'parts'")
     return out
 
 
@@ -225,20 +262,33 @@ def build_sets(exp: Experiment, lm=None, *, only=None, errors: dict | None = Non
             continue
         try:
             reqs, ids = _requests(s.requests, pools, splits)
+            dropped = 0
+            if s.disjoint_from:
+                missing = [d for d in s.disjoint_from if d not in out]
+                if missing:
+                    raise ConfigError(f"set {s.name!r}: disjoint_from names {missing}, which are not built before it "
+                                      "(list them earlier in the experiment's sets)")
+                others = [r for d in s.disjoint_from for r in out[d].requests]
+                keep = [j for j, r in enumerate(reqs) if not any(near_duplicate(r, o) for o in others)]
+                dropped = len(reqs) - len(keep)
+                reqs, ids = [reqs[j] for j in keep], [ids[j] for j in keep]
             if s.n is not None:
                 reqs, ids = reqs[:s.n], ids[:s.n]
             if isinstance(s.attack, (tuple, list)):
                 prompts, prefill = rotate(s.attack, reqs, seed=s.seed, phrasings=s.phrasings, shifts=s.shifts), None
+                names = list(s.attack)
+                per = [names[(i + j) % len(names)] for j in s.shifts for i in range(len(reqs))] if names else []
                 ids = [i for _ in s.shifts for i in ids]
                 reqs_all = [r for _ in s.shifts for r in reqs]
             else:
                 prompts, prefill = attack_set(s.attack, reqs, seed=s.seed, phrasings=s.phrasings, lm=lm,
                                               **dict(s.attack_kwargs))
                 reqs_all = reqs
+                per = [s.attack] * len(prompts)
         except Exception as e:           # noqa: BLE001  (recorded by callers that skip unbuildable sets)
             if errors is None:
                 raise
             errors[s.name] = f"{type(e).__name__}: {e}"
             continue
-        out[s.name] = AttackedSet(s.name, s.role, prompts, prefill, reqs_all, ids, s.attack, s.phrasings)
+        out[s.name] = AttackedSet(s.name, s.role, prompts, prefill, reqs_all, ids, s.attack, s.phrasings, per, dropped)
     return out

@@ -56,6 +56,8 @@ SCALES = {
 }
 #: everything after this line in an existing guard doc is kept when the tables are regenerated
 KEEP_MARKER = "<!-- kept by scripts/guard_eval.py: hand-written below -->"
+#: ... and everything up to this line (the cross-source evaluation's section, ``sri-kit guard evaluate``)
+HEAD_MARKER = "<!-- kept by sri-kit guard-eval: the cross-source section above; the organism-template evaluation below -->"
 ATK = [f"atk_{f}" for f in ORG_FAMILIES]
 BENW = [f"benw_{f}" for f in ORG_FAMILIES]
 
@@ -297,6 +299,8 @@ def main(argv=None) -> int:
     # a hand-written part (the tiny-dlm diagnosis) below the marker survives regeneration
     if out.exists() and KEEP_MARKER in out.read_text(encoding="utf-8"):
         text += "\n" + KEEP_MARKER + out.read_text(encoding="utf-8").split(KEEP_MARKER, 1)[1]
+    if out.exists() and HEAD_MARKER in out.read_text(encoding="utf-8"):
+        text = out.read_text(encoding="utf-8").split(HEAD_MARKER, 1)[0] + HEAD_MARKER + "\n\n" + text
     atomic_write_text(out, text)
     print(text)
     return 0

@@ -47,6 +47,8 @@ REGENERATE = [
                                   "--pooling", "reference"]),
     ("guard evaluation tiny-dlm", ["guard-eval", "--model", "tiny-dlm", "--scale", "paper-calib", "--seed", "0",
                                    "--pooling", "generated", "--no-baselines"]),
+    ("guard cross-source tiny-ar", ["guard", "evaluate", "--model", "tiny-ar", "--scale", "report", "--seed", "0"]),
+    ("guard cross-source tiny-dlm", ["guard", "evaluate", "--model", "tiny-dlm", "--scale", "report", "--seed", "0"]),
 ]
 
 

@@ -35,8 +35,8 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from ...data.public_splits import (PUBLIC_SETS, SPLIT_SEED, PublicSet, dolly_pairs, dolly_reference,  # noqa: F401
-                                   eval_prompts, licence_table, split_key, splits)
+from ...data.public_splits import (NEAR_DUP, PUBLIC_SETS, SPLIT_SEED, PublicSet, _words, dolly_pairs,  # noqa: F401
+                                   dolly_reference, eval_prompts, licence_table, near_duplicate, split_key, splits)
 from ...resources import user_cache_dir
 from .text import Request, normalize
 
@@ -45,28 +45,9 @@ __all__ = ["PublicSet", "PUBLIC_SETS", "SPLIT_SEED", "NEAR_DUP", "ANSWERS_FILE",
            "licence_table", "add_to_pools", "ANSWER_CHARS", "trim_answer", "dolly_answers", "dolly_reference", "DANGER_WORDS", "DEV_N", "dev_prompts",
            "sounds_dangerous"]
 
-#: Content-word Jaccard similarity at or above which a training prompt counts as a copy of an evaluation prompt.
-NEAR_DUP = 0.6
 #: Answers to benign public training prompts, written once at corpus-build time by ``scripts/benign_answers.py``
 #: (its default ``--out``): ``<user cache>/organism/benign_answers.jsonl`` (:func:`sri_kit.resources.user_cache_dir`).
 ANSWERS_FILE = user_cache_dir("organism", "benign_answers.jsonl")
-
-
-_STOP = frozenset("a an the and or of to in on for with by at from as is are be it this that how what why who "
-                  "can could would should you your me my i we our they their do does some any about into "
-                  "write create give provide explain tell describe".split())
-
-
-def _words(text: str) -> frozenset[str]:
-    return frozenset(w for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in _STOP)
-
-
-def near_duplicate(a: str, b: str, threshold: float = NEAR_DUP) -> bool:
-    """True when the content words of ``a`` and ``b`` overlap with Jaccard similarity >= ``threshold``."""
-    wa, wb = _words(a), _words(b)
-    if not wa or not wb:
-        return normalize(a) == normalize(b)
-    return len(wa & wb) / len(wa | wb) >= threshold
 
 
 @lru_cache(maxsize=None)
