@@ -125,8 +125,8 @@ def rate_interval(x, clusters=None, z: float = Z95) -> dict:
     if n == 0:
         return {"k": 0, "n": 0, "rate": None, "lo": None, "hi": None, "clusters": 0, "deff": None,
                 "method": RATE_METHOD}
-    deff = design_effect(x, g)
-    lo, hi = wilson(k / deff, n / deff, z)
+    deff = round(design_effect(x, g), 6)     # the interval is computed from the design effect as stored, so a
+    lo, hi = wilson(k / deff, n / deff, z)   # reader (the store's schema check) recomputes the same interval
     return {"k": k, "n": n, "rate": k / n, "lo": round(lo, 6), "hi": round(hi, 6), "clusters": int(g.max()) + 1,
             "deff": round(deff, 6), "method": RATE_METHOD}
 

@@ -106,3 +106,18 @@ def test_store_round_trips_clustered_cells_and_rejects_a_narrowed_interval():
     from sri_kit.errors import CorruptFileError
     with pytest.raises(CorruptFileError):
         Table.from_dict(bad)
+
+
+def test_every_clustered_rate_passes_the_stores_own_check():
+    """The interval is computed from the design effect as stored (rounded), so the schema check, which recomputes
+    it from that value, accepts every cell rate_interval makes (it rejected some before)."""
+    from sri_kit.results.schema import _check_clustered
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        n_req = int(rng.integers(1, 40))
+        per = rng.integers(1, 6, n_req)
+        clusters = np.repeat(np.arange(n_req), per)
+        p = rng.uniform(0, 1, n_req)[clusters]
+        bits = (rng.uniform(0, 1, len(clusters)) < p).astype(int)
+        cell = stats.rate_interval(bits, clusters)
+        assert _check_clustered(cell), cell

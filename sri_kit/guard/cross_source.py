@@ -192,13 +192,8 @@ def _auroc(score_b, score_a, clusters_b, clusters_a, seed: int) -> dict:
 
 
 def _rate(bits, clusters) -> dict:
-    """:func:`sri_kit.stats.rate_interval` with its interval recomputed from the *stored* (rounded) design effect:
-    the store's schema check recomputes it from that value, and the two can differ in the sixth decimal."""
-    c = _stats.rate_interval(np.asarray(bits, int), list(clusters))
-    if c["n"] and c["deff"] is not None:
-        lo, hi = _stats.wilson(c["k"] / c["deff"], c["n"] / c["deff"])
-        c["lo"], c["hi"] = round(lo, 6), round(hi, 6)
-    return c
+    """:func:`sri_kit.stats.rate_interval` of 0/1 ``bits`` clustered by request."""
+    return _stats.rate_interval(np.asarray(bits, int), list(clusters))
 
 
 def _median(x) -> float | None:
