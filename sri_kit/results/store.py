@@ -88,7 +88,7 @@ PRODUCERS = {
     "guard": _CORE + ("sri_kit/guard", "sri_kit/detectors", "sri_kit/sri.py", "sri_kit/hooks.py"),
     "guard_cross_source": _CORE + ("sri_kit/guard/cross_source.py", "sri_kit/detectors", "sri_kit/sri.py",
                                    "sri_kit/hooks.py", "sri_kit/cache.py", "sri_kit/organism/wrappers.py",
-                                   "sri_kit/organism/corpus/public.py"),
+                                   "sri_kit/organism/plugin.py"),
     "organism": _CORE + ("sri_kit/results/organism_targets.py", "sri_kit/results/public_sets.py",
                          "sri_kit/results/compute.py", "sri_kit/organism/corpus", "sri_kit/analysis/irr.py",
                          "sri_kit/sri.py"),
