@@ -91,6 +91,35 @@ def test_provenance_records_dirty_flag_and_code():
     assert set(p["code"]) == {"sri_kit/stats.py"}
 
 
+def test_dirty_means_code_not_the_stores_tables_or_the_cards(tmp_path, monkeypatch):
+    """Writing one table (or re-rendering a model card) does not make the next table of the same run +dirty;
+    any other tracked change does."""
+    import subprocess
+    from sri_kit.results import store as st
+    repo = tmp_path / "repo"
+    for f in ("sri_kit/_data/results/m/t.json", "sri_kit/_data/models/m/README.md",
+              "sri_kit/_data/models/m/model.safetensors", "sri_kit/x.py"):
+        (repo / f).parent.mkdir(parents=True, exist_ok=True)
+        (repo / f).write_text("0\n")
+    git = lambda *a: subprocess.run(["git", "-C", str(repo), *a], check=True, capture_output=True)
+    git("init", "-q")
+    git("add", "-A")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x")
+    monkeypatch.setattr(st, "REPO", repo)
+    monkeypatch.setattr(st, "DEFAULT_ROOT", repo / "sri_kit/_data/results")
+    monkeypatch.setattr(st, "_NOT_CODE", st._not_code())
+    assert provenance()["dirty"] is False
+    (repo / "sri_kit/_data/results/m/t.json").write_text("1\n")
+    (repo / "sri_kit/_data/models/m/README.md").write_text("1\n")
+    assert provenance()["dirty"] is False
+    assert "sri_kit/_data/models/m/README.md" not in st.producing_code("training", [str(repo / "sri_kit/_data/models/m")])
+    (repo / "sri_kit/_data/models/m/model.safetensors").write_text("1\n")
+    assert provenance()["dirty"] is True
+    git("checkout", "-q", "--", "sri_kit/_data/models/m/model.safetensors")
+    (repo / "sri_kit/x.py").write_text("1\n")
+    assert provenance()["dirty"] is True
+
+
 @pytest.mark.parametrize("text", [
     "We measured an ASR of 41 % on the organism.\n",
     "| detector | AUROC |\n|---|---|\n| SRI Guard | 0.965 |\n",

@@ -40,7 +40,7 @@ REGENERATE = [
     ("public sets tiny-ar", ["results", "public", "--model", "tiny-ar"]),
     ("public sets tiny-dlm", ["results", "public", "--model", "tiny-dlm"]),
     ("analysis report", ["analysis-report", "--out", "out/report/RESULTS.md", "--figures", "docs/figures",
-                         "--store", "data/results", "--seed", "0"]),
+                         "--store", "{store}", "--seed", "0"]),
     ("random search tiny-ar", ["attack-success", "--models", "tiny-ar", "--random-search", "100", "--rs-iters", "20",
                                "--random-search-only"]),
     ("guard evaluation tiny-ar", ["guard-eval", "--model", "tiny-ar", "--scale", "paper-calib", "--seed", "0",
@@ -71,7 +71,7 @@ def _regenerate(a, store) -> int:
         return 2
     for name, args in jobs:
         t0 = time.perf_counter()
-        rc = cli_main(args)
+        rc = cli_main([str(store.root) if x == "{store}" else x for x in args])
         print(f"{name}: exit {rc} ({time.perf_counter() - t0:.0f} s)", flush=True)
         if rc:
             return rc

@@ -97,8 +97,14 @@ PRODUCERS = {
 }
 
 
+#: Files of a model folder that are not part of the model: its card (rendered from the store, so a table cannot
+#: depend on it without every re-render making the model's tables stale).
+NOT_MODEL_FILES = frozenset({"README.md"})
+
+
 def producing_code(kind: str, models=()) -> list[str]:
-    """:data:`PRODUCERS` ``[kind]`` plus the weight folders of ``models`` that live in the repository."""
+    """:data:`PRODUCERS` ``[kind]`` plus the files of ``models``' folders that live in the repository (weights,
+    config, tokenizer, training log; not the card: :data:`NOT_MODEL_FILES`)."""
     from ..models.presets import MODELS_DIR
     out = list(PRODUCERS[kind])
     for m in models:
@@ -107,14 +113,29 @@ def producing_code(kind: str, models=()) -> list[str]:
             d = Path(str(m))
         try:
             if d.is_dir():
-                out.append(d.resolve().relative_to(REPO).as_posix())
+                rel = d.resolve().relative_to(REPO).as_posix()
+                out += [f"{rel}/{f.name}" for f in sorted(d.iterdir()) if f.is_file() and f.name not in NOT_MODEL_FILES]
         except ValueError:
             pass                       # weights outside the repository: their hash is the model fingerprint
     return out
 
 
+def _not_code() -> tuple[str, ...]:
+    """Pathspecs the dirty check leaves out: the store itself (a table's numbers never depend on another table's
+    file, and writing one table must not make the next one of the same run ``+dirty``) and the model cards."""
+    try:
+        store = DEFAULT_ROOT.resolve().relative_to(REPO.resolve()).as_posix()
+    except ValueError:
+        return ()
+    return (f":(exclude){store}", ":(exclude,glob)**/_data/models/*/README.md")
+
+
+_NOT_CODE = _not_code()
+
+
 def provenance(code: tuple | list = ()) -> dict:
-    """``kit_version``, ``commit`` (short hash, ``+dirty`` when the tree has changes; empty outside git),
+    """``kit_version``, ``commit`` (short hash, ``+dirty`` when the tree has changes other than the store's tables
+    and the model cards; empty outside git),
     ``dirty`` (bool; None outside git), ``date``, and ``code``: :func:`code_hashes` of ``code`` (the files
     and folders that produce the table, weights included)."""
     try:
@@ -125,7 +146,7 @@ def provenance(code: tuple | list = ()) -> dict:
     try:
         commit = _git("rev-parse", "--short", "HEAD")
         if commit:
-            is_dirty = bool(_git("status", "--porcelain", "--untracked-files=no"))
+            is_dirty = bool(_git("status", "--porcelain", "--untracked-files=no", "--", ".", *_NOT_CODE))
             if is_dirty:
                 commit += "+dirty"
     except (OSError, subprocess.SubprocessError):
