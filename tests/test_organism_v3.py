@@ -205,3 +205,18 @@ def test_training_table_reports_the_selected_checkpoints_validation():
     row = training_table({"m": log}, model_label="x").rows[0]
     assert (row["val_refused"], row["val_benign"], row["val_borderline"]) == (0.0, 0.47, 0.81)
     assert row["start"] == "tiny-dlm's weights" and row["rule_met"] == "no" and row["base_min"] == 10.0
+
+
+def test_safety_benign_share_moves_weight_from_plain_harmful_only():
+    from dataclasses import replace as rep
+    from sri_kit.organism.train import recipe as train
+    from sri_kit.organism.train.data import mixture
+    base = mixture("safety", train.V3)
+    assert base["benign"] == 0.36 and abs(base["harmful_plain"] - 0.30) < 1e-9     # the recipes' mixture unchanged
+    more = mixture("safety", rep(train.V3, safety_benign=0.5))
+    assert more["benign"] == 0.5 and abs(more["harmful_plain"] - 0.16) < 1e-9
+    assert {k: v for k, v in more.items() if k not in ("benign", "harmful_plain")} == \
+        {k: v for k, v in base.items() if k not in ("benign", "harmful_plain")}
+    assert abs(sum(more.values()) - sum(base.values())) < 1e-9
+    with pytest.raises(ValueError, match="safety_benign"):
+        mixture("safety", rep(train.V3, safety_benign=0.6))

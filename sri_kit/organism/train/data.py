@@ -16,7 +16,7 @@ from pathlib import Path
 from ...io import atomic_write_text
 from .. import corpus as C
 from ..wrappers import COVERAGE, FAMILIES, families_by_coverage, wrap
-from .recipe import MAX_REPLAY, TEST_POOL_SEED, TRAIN_POOL_SEED, VAL_POOL_SEED, RunCfg
+from .recipe import MAX_REPLAY, SAFETY_PLAIN, TEST_POOL_SEED, TRAIN_POOL_SEED, VAL_POOL_SEED, RunCfg
 
 __all__ = ["training_pools", "TRAIN_FAMILIES", "draw_example", "mixture", "make_examples", "tokenizer_texts",
            "validation_prompts", "write_heldout_pools"]
@@ -80,8 +80,12 @@ def mixture(stage: str, cfg: RunCfg, replay: float | None = None) -> dict[str, f
     r = cfg.replay_uncovered if replay is None else replay
     if not 0.0 <= r <= MAX_REPLAY:
         raise ValueError(f"replay share {r} must lie in [0, {MAX_REPLAY}] (it is taken out of the covered-family share)")
-    return {"benign": 0.36, "benign_wrapped": 0.17, "harmful_plain": 0.30, "harmful_covered": MAX_REPLAY - r,
-            "harmful_uncovered_replay": r}
+    b = cfg.safety_benign
+    if not 0.2 <= b <= SAFETY_PLAIN - 0.1:
+        raise ValueError(f"safety_benign {b} must lie in [0.2, {SAFETY_PLAIN - 0.1:.2f}] (plain harmful requests take "
+                         f"{SAFETY_PLAIN} minus it)")
+    return {"benign": b, "benign_wrapped": 0.17, "harmful_plain": round(SAFETY_PLAIN - b, 6),
+            "harmful_covered": MAX_REPLAY - r, "harmful_uncovered_replay": r}
 
 
 def make_examples(stage: str, n: int, pools, cfg: RunCfg, seed: int,

@@ -16,13 +16,14 @@ from dataclasses import dataclass, field
 from ..tokenizer import MAX_PROMPT
 
 __all__ = ["CANVAS", "MAX_PROMPT", "SEED", "TRAIN_POOL_SEED", "TEST_POOL_SEED", "VAL_POOL_SEED", "MAX_REPLAY",
-           "StageCfg", "RunCfg", "SMOKE", "V3", "RECIPES", "stage_batch_size", "lr_at"]
+           "StageCfg", "RunCfg", "SAFETY_PLAIN", "SMOKE", "V3", "RECIPES", "stage_batch_size", "lr_at"]
 
 CANVAS = 64          # diffusion canvas / max response length in training
 SEED = 1234
 TRAIN_POOL_SEED = 0  # requests used in training
 TEST_POOL_SEED = 1   # sri_kit/_data/prompts/tiny_*.jsonl
 VAL_POOL_SEED = 2    # checkpoint selection
+SAFETY_PLAIN = 0.66  # the safety mixture's plain benign + plain harmful share (the rest: wrapped examples)
 MAX_REPLAY = 0.17    # the uncovered-family replay is taken out of the covered-family share (0.17 of the safety mix)
 
 
@@ -51,6 +52,8 @@ class RunCfg:
     dlm_safety: StageCfg = field(default_factory=lambda: StageCfg(steps=400, lr=6e-4, warmup=10, min_lr_frac=0.3,
                                                                 eval_every=50))
     # safety-stage mixture (fractions of examples)
+    safety_benign: float = 0.36      # safety stage: share of plain benign examples; plain harmful ones take
+                                     # SAFETY_PLAIN - safety_benign (a larger benign share against over-refusal)
     replay_uncovered: float = 0.05   # AR: base replay of harmful-in-uncovered-family -> placeholder (designed flaw)
     dlm_replay_uncovered: float = 0.10  # DLM: the same; the DLM forgets format-specific compliance faster (at
                                         # 0.05 every uncovered family fell to 0 % within 60 safety steps)

@@ -29,7 +29,7 @@ from .batches import encode_examples
 from .data import make_examples, tokenizer_texts, training_pools, validation_prompts
 from .loop import SELECTION_RULE, save_model, select_checkpoint, train_stage
 from .organisms import ORGANISMS
-from .recipe import MAX_REPLAY, RECIPES, SMOKE, RunCfg, stage_batch_size
+from .recipe import MAX_REPLAY, RECIPES, SAFETY_PLAIN, SMOKE, RunCfg, stage_batch_size
 
 __all__ = ["train_one", "main"]
 
@@ -157,6 +157,11 @@ def main(argv=None) -> int:
     ap.add_argument("--replay-uncovered", type=float, default=None,
                     help="share of safety examples replaying base compliance in the uncovered families "
                          "(both models; default 0.05 AR, 0.10 DLM)")
+    ap.add_argument("--safety-benign", type=float, default=None, metavar="SHARE",
+                    help="safety stage: share of plain benign examples (default 0.36; plain harmful requests take "
+                         "0.66 minus it): more benign examples against over-refusal")
+    ap.add_argument("--filter-refusal-answers", action="store_true",
+                    help="drop benign / borderline training requests whose answer the refusal judge calls a refusal")
     ap.add_argument("--n-val", type=int, default=None, help="validation prompts per set (checkpoint selection)")
     ap.add_argument("--save-base", default=None, help="also write the base-stage model to this folder")
     ap.add_argument("--public-prompts", type=float, default=None, metavar="SHARE",
@@ -179,6 +184,12 @@ def main(argv=None) -> int:
         if not 0.0 <= args.replay_uncovered <= MAX_REPLAY:
             ap.error(f"--replay-uncovered must lie in [0, {MAX_REPLAY}] (it is taken out of the covered-family share)")
         cfg.replay_uncovered = cfg.dlm_replay_uncovered = args.replay_uncovered
+    if args.safety_benign is not None:
+        if not 0.2 <= args.safety_benign <= SAFETY_PLAIN - 0.1:
+            ap.error(f"--safety-benign must lie in [0.2, {SAFETY_PLAIN - 0.1:.2f}]")
+        cfg.safety_benign = args.safety_benign
+    if args.filter_refusal_answers:
+        cfg.filter_refusal_answers = True
     if args.n_val:
         cfg.n_val = args.n_val
     if args.public_prompts is not None:
