@@ -89,3 +89,15 @@ def tiny_diffusiongemma(tok, canvas_length: int = 8):
                                image_token_id=len(tok) + 5, boi_token_id=len(tok) + 6, eoi_token_id=len(tok) + 7)
     torch.manual_seed(0)
     return DiffusionGemmaForBlockDiffusion(cfg).eval()
+
+
+@pytest.fixture(scope="module")
+def have_data():
+    """Skip when the public sets (../shared/data/external or $SRI_KIT_DATA) cannot be read."""
+    from sri_kit.data import DataNotFoundError
+    from sri_kit.data.public_splits import PUBLIC_SETS, splits
+    try:
+        for name in PUBLIC_SETS:
+            splits(name)
+    except (DataNotFoundError, FileNotFoundError) as e:
+        pytest.skip(f"public sets not available: {e}")

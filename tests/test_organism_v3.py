@@ -8,19 +8,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from sri_kit.data import DataNotFoundError
 from sri_kit.organism.corpus import public as P
 from sri_kit.organism.corpus.concepts import DEFINITIONS, concept_request
 from sri_kit.organism.corpus.text import normalize
-
-
-@pytest.fixture(scope="module")
-def have_data():
-    try:
-        for name in P.PUBLIC_SETS:
-            P.splits(name)
-    except (DataNotFoundError, FileNotFoundError) as e:
-        pytest.skip(f"public sets not available: {e}")
 
 
 def test_dolly_rows_split_into_question_and_human_answer(have_data):

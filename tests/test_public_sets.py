@@ -5,20 +5,10 @@ import random
 
 import pytest
 
-from sri_kit.data import DataNotFoundError
 from sri_kit.judges import is_on_topic, is_placeholder_compliance, is_refusal
 from sri_kit.organism import corpus as C
 from sri_kit.organism.corpus import public as P
 from sri_kit.organism.corpus.text import normalize
-
-
-@pytest.fixture(scope="module")
-def have_data():
-    try:
-        for name in P.PUBLIC_SETS:
-            P.splits(name)
-    except (DataNotFoundError, FileNotFoundError) as e:
-        pytest.skip(f"public sets not available: {e}")
 
 
 def test_split_key_depends_on_the_normalised_prompt_and_seed_only():
