@@ -32,6 +32,8 @@ import struct
 import tempfile
 from pathlib import Path
 
+from .io import atomic_write
+
 __all__ = ["cache_root", "model_fingerprint", "generation_code_digest", "code_digest", "GENERATION_CODE",
            "entry_key", "GenerationCache", "pack", "unpack", "MAGIC"]
 
@@ -174,21 +176,17 @@ class GenerationCache:
         return e
 
     def put(self, key: str, meta: dict, blobs: dict[str, bytes] | None = None) -> Path:
-        """Write an entry atomically (a unique temporary file, fsync, ``os.replace``)."""
-        p = self.path(key)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{key}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(pack(meta, blobs))
+        """Write an entry atomically (:func:`sri_kit.io.atomic_write`: a unique temporary file beside it, flushed
+        to disk with fsync, then ``os.replace``), so a reader sees the whole entry or none."""
+        data = pack(meta, blobs)
+
+        def write(tmp: str) -> None:
+            with open(tmp, "wb") as f:
+                f.write(data)
                 f.flush()
                 os.fsync(f.fileno())
-            os.replace(tmp, p)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.remove(tmp)
-            raise
-        return p
+
+        return atomic_write(self.path(key), write)
 
     # ---- what the kit caches -------------------------------------------------------------------------
 

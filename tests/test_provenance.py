@@ -92,13 +92,13 @@ def test_provenance_records_dirty_flag_and_code():
 
 
 def test_dirty_means_code_not_the_stores_tables_or_the_cards(tmp_path, monkeypatch):
-    """Writing one table (or re-rendering a model card) does not make the next table of the same run +dirty;
-    any other tracked change does."""
+    """Writing one table (or re-rendering a model card, a doc or a figure) does not make the next table of the
+    same run +dirty; any other tracked change does."""
     import subprocess
     from sri_kit.results import store as st
     repo = tmp_path / "repo"
     for f in ("sri_kit/_data/results/m/t.json", "sri_kit/_data/models/m/README.md",
-              "sri_kit/_data/models/m/model.safetensors", "sri_kit/x.py"):
+              "sri_kit/_data/models/m/model.safetensors", "sri_kit/x.py", "docs/GUARD_m.md", "docs/figures/f.png"):
         (repo / f).parent.mkdir(parents=True, exist_ok=True)
         (repo / f).write_text("0\n")
     git = lambda *a: subprocess.run(["git", "-C", str(repo), *a], check=True, capture_output=True)
@@ -111,6 +111,8 @@ def test_dirty_means_code_not_the_stores_tables_or_the_cards(tmp_path, monkeypat
     assert provenance()["dirty"] is False
     (repo / "sri_kit/_data/results/m/t.json").write_text("1\n")
     (repo / "sri_kit/_data/models/m/README.md").write_text("1\n")
+    (repo / "docs/GUARD_m.md").write_text("1\n")
+    (repo / "docs/figures/f.png").write_text("1\n")
     assert provenance()["dirty"] is False
     assert "sri_kit/_data/models/m/README.md" not in st.producing_code("training", [str(repo / "sri_kit/_data/models/m")])
     (repo / "sri_kit/_data/models/m/model.safetensors").write_text("1\n")
@@ -212,3 +214,29 @@ def test_guard_markdown_becomes_store_tables_and_blocks(tmp_path):
     doc = render_text(with_blocks(md, "m"), st)
     assert "<!-- results:m/guard_families -->" in doc and "| roleplay | 48 | 21 % [12, 34] |" in doc
     assert lint_text(doc, "GUARD.md") == []
+
+
+def test_regenerate_times_each_job_and_states_the_cache(tmp_path, monkeypatch):
+    """``regenerate --timings`` (benchmarks/report_mode.py) writes each job's wall time and exit, the machine and
+    whether the generation cache was cold; a failing job stops the run and is recorded as failed."""
+    import json
+
+    from sri_kit.results import cli
+    monkeypatch.setattr(cli, "doc_paths", lambda: [])
+    monkeypatch.setenv("SRI_KIT_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(cli, "REGENERATE", [("presets", ["presets"]), ("bad", ["presets", "--no-such-flag"]),
+                                            ("never", ["presets"])])
+    out = tmp_path / "t.json"
+    rc = cli.main(["--store", str(tmp_path / "store"), "regenerate", "--allow-dirty", "--timings", str(out)])
+    t = json.loads(out.read_text())
+    assert rc != 0 and t["complete"] is False
+    assert [j["job"] for j in t["jobs"]] == ["presets", "bad"]
+    assert t["jobs"][0]["exit"] == 0 and t["jobs"][1]["exit"] != 0
+    assert t["cache"] == {"files_at_start": 0, "cold": True}
+    assert t["machine"]["cores"] >= 1 and "commit" in t["provenance"]
+    (tmp_path / "cache" / "x").mkdir(parents=True)
+    (tmp_path / "cache" / "x" / "entry").write_text("1")
+    monkeypatch.setattr(cli, "REGENERATE", [("presets", ["presets"])])
+    assert cli.main(["--store", str(tmp_path / "store"), "regenerate", "--allow-dirty", "--timings", str(out)]) == 0
+    t = json.loads(out.read_text())
+    assert t["complete"] is True and t["cache"]["cold"] is False and t["total_seconds"] >= t["jobs"][0]["seconds"]

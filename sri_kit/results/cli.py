@@ -69,12 +69,27 @@ def _regenerate(a, store) -> int:
         print("error: the working tree has uncommitted changes; commit first (tables record the commit that made "
               "them), or pass --allow-dirty to try the pipeline", file=sys.stderr)
         return 2
+    timings = {"provenance": provenance(), "machine": _machine(), "cache": _cache_state(), "jobs": []}
+    start = time.perf_counter()
     for name, args in jobs:
         t0 = time.perf_counter()
-        rc = cli_main([str(store.root) if x == "{store}" else x for x in args])
-        print(f"{name}: exit {rc} ({time.perf_counter() - t0:.0f} s)", flush=True)
+        try:
+            rc = cli_main([str(store.root) if x == "{store}" else x for x in args])
+        except SystemExit as e:             # argparse's exit: recorded like any failed job
+            rc = e.code if isinstance(e.code, int) else 2
+        secs = time.perf_counter() - t0
+        print(f"{name}: exit {rc} ({secs:.0f} s)", flush=True)
+        timings["jobs"].append({"job": name, "command": "sri-kit " + " ".join(args), "exit": rc,
+                                "seconds": round(secs, 1)})
         if rc:
-            return rc
+            break
+    timings["total_seconds"] = round(time.perf_counter() - start, 1)
+    timings["complete"] = len(timings["jobs"]) == len(jobs) and all(j["exit"] == 0 for j in timings["jobs"])
+    if a.timings:
+        atomic_write_text(a.timings, json.dumps(timings, indent=1, ensure_ascii=False) + "\n")
+        print(f"timings: {a.timings}")
+    if not timings["complete"]:
+        return timings["jobs"][-1]["exit"]
     for p in render_docs(doc_paths(), store):
         print(f"rendered {p}")
     ledger = read_ledger(store)
@@ -91,6 +106,35 @@ def _regenerate(a, store) -> int:
         atomic_write_text(path, json.dumps(d, indent=1, ensure_ascii=False) + "\n")
         print(f"{LEDGER_NAME}: {len(ledger) - len(keep)} entries dropped (recomputed)")
     return 0
+
+
+def _machine() -> dict:
+    """What the timings ran on: CPU model, cores, torch threads, versions, load average."""
+    import os
+    import platform
+
+    import torch
+    cpu = platform.processor()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import transformers
+    return {"cpu": cpu, "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+            "cuda": torch.cuda.is_available(), "torch": torch.__version__, "transformers": transformers.__version__,
+            "python": platform.python_version(),
+            "load_average_at_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None}
+
+
+def _cache_state() -> dict:
+    """The generation cache the run reads and writes, and how many files it held at the start (0: a cold run)."""
+    from ..cache import cache_root
+    root = cache_root()
+    files = sum(1 for p in root.rglob("*") if p.is_file()) if root.is_dir() else 0
+    return {"files_at_start": files, "cold": files == 0}
 
 
 def main(argv=None) -> int:
@@ -144,6 +188,9 @@ def _main(argv=None) -> int:
     rg.add_argument("--allow-dirty", action="store_true",
                     help="run from a dirty tree (the tables will fail `check`; for trying the pipeline only)")
     rg.add_argument("--only", action="append", default=None, help="run only jobs whose name starts with this")
+    rg.add_argument("--timings", type=Path, default=None,
+                    help="write each job's wall time, the machine and the cache state (cold or warm) to this JSON "
+                         "(benchmarks/report_mode.py)")
     for name in ("render", "check"):
         p = sub.add_parser(name, help=f"{name} the generated blocks of the docs")
         p.add_argument("paths", nargs="*", type=Path, help="documents (default: every doc with numbers)")

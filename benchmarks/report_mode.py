@@ -1,0 +1,40 @@
+#!/usr/bin/env python
+"""Wall time of the full report mode: every table of the results store regenerated for both organisms
+(``sri-kit results regenerate``), from a cold or a warm generation cache.
+
+    python benchmarks/report_mode.py --cache /tmp/sri-cold      # an empty folder: the cold run
+    python benchmarks/report_mode.py --cache /tmp/sri-cold      # again, same folder: the warm run
+
+Writes ``benchmarks/results/report_mode_cold.json`` or ``report_mode_warm.json`` (which one is decided by
+whether the cache held any file at the start): each job's wall time, the total, the machine (CPU, cores,
+torch threads, load average at the start) and the commit. Targets (issue 27): cold ≤ 60 min, warm ≤ 5 min on
+2 CPU cores. It regenerates the store of the checkout it runs in, so run it from a clean, committed tree
+(a worktree), as ``regenerate`` demands.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--cache", type=Path, required=True, help="the generation cache folder ($SRI_KIT_CACHE)")
+    ap.add_argument("--out", type=Path, default=HERE / "results", help="folder of the JSON (default: results/)")
+    ap.add_argument("--only", action="append", default=None, help="only jobs whose name starts with this (a trial)")
+    a = ap.parse_args(argv)
+    os.environ["SRI_KIT_CACHE"] = str(a.cache.resolve())      # before the kit reads it
+    from sri_kit.results.cli import _cache_state, main as results_main
+    state = "cold" if _cache_state()["cold"] else "warm"
+    out = a.out / f"report_mode_{state}{'_partial' if a.only else ''}.json"
+    args = ["regenerate", "--timings", str(out)] + [x for o in (a.only or []) for x in ("--only", o)]
+    print(f"report mode, {state} cache {a.cache}: -> {out}", flush=True)
+    return results_main(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
