@@ -21,13 +21,25 @@ import statistics
 import sys
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-for p in (str(HERE.parent), str(HERE)):
-    if p not in sys.path:
-        sys.path.insert(0, p)
+import sri_kit as sk
 
-import sri_kit as sk  # noqa: E402
-from run import prompts, timed  # noqa: E402
+HERE = Path(__file__).resolve().parent
+
+
+def _sibling(name: str):
+    """A neighbour module of benchmarks/ (not a package), loaded by path: nothing edits sys.path."""
+    if name in sys.modules:
+        return sys.modules[name]
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(name, HERE / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+_run = _sibling("run")
+prompts, timed = _run.prompts, _run.timed
 
 EXTRA = ["resid_post.1", "attn_out.2", "mlp_out.2"]
 
