@@ -599,6 +599,9 @@ def main(argv=None) -> dict:
     ap.add_argument("--model-dlm", help="diffusion model: preset name or local folder (default tiny-dlm)")
     ap.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
     ap.add_argument("--update-readme", action="store_true", help="write the table into benchmarks/README.md")
+    ap.add_argument("--store", action="store_true",
+                    help="also write the README's speed table (tiny-ar+tiny-dlm/speed) into the results store, with "
+                         "the commit this run was made from (run it from a clean, committed tree)")
     ap.add_argument("--fast-decoding", nargs="?", const="quick", choices=("quick", "full"), default=None,
                     help="also run benchmarks/fast_decoding.py (fast DLM samplers vs exact decoding): 'quick' (the "
                          "default with the bare flag, minutes) or 'full' (n = 200 per set, about an hour on 2 "
@@ -630,7 +633,10 @@ def _main(args, prof) -> dict:
         if not quiet:
             print(f"[{time.perf_counter() - t_start:6.1f}s] {msg}", flush=True)
 
-    res: dict = {"profile": args.profile, "machine": machine_info()}
+    from sri_kit.results.store import provenance
+    res: dict = {"profile": args.profile, "machine": machine_info(),
+                 # the tree that made the numbers (a table imported into the store carries it)
+                 "provenance": {k: v for k, v in provenance().items() if k in ("commit", "dirty", "kit_version", "date")}}
     ar, dlm, note = load_models(prof, args.model_ar, args.model_dlm, log)
     ar_cfg, dlm_cfg = configs(prof, ar, dlm)
     res["models"] = {"note": note, "ar": ar.name, "dlm": dlm.name,
@@ -679,6 +685,10 @@ def _main(args, prof) -> dict:
         f"wall {res['wall_s']:.0f} s\nJSON: {json_path}\nfigure: {fig_path}")
     if args.update_readme:
         update_readme(res, tbl, json_path, fig_path)
+    if args.store:
+        from sri_kit.results import ResultsStore
+        from sri_kit.results.imported import import_benchmark
+        log(f"results store: {ResultsStore().write(import_benchmark(json_path))}")
     return res
 
 

@@ -240,3 +240,28 @@ def test_regenerate_times_each_job_and_states_the_cache(tmp_path, monkeypatch):
     assert cli.main(["--store", str(tmp_path / "store"), "regenerate", "--allow-dirty", "--timings", str(out)]) == 0
     t = json.loads(out.read_text())
     assert t["complete"] is True and t["cache"]["cold"] is False and t["total_seconds"] >= t["jobs"][0]["seconds"]
+
+
+def test_speed_table_carries_the_benchmark_runs_commit(tmp_path):
+    """benchmarks/run.py records the tree it ran from; the imported speed table carries it (a clean one leaves the
+    legacy ledger), and a JSON without it stays of unknown state."""
+    from sri_kit.results.imported import import_benchmark
+    d = {"profile": "full", "machine": {"cpu": "x", "cores": 2}, "ar_hook_overhead_ratio": 1.01,
+         "diffusion_hook_overhead_ratio": 1.0, "ar_speedup_vs_reference": 12.0, "diffusion_speedup_vs_reference": 3.1,
+         "sri_time_fraction": 1e-4, "guard_time_fraction": 1e-4, "peak_rss_mb": 500, "targets_met": {}, "wall_s": 9}
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps(d))
+    t = import_benchmark(old)
+    assert t.commit == "" and t.dirty is None and "legacy ledger" in t.notes
+    new = tmp_path / "new.json"
+    new.write_text(json.dumps({**d, "provenance": {"commit": "abc1234", "dirty": False, "date": "2026-12-07 03:00 UTC",
+                                                   "kit_version": "0.3"}}))
+    t = import_benchmark(new)
+    assert (t.commit, t.dirty, t.date) == ("abc1234", False, "2026-12-07 03:00 UTC")
+    assert "legacy" not in t.notes and "abc1234" in t.notes
+    store = ResultsStore(tmp_path / "store")
+    store.write(t)
+    assert table_problems(store) == ([], [])          # a clean commit: neither a failure nor a ledger warning
+    store.write(import_benchmark(old))
+    bad, _ = table_problems(store)
+    assert bad and "speed" in bad[0]                   # unknown tree, not in this store's ledger: a failure

@@ -178,12 +178,18 @@ def import_benchmark(path: str | Path) -> Table:
     met = d.get("targets_met", {})
     cols = [Column("metric", "metric"), Column("value", "value"), Column("target", "target")]
     machine = ", ".join(f"{k} {v}" for k, v in m.items() if not isinstance(v, (dict, list)))
+    prov = d.get("provenance") or {}        # recorded by benchmarks/run.py since the provenance checks
+    made = (f"Made by benchmarks/run.py at commit {prov['commit']}" if prov.get("commit")
+            else f"Imported from {rel} (last changed in {file_commit})")
     return Table(model="tiny-ar+tiny-dlm", name="speed", title="Speed of the kit on the organism (benchmarks/run.py)",
                  split="n/a", n="per row", seed=None, mode=str(d.get("profile", "")), columns=cols, rows=rows,
-                 commit="", dirty=None, date=date, command="python benchmarks/run.py",
+                 commit=prov.get("commit", ""), dirty=prov.get("dirty"), date=prov.get("date") or date,
+                 kit_version=prov.get("kit_version", ""), command="python benchmarks/run.py",
                  compute_seconds=round(float(d.get("wall_s", 0)), 1) or None,
-                 notes=(f"Imported from {rel} (last changed in {file_commit}); machine: {machine}. Targets met: "
+                 notes=(f"{made}; machine: {machine}. Ratios are measured inside one process; the load average "
+                        "at the start and end says how busy the machine was. Targets met: "
                         + ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in met.items())
-                        + ". The producing commit was not recorded in the file (legacy ledger)."),
+                        + ("." if prov.get("commit") else ". The producing commit was not recorded in the file "
+                           "(legacy ledger).")),
                  extra={"imported_from": {"file": rel, "file_commit": file_commit,
                                           "importer": "sri_kit.results.imported"}})
