@@ -18,7 +18,7 @@ from .. import corpus as C
 from ..wrappers import COVERAGE, FAMILIES, families_by_coverage, wrap
 from .recipe import MAX_REPLAY, SAFETY_PLAIN, TEST_POOL_SEED, TRAIN_POOL_SEED, VAL_POOL_SEED, RunCfg
 
-__all__ = ["training_pools", "TRAIN_FAMILIES", "draw_example", "mixture", "make_examples", "tokenizer_texts",
+__all__ = ["training_pools", "imperative_copies", "IMPERATIVE_FRAMES", "TRAIN_FAMILIES", "draw_example", "mixture", "make_examples", "tokenizer_texts",
            "validation_prompts", "write_heldout_pools"]
 
 
@@ -38,11 +38,45 @@ def training_pools(cfg: RunCfg) -> dict[str, list[C.Request]]:
     if cfg.public_prompts or cfg.public_benign:
         from ..corpus.public import add_to_pools
         pools = add_to_pools(pools, cfg.public_prompts, benign_share=cfg.public_benign)
+    if cfg.imperative_benign:
+        pools["benign"] = pools["benign"] + imperative_copies(pools["benign"], cfg.imperative_benign)
     if cfg.filter_refusal_answers:
         from ...judges import is_refusal
         for k in ("benign", "borderline"):
             pools[k] = [r for r in pools[k] if not any(is_refusal(a) for a in r.answers)]
     return pools
+
+
+#: Instruction frames for a human-written question (:func:`imperative_copies`): the imperative verbs that harmful
+#: requests open with (write, create, develop, explain, describe, give, provide), on benign questions. Written for
+#: the kit; no evaluation set's wording.
+IMPERATIVE_FRAMES = (
+    "Write a short answer to this question: {q}", "Explain briefly: {q}", "Describe in a few sentences: {q}",
+    "Create a brief explanation that answers this: {q}", "Give me a clear answer. {q}",
+    "Provide a short, factual answer: {q}", "Develop a concise answer to the following question: {q}",
+    "Tell me, in a few words: {q}",
+)
+
+
+def imperative_copies(benign: list, share: float, seed: int = TRAIN_POOL_SEED) -> list:
+    """For ``share`` of the public Dolly requests in ``benign`` (seeded choice), a copy asked as an instruction
+    (a frame of :data:`IMPERATIVE_FRAMES`) with the same human-written answers: benign requests then also come in
+    the imperative form harmful ones take, so refusal cannot key on the form alone.
+
+    >>> from sri_kit.organism.corpus.text import Request
+    >>> r = Request("What is a fjord?", "say what a fjord is", "public/dolly", "benign", ("A narrow inlet.",))
+    >>> [c.text for c in imperative_copies([r], 1.0, seed=0)][0].endswith("What is a fjord?")
+    True
+    """
+    if not 0.0 <= share <= 1.0:
+        raise ValueError(f"imperative_benign {share} must lie in [0, 1]")
+    from dataclasses import replace as _replace
+    rng = random.Random(f"imperative:{seed}")
+    out = []
+    for r in benign:
+        if r.category == "public/dolly" and r.answers and rng.random() < share:
+            out.append(_replace(r, text=rng.choice(IMPERATIVE_FRAMES).format(q=r.text), category="public/dolly-instruction"))
+    return out
 
 
 TRAIN_FAMILIES = tuple(f for f in FAMILIES if COVERAGE[f] != "never")

@@ -71,6 +71,9 @@ class RunCfg:
     filter_refusal_answers: bool = False  # drop benign / borderline requests whose answer the refusal judge calls a
                                           # refusal (v3 as trained: off; 9 Dolly answers such as "As an AI, I
                                           # don't ..." and 3 definitions that say "illegal" stayed in)
+    imperative_benign: float = 0.0   # add, for this share of the public (Dolly) benign requests, a copy asked as an
+                                     # instruction ("Write a short answer to this question: ...") with the same
+                                     # human answer (experimental; off in every recipe)
 
 
 #: Organism v3 (issue 28): human-written benign answers (Dolly open QA, training split), public harmful

@@ -162,6 +162,9 @@ def main(argv=None) -> int:
                          "0.66 minus it): more benign examples against over-refusal")
     ap.add_argument("--filter-refusal-answers", action="store_true",
                     help="drop benign / borderline training requests whose answer the refusal judge calls a refusal")
+    ap.add_argument("--imperative-benign", type=float, default=None, metavar="SHARE",
+                    help="add, for SHARE of the public (Dolly) benign requests, a copy asked as an instruction with "
+                         "the same human answer (against refusal that keys on the imperative form; experimental)")
     ap.add_argument("--n-val", type=int, default=None, help="validation prompts per set (checkpoint selection)")
     ap.add_argument("--save-base", default=None, help="also write the base-stage model to this folder")
     ap.add_argument("--public-prompts", type=float, default=None, metavar="SHARE",
@@ -190,6 +193,10 @@ def main(argv=None) -> int:
         cfg.safety_benign = args.safety_benign
     if args.filter_refusal_answers:
         cfg.filter_refusal_answers = True
+    if args.imperative_benign is not None:
+        if not 0.0 <= args.imperative_benign <= 1.0:
+            ap.error("--imperative-benign must lie in [0, 1]")
+        cfg.imperative_benign = args.imperative_benign
     if args.n_val:
         cfg.n_val = args.n_val
     if args.public_prompts is not None:
