@@ -265,3 +265,21 @@ def test_speed_table_carries_the_benchmark_runs_commit(tmp_path):
     store.write(import_benchmark(old))
     bad, _ = table_problems(store)
     assert bad and "speed" in bad[0]                   # unknown tree, not in this store's ledger: a failure
+
+
+def test_results_diff_lists_the_rendered_cells_that_changed():
+    """``results diff``: a cell whose rendering changed is listed with before -> after; a change below the printed
+    precision is not; rows added or removed are named."""
+    from sri_kit.results.diff import diff_tables
+    cols = [Column("set", "set"), Column("refused", "refused", "rate"), Column("auroc", "AUROC", "float", 2)]
+    mk = lambda rows: Table(model="m", name="t", title="t", split="heldout", n=10, seed=0, mode="report",
+                            columns=cols, rows=rows, commit="c")
+    old = mk([{"set": "a", "refused": clustered_rate([1] * 5 + [0] * 5), "auroc": 0.901},
+              {"set": "b", "refused": clustered_rate([1] * 10), "auroc": 0.5}])
+    new = mk([{"set": "a", "refused": clustered_rate([1] * 6 + [0] * 4), "auroc": 0.904},
+              {"set": "c", "refused": clustered_rate([0] * 10), "auroc": 0.5}])
+    lines = diff_tables(old, new)
+    assert any(ln.startswith("a | refused: 50 %") and "-> 60 %" in ln for ln in lines)
+    assert not any("AUROC" in ln for ln in lines)          # 0.90 both times on the page
+    assert "row removed: b" in lines and "row added: c" in lines
+    assert diff_tables(old, old) == [] and diff_tables(None, new)[0].startswith("new table")

@@ -16,6 +16,9 @@ sets, the analysis report, random search, the guard evaluations; then the blocks
 ledger entries of tables that are now clean are dropped. Generations go through the generation cache
 (:mod:`sri_kit.cache`), so a rerun after an analysis-only change regenerates nothing.
 
+``python -m sri_kit.results diff --rev REV [MODEL/NAME ...]``: the rendered cells that changed since ``REV``
+(:mod:`sri_kit.results.diff`), for a closing note or a review.
+
 ``python -m sri_kit.results check``: exit 1 and list each problem: a block that disagrees with the store, a
 table produced from a dirty tree (unless the store's LEGACY_DIRTY.json ledger lists it: then a warning), a
 table whose producing code or weights changed since, a measured number typed by hand outside a block
@@ -191,11 +194,23 @@ def _main(argv=None) -> int:
     rg.add_argument("--timings", type=Path, default=None,
                     help="write each job's wall time, the machine and the cache state (cold or warm) to this JSON "
                          "(benchmarks/report_mode.py)")
+    df = sub.add_parser("diff", help="the rendered cells that changed since a git revision of the store")
+    df.add_argument("--rev", required=True, help="git revision to compare with (e.g. HEAD~3 or a commit)")
+    df.add_argument("tables", nargs="*", help="model/name (default: every table)")
     for name in ("render", "check"):
         p = sub.add_parser(name, help=f"{name} the generated blocks of the docs")
         p.add_argument("paths", nargs="*", type=Path, help="documents (default: every doc with numbers)")
     a = ap.parse_args(argv)
     store = ResultsStore(a.store)
+    if a.cmd == "diff":
+        from .diff import diff_store
+        d = diff_store(a.rev, store, a.tables or None)
+        for ref, lines in d.items():
+            print(f"## {ref}")
+            for ln in lines:
+                print(f"- {ln}")
+        print(f"{len(d)} tables changed since {a.rev}")
+        return 0
     if a.cmd == "compute":
         import torch                              # heavy: only the compute command needs models
         from ..models import load_model
