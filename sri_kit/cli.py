@@ -10,6 +10,8 @@
     sri-kit parity check [--fixtures DIR]              the kit against those fixtures
     sri-kit results check|compute|render|regenerate ...   the results store (python -m sri_kit.results)
     sri-kit analysis-report | guard-eval | guard-diagnosis | attack-success ...   the measurements behind the docs
+    sri-kit browser-check [--standin] [--notebooks ...] [--executed DIR] ...
+                                     the real-browser check of the notebooks and widgets (a clone; CI runs it)
     sri-kit guard evaluate --model M [--scale quick|report|full] [--seed 0]
                                      the guard on prompt sources and attacks it never saw (cross-source
                                      evaluation, the default detector's choice) -> results store
@@ -205,6 +207,8 @@ _JOBS = {
     "guard-eval": ("sri_kit.guard.evaluate", "SRI Guard and baselines on an organism (docs/GUARD_<model>.md)"),
     "guard-diagnosis": ("sri_kit.guard.diagnosis", "the guard diagnosis: generate the trace cache, analyse"),
     "attack-success": ("sri_kit.results.attack_success", "random search and controls (the random_search table)"),
+    "browser-check": ("sri_kit.browser_check.check", "the notebooks and widgets in JupyterLab + headless Chromium "
+                      "(a clone; the [browser] extra; docs/BROWSER_CHECK.md)"),
 }
 
 
