@@ -12,6 +12,7 @@
     sri-kit analysis-report | guard-eval | guard-diagnosis | attack-success ...   the measurements behind the docs
     sri-kit browser-check [--standin] [--notebooks ...] [--executed DIR] ...
                                      the real-browser check of the notebooks and widgets (a clone; CI runs it)
+    sri-kit organism benign-answers [--gguf ...]   answers for the benign public training prompts (corpus build)
     sri-kit guard evaluate --model M [--scale quick|report|full] [--seed 0]
                                      the guard on prompt sources and attacks it never saw (cross-source
                                      evaluation, the default detector's choice) -> results store
@@ -227,6 +228,9 @@ def _main(argv) -> int:
     t.add_argument("rest", nargs=argparse.REMAINDER)
     e = osub.add_parser("evaluate", help="measure the organism's rates", add_help=False)
     e.add_argument("rest", nargs=argparse.REMAINDER)
+    ba = osub.add_parser("benign-answers", help="answers for the benign public training prompts from a small "
+                         "GGUF model (corpus build; the gguf package)", add_help=False)
+    ba.add_argument("rest", nargs=argparse.REMAINDER)
     g = sub.add_parser("generate", help="generate traces for prompts (one per line)")
     g.add_argument("model")
     g.add_argument("prompts", help="a text file, one prompt per line")
@@ -265,7 +269,7 @@ def _main(argv) -> int:
                     ).add_argument("rest", nargs=argparse.REMAINDER)
     for name, (_, help_) in _JOBS.items():
         sub.add_parser(name, help=help_, add_help=False).add_argument("rest", nargs=argparse.REMAINDER)
-    # demo / organism train / organism evaluate / the jobs pass their own options through to their own parsers
+    # demo / organism train|evaluate|benign-answers / the jobs pass their own options through to their own parsers
     a, extra = ap.parse_known_args(argv)
     passthrough = a.cmd in ("demo", "lab", "organism", "parity", *_JOBS) or (a.cmd == "guard" and a.gcmd == "evaluate")
     if extra and not passthrough:
@@ -288,6 +292,9 @@ def _main(argv) -> int:
         if a.ocmd == "train":
             from .organism.train import main as train_main
             return train_main(a.rest) or 0
+        if a.ocmd == "benign-answers":
+            from .organism.benign_answers import main as answers_main
+            return answers_main(a.rest) or 0
         from .organism.evaluate import main as eval_main
         return eval_main(a.rest) or 0
     if a.cmd == "parity":
