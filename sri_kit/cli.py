@@ -13,6 +13,7 @@
     sri-kit browser-check [--standin] [--notebooks ...] [--executed DIR] ...
                                      the real-browser check of the notebooks and widgets (a clone; CI runs it)
     sri-kit organism benign-answers [--gguf ...]   answers for the benign public training prompts (corpus build)
+    sri-kit strip-notebooks [PATHS]  strip the notebooks' outputs except the cells marked # NBVAL_CHECK_OUTPUT
     sri-kit guard evaluate --model M [--scale quick|report|full] [--seed 0]
                                      the guard on prompt sources and attacks it never saw (cross-source
                                      evaluation, the default detector's choice) -> results store
@@ -210,6 +211,8 @@ _JOBS = {
     "attack-success": ("sri_kit.results.attack_success", "random search and controls (the random_search table)"),
     "browser-check": ("sri_kit.browser_check.check", "the notebooks and widgets in JupyterLab + headless Chromium "
                       "(a clone; the [browser] extra; docs/BROWSER_CHECK.md)"),
+    "strip-notebooks": ("sri_kit.strip_notebooks", "strip the notebooks' outputs except the cells nbval checks "
+                        "(after executing them)"),
 }
 
 
