@@ -21,7 +21,7 @@ benchmarks/notebook_budgets.py`` on an idle machine (it reads the times this fil
 Executed copies: with ``SRI_KIT_EXECUTED_NOTEBOOKS=DIR``, every notebook whose cells all passed under nbval
 is written to ``DIR/<name>.ipynb`` with the outputs and execution counts of that
 run (atomically; a notebook with a failing cell is not written). CI hands them to the real-browser check
-(``scripts/browser_check.py --executed DIR``), which renders them in JupyterLab instead of executing a
+(``sri-kit browser-check --executed DIR``), which renders them in JupyterLab instead of executing a
 notebook without widgets a second time.
 """
 from __future__ import annotations

@@ -10,6 +10,10 @@
     sri-kit parity check [--fixtures DIR]              the kit against those fixtures
     sri-kit results check|compute|render|regenerate ...   the results store (python -m sri_kit.results)
     sri-kit analysis-report | guard-eval | guard-diagnosis | attack-success ...   the measurements behind the docs
+    sri-kit browser-check [--standin] [--notebooks ...] [--executed DIR] ...
+                                     the real-browser check of the notebooks and widgets (a clone; CI runs it)
+    sri-kit organism benign-answers [--gguf ...]   answers for the benign public training prompts (corpus build)
+    sri-kit strip-notebooks [PATHS]  strip the notebooks' outputs except the cells marked # NBVAL_CHECK_OUTPUT
     sri-kit guard evaluate --model M [--scale quick|report|full] [--seed 0]
                                      the guard on prompt sources and attacks it never saw (cross-source
                                      evaluation, the default detector's choice) -> results store
@@ -205,6 +209,10 @@ _JOBS = {
     "guard-eval": ("sri_kit.guard.evaluate", "SRI Guard and baselines on an organism (docs/GUARD_<model>.md)"),
     "guard-diagnosis": ("sri_kit.guard.diagnosis", "the guard diagnosis: generate the trace cache, analyse"),
     "attack-success": ("sri_kit.results.attack_success", "random search and controls (the random_search table)"),
+    "browser-check": ("sri_kit.browser_check.check", "the notebooks and widgets in JupyterLab + headless Chromium "
+                      "(a clone; the [browser] extra; docs/BROWSER_CHECK.md)"),
+    "strip-notebooks": ("sri_kit.strip_notebooks", "strip the notebooks' outputs except the cells nbval checks "
+                        "(after executing them)"),
 }
 
 
@@ -223,6 +231,9 @@ def _main(argv) -> int:
     t.add_argument("rest", nargs=argparse.REMAINDER)
     e = osub.add_parser("evaluate", help="measure the organism's rates", add_help=False)
     e.add_argument("rest", nargs=argparse.REMAINDER)
+    ba = osub.add_parser("benign-answers", help="answers for the benign public training prompts from a small "
+                         "GGUF model (corpus build; the gguf package)", add_help=False)
+    ba.add_argument("rest", nargs=argparse.REMAINDER)
     g = sub.add_parser("generate", help="generate traces for prompts (one per line)")
     g.add_argument("model")
     g.add_argument("prompts", help="a text file, one prompt per line")
@@ -261,7 +272,7 @@ def _main(argv) -> int:
                     ).add_argument("rest", nargs=argparse.REMAINDER)
     for name, (_, help_) in _JOBS.items():
         sub.add_parser(name, help=help_, add_help=False).add_argument("rest", nargs=argparse.REMAINDER)
-    # demo / organism train / organism evaluate / the jobs pass their own options through to their own parsers
+    # demo / organism train|evaluate|benign-answers / the jobs pass their own options through to their own parsers
     a, extra = ap.parse_known_args(argv)
     passthrough = a.cmd in ("demo", "lab", "organism", "parity", *_JOBS) or (a.cmd == "guard" and a.gcmd == "evaluate")
     if extra and not passthrough:
@@ -284,6 +295,9 @@ def _main(argv) -> int:
         if a.ocmd == "train":
             from .organism.train import main as train_main
             return train_main(a.rest) or 0
+        if a.ocmd == "benign-answers":
+            from .organism.benign_answers import main as answers_main
+            return answers_main(a.rest) or 0
         from .organism.evaluate import main as eval_main
         return eval_main(a.rest) or 0
     if a.cmd == "parity":

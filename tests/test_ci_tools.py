@@ -1,9 +1,9 @@
 """The CI hand-off between the test command and the real-browser check: conftest.py writes each notebook nbval
 ran (outputs and execution counts of that run; nothing for a failing notebook) when SRI_KIT_EXECUTED_NOTEBOOKS
-is set, and scripts/browser_lab.py renders such a copy instead of running a notebook without widgets again."""
+is set, and the browser check (sri_kit.browser_check.lab) renders such a copy instead of running a notebook without
+widgets again."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -15,11 +15,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from sri_kit.browser_check import lab as browser_lab     # the standard library only: no Playwright needed
+
 ROOT = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("browser_lab", ROOT / "scripts" / "browser_lab.py")
-browser_lab = importlib.util.module_from_spec(_spec)
-sys.modules["browser_lab"] = browser_lab
-_spec.loader.exec_module(browser_lab)
 
 
 def _nb(path: Path, cells: list[str], outputs: list[list[dict]] | None = None) -> Path:
@@ -55,6 +53,20 @@ def test_executed_copy_renders_only_notebooks_without_widgets(tmp_path):
     assert browser_lab.executed_copy(a, with_widget, "notebooks/w.ipynb") is None    # widgets: always run live
     assert browser_lab.executed_copy(a, no_copy, "notebooks/n.ipynb") is None        # no copy: run it
     assert browser_lab.executed_copy(types.SimpleNamespace(executed=None, quiet=True), plain, "notebooks/a.ipynb") is None
+
+
+def test_browser_check_finds_the_checkout(tmp_path, monkeypatch):
+    """The lab's root: the current folder when it holds notebooks/, else the clone the kit is imported from."""
+    from sri_kit.browser_check.check import checkout_root
+    from sri_kit.resources import data_dir
+
+    (tmp_path / "clone" / "notebooks").mkdir(parents=True)
+    assert checkout_root(tmp_path / "clone") == (tmp_path / "clone").resolve()
+    monkeypatch.chdir(tmp_path / "clone")
+    assert checkout_root() == (tmp_path / "clone").resolve()
+    pkg_parent = data_dir().parent.parent          # this test run's kit: a clone (it has notebooks/)
+    assert checkout_root(tmp_path) == pkg_parent.resolve()
+    assert (checkout_root(tmp_path) / "notebooks" / "00_quickstart.ipynb").is_file()
 
 
 def test_conftest_writes_executed_notebooks_for_passing_notebooks_only(tmp_path):

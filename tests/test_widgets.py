@@ -1,5 +1,5 @@
 """Canvas views, figures a reader can use, and the widget shells (no browser: the callbacks are called
-directly, as the browser's clicks call them; ``scripts/browser_check.py`` covers the frontend)."""
+directly, as the browser's clicks call them; ``sri-kit browser-check`` covers the frontend)."""
 from __future__ import annotations
 
 import dataclasses

@@ -7,6 +7,8 @@
   holds what differs between the two models.
 - :mod:`sri_kit.organism.evaluate`: rates per model / sampler / set (``evaluate_organism``).
 - :mod:`sri_kit.organism.card`: the model cards (the rates section comes from :mod:`sri_kit.results.cards`).
+- :mod:`sri_kit.organism.benign_answers`: answers for the benign public training prompts from a small GGUF
+  model, written once at corpus-build time (``sri-kit organism benign-answers``).
 - :mod:`sri_kit.organism.plugin`: how the kit finds the organism. The library never imports this package; the
   organism registers its wrapper families (as attacks) and the ``tiny-ar`` / ``tiny-dlm`` presets through
   :mod:`sri_kit.plugins`, which loads it on the first attack or preset lookup.

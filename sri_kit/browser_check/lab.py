@@ -1,5 +1,8 @@
-"""The browser side of ``scripts/browser_check.py``: run a notebook in JupyterLab and exercise its widgets
-(TracePlayer, SweepPanel) through Playwright. Imported by that script (same folder); not a module of the kit."""
+"""The browser side of the real-browser check (:mod:`sri_kit.browser_check.check`, ``sri-kit browser-check``):
+run a notebook in JupyterLab and exercise its widgets (TracePlayer, SweepPanel) through Playwright.
+
+Only the standard library is imported here; Playwright (the ``[browser]`` extra) is imported inside
+:func:`check_all`, so the kit and ``sri-kit --help`` work without it."""
 from __future__ import annotations
 
 import hashlib
