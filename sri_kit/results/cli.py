@@ -84,12 +84,13 @@ def _regenerate(a, store) -> int:
         print(f"{name}: exit {rc} ({secs:.0f} s)", flush=True)
         timings["jobs"].append({"job": name, "command": "sri-kit " + " ".join(args), "exit": rc,
                                 "seconds": round(secs, 1)})
+        timings["total_seconds"] = round(time.perf_counter() - start, 1)
+        timings["complete"] = len(timings["jobs"]) == len(jobs) and all(j["exit"] == 0 for j in timings["jobs"])
+        if a.timings:               # after every job: a run stopped part-way still leaves what it measured
+            atomic_write_text(a.timings, json.dumps(timings, indent=1, ensure_ascii=False) + "\n")
         if rc:
             break
-    timings["total_seconds"] = round(time.perf_counter() - start, 1)
-    timings["complete"] = len(timings["jobs"]) == len(jobs) and all(j["exit"] == 0 for j in timings["jobs"])
     if a.timings:
-        atomic_write_text(a.timings, json.dumps(timings, indent=1, ensure_ascii=False) + "\n")
         print(f"timings: {a.timings}")
     if not timings["complete"]:
         return timings["jobs"][-1]["exit"]
