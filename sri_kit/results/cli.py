@@ -64,6 +64,10 @@ def _regenerate(a, store) -> int:
     from .checks import read_ledger
     from .store import LEDGER_NAME, provenance
     jobs = [j for j in REGENERATE if not a.only or any(j[0].startswith(o) for o in a.only)]
+    if not jobs:
+        print(f"error: no job's name starts with {' or '.join(map(repr, a.only))}; the jobs are: "
+              + "; ".join(j[0] for j in REGENERATE), file=sys.stderr)
+        return 2
     for name, args in jobs:
         print(f"{name}: sri-kit {' '.join(args)}")
     if a.dry_run:
@@ -72,7 +76,8 @@ def _regenerate(a, store) -> int:
         print("error: the working tree has uncommitted changes; commit first (tables record the commit that made "
               "them), or pass --allow-dirty to try the pipeline", file=sys.stderr)
         return 2
-    timings = {"provenance": provenance(), "machine": _machine(), "cache": _cache_state(), "jobs": []}
+    timings = {"provenance": provenance(), "machine": _machine(), "cache": _cache_state(), "jobs": [],
+               "total_seconds": 0.0, "complete": False}
     start = time.perf_counter()
     for name, args in jobs:
         t0 = time.perf_counter()
