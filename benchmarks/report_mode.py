@@ -6,7 +6,8 @@
     python benchmarks/report_mode.py --cache /tmp/sri-cold      # again, same folder: the warm run
 
 Writes ``benchmarks/results/report_mode_cold.json`` or ``report_mode_warm.json`` (which one is decided by
-whether the cache held any file at the start): each job's wall time, the total, the machine (CPU, cores,
+whether the cache held any file at the start; a run of some jobs, ``--only``, adds ``_partial_<names>``): each
+job's wall time, the total, the machine (CPU, cores,
 torch threads, load average at the start) and the commit. Targets (issue 27): cold ≤ 60 min, warm ≤ 5 min on
 2 CPU cores. It regenerates the store of the checkout it runs in, so run it from a clean, committed tree
 (a worktree), as ``regenerate`` demands.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -30,7 +32,8 @@ def main(argv=None) -> int:
     os.environ["SRI_KIT_CACHE"] = str(a.cache.resolve())      # before the kit reads it
     from sri_kit.results.cli import _cache_state, main as results_main
     state = "cold" if _cache_state()["cold"] else "warm"
-    out = a.out / f"report_mode_{state}{'_partial' if a.only else ''}.json"
+    part = "_".join(re.sub(r"[^a-z0-9]+", "-", o.lower()).strip("-") for o in a.only) if a.only else ""
+    out = a.out / f"report_mode_{state}{'_partial_' + part if part else ''}.json"
     args = ["regenerate", "--timings", str(out)] + [x for o in (a.only or []) for x in ("--only", o)]
     print(f"report mode, {state} cache {a.cache}: -> {out}", flush=True)
     return results_main(args)

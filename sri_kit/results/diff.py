@@ -9,6 +9,7 @@ from is printed beside the table, so a reviewer sees which tree made the new num
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 
 from .schema import Table, format_cell
@@ -29,9 +30,14 @@ def table_at(rev: str, store: ResultsStore, model: str, name: str) -> Table | No
     return Table.from_dict(json.loads(r.stdout), f"{rev}:{rel}")
 
 
+_NUMERIC = re.compile(r"^[\d\s.,%×+\-−\[\]()e]+$")
+
+
 def _label(t: Table, row: dict, i: int) -> str:
-    keys = [c.key for c in t.columns if c.kind == "text"][:2]
-    lab = " / ".join(str(row.get(k)) for k in keys if row.get(k) not in (None, ""))
+    """A row's label: its first two text cells that are words, not numbers typed as text (an older table may
+    hold its numbers as text)."""
+    vals = [str(row.get(c.key)) for c in t.columns if c.kind == "text" and row.get(c.key) not in (None, "")]
+    lab = " / ".join([v for v in vals if not _NUMERIC.match(v)][:2])
     return lab or f"row {i + 1}"
 
 
