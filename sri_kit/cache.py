@@ -89,7 +89,9 @@ _FP: dict = {}
 def model_fingerprint(lm) -> str:
     """A digest of the model's weights (every tensor's name, dtype, shape and bytes) and config (20 hex).
 
-    Computed once per loaded model object."""
+    The config's ``_name_or_path`` (the folder it was loaded from) is left out: the same weights loaded from another
+    checkout, worktree or copy are the same model and share cached generations. Computed once per loaded model
+    object."""
     model = getattr(lm, "model", lm)
     key = id(model)
     if key in _FP and _FP[key][0] is model:
@@ -97,8 +99,9 @@ def model_fingerprint(lm) -> str:
     import torch
     h = hashlib.sha256()
     cfg = getattr(model, "config", None)
-    if cfg is not None and hasattr(cfg, "to_json_string"):
-        h.update(cfg.to_json_string(use_diff=False).encode())
+    if cfg is not None and hasattr(cfg, "to_dict"):
+        d = {k: v for k, v in cfg.to_dict().items() if k not in ("_name_or_path", "name_or_path")}
+        h.update(json.dumps(d, sort_keys=True, default=str).encode())
     with torch.no_grad():
         for name, t in sorted(model.state_dict().items()):
             t = t.detach().to("cpu").contiguous()

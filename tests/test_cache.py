@@ -38,6 +38,29 @@ def test_round_trip_and_fingerprint():
     assert model_fingerprint(a) == model_fingerprint(a) != model_fingerprint(b)
 
 
+def test_fingerprint_is_the_weights_not_the_folder(tmp_path):
+    """The same weights loaded from two folders (two checkouts or worktrees) share a fingerprint, so they share
+    cached generations; a changed weight or config value does not."""
+    import shutil
+
+    import torch
+
+    import sri_kit as sk
+    from sri_kit.models.presets import MODELS_DIR
+    src = MODELS_DIR / "tiny-ar"
+    if not (src / "model.safetensors").exists():
+        pytest.skip("the organism's weights are not in this install")
+    a, b = tmp_path / "a" / "tiny-ar", tmp_path / "b" / "tiny-ar"
+    shutil.copytree(src, a)
+    shutil.copytree(src, b)
+    la, lb = sk.load_model(str(a), dtype=torch.float32), sk.load_model(str(b), dtype=torch.float32)
+    assert la.model.config._name_or_path != lb.model.config._name_or_path
+    assert model_fingerprint(la) == model_fingerprint(lb)
+    lb.model.config.rms_norm_eps = lb.model.config.rms_norm_eps * 2
+    cache_mod._FP.clear()
+    assert model_fingerprint(la) != model_fingerprint(lb)
+
+
 @pytest.mark.parametrize("damage", ["truncate", "flip", "garbage", "empty"])
 def test_damaged_entry_is_detected_and_regenerated(tmp_path, damage):
     cache, lm, cfg = GenerationCache(tmp_path), _LM(), GenerationConfig(steps=4, gen_length=4)
