@@ -2,8 +2,8 @@
 """Wall time of the full report mode: every table of the results store regenerated for both organisms
 (``sri-kit results regenerate``), from a cold or a warm generation cache.
 
-    python benchmarks/report_mode.py --cache /tmp/sri-cold      # an empty folder: the cold run
-    python benchmarks/report_mode.py --cache /tmp/sri-cold      # again, same folder: the warm run
+    python benchmarks/report_mode.py --cache ../sri-cold      # an empty folder: the cold run
+    python benchmarks/report_mode.py --cache ../sri-cold      # again, same folder: the warm run
 
 Writes ``benchmarks/results/report_mode_cold.json`` or ``report_mode_warm.json`` (which one is decided by
 whether the cache held any file at the start; a run of some jobs, ``--only``, adds ``_partial_<names>``): each
