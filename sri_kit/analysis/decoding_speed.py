@@ -47,7 +47,8 @@ def decoding_speed_sweep(lm: LoadedModel, centers: Centers, harmful: Sequence[st
                          attack: str = "roleplay", lambda_c: float = LAMBDA_C, lambda_r: float = 0.3,
                          batch_size: int = 32, progress: bool = False) -> pd.DataFrame:
     """One row per option value: value, mean_steps, steps_ratio, traces_per_s, refusal_rate,
-    attack_success, attacked_refusal_rate, irr, sigma_mean (list of T floats), n.
+    attack_success, attacked_refusal_rate, irr, sigma_mean (list of T floats), refused (one bool per plain
+    harmful prompt, in order: for paired comparisons across values), n.
 
     ``harmful``: plain harmful prompts; the attacked set is ``attacks.apply_many(attack, harmful)``.
     ``option``: the sampler option the values set (default: ``threshold`` / ``factor``). ``options``: other
@@ -78,14 +79,15 @@ def decoding_speed_sweep(lm: LoadedModel, centers: Centers, harmful: Sequence[st
         # the centers come from exact decoding (another config key) by design: compare the aligned arrays
         aligned = np.stack([tr.activations for tr in align_traces(att, T)])
         sigma = sri_signal(aligned, (centers.harmless, centers.harmful))
+        refused = [bool(tr.refused) for tr in plain]
         rows.append(dict(
             value=float(v), mean_steps=float(steps.mean()), steps_ratio=float(cfg0.steps / steps.mean()),
             traces_per_s=len(steps) / dt,
-            refusal_rate=float(np.mean([tr.refused for tr in plain])),
+            refusal_rate=float(np.mean(refused)),
             attack_success=float(np.mean([is_placeholder_compliance(tr.response) for tr in att])),
             attacked_refusal_rate=float(np.mean([tr.refused for tr in att])),
             irr=internal_recovery_rate(sigma, lambda_c, lambda_r),
-            sigma_mean=sigma.mean(0).tolist(), n=len(harmful)))
+            sigma_mean=sigma.mean(0).tolist(), refused=refused, n=len(harmful)))
         if progress:
             print(f"{sampler} {option}={v:g}: {len(steps)} generations, {steps.mean():.1f} passes each, "
                   f"{dt:.1f} s", flush=True)
