@@ -15,6 +15,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import statistics
@@ -26,20 +27,11 @@ import sri_kit as sk
 HERE = Path(__file__).resolve().parent
 
 
-def _sibling(name: str):
-    """A neighbour module of benchmarks/ (not a package), loaded by path: nothing edits sys.path."""
-    if name in sys.modules:
-        return sys.modules[name]
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(name, HERE / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
-_run = _sibling("run")
-prompts, timed = _run.prompts, _run.timed
+if "run" not in sys.modules:       # benchmarks/run.py, a neighbour script loaded by path (nothing edits sys.path)
+    _spec = importlib.util.spec_from_file_location("run", HERE / "run.py")
+    sys.modules["run"] = importlib.util.module_from_spec(_spec)
+    _spec.loader.exec_module(sys.modules["run"])
+prompts, timed = sys.modules["run"].prompts, sys.modules["run"].timed
 
 EXTRA = ["resid_post.1", "attn_out.2", "mlp_out.2"]
 

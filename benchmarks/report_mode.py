@@ -30,8 +30,8 @@ def main(argv=None) -> int:
     ap.add_argument("--only", action="append", default=None, help="only jobs whose name starts with this (a trial)")
     a = ap.parse_args(argv)
     os.environ["SRI_KIT_CACHE"] = str(a.cache.resolve())      # before the kit reads it
-    from sri_kit.results.cli import _cache_state, main as results_main
-    state = "cold" if _cache_state()["cold"] else "warm"
+    from sri_kit.results.cli import cache_state, main as results_main
+    state = "cold" if cache_state()["cold"] else "warm"
     part = "_".join(re.sub(r"[^a-z0-9]+", "-", o.lower()).strip("-") for o in a.only) if a.only else ""
     out = a.out / f"report_mode_{state}{'_partial_' + part if part else ''}.json"
     args = ["regenerate", "--timings", str(out)] + [x for o in (a.only or []) for x in ("--only", o)]

@@ -20,7 +20,6 @@ import argparse
 import gc
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -82,28 +81,6 @@ TARGETS = {"ar_hook_overhead_ratio": ("<=", 1.10), "diffusion_hook_overhead_rati
 
 # ----------------------------------------------------------------------------------------------
 # machine, timing and memory helpers
-
-def machine_info() -> dict:
-    cpu = platform.processor() or ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    import transformers
-    info = {"cpu": cpu, "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-            "torch": torch.__version__, "transformers": transformers.__version__, "numpy": np.__version__,
-            "python": platform.python_version(), "platform": platform.platform()}
-    if torch.cuda.is_available():
-        info["cuda_device"] = torch.cuda.get_device_name(0)
-    try:
-        info["loadavg_start"] = [round(x, 2) for x in os.getloadavg()]
-    except OSError:
-        pass
-    return info
-
 
 def timed(fn):
     t0 = time.perf_counter()
@@ -633,7 +610,7 @@ def _main(args, prof) -> dict:
         if not quiet:
             print(f"[{time.perf_counter() - t_start:6.1f}s] {msg}", flush=True)
 
-    from sri_kit.results.store import provenance
+    from sri_kit.results.store import machine_info, provenance
     res: dict = {"profile": args.profile, "machine": machine_info(),
                  # the tree that made the numbers (a table imported into the store carries it)
                  "provenance": {k: v for k, v in provenance().items() if k in ("commit", "dirty", "kit_version", "date")}}

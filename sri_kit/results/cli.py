@@ -62,7 +62,7 @@ def _regenerate(a, store) -> int:
     from ..cli import main as cli_main
     from ..io import atomic_write_text
     from .checks import read_ledger
-    from .store import LEDGER_NAME, provenance
+    from .store import LEDGER_NAME, machine_info, provenance
     jobs = [j for j in REGENERATE if not a.only or any(j[0].startswith(o) for o in a.only)]
     if not jobs:
         print(f"error: no job's name starts with {' or '.join(map(repr, a.only))}; the jobs are: "
@@ -76,7 +76,7 @@ def _regenerate(a, store) -> int:
         print("error: the working tree has uncommitted changes; commit first (tables record the commit that made "
               "them), or pass --allow-dirty to try the pipeline", file=sys.stderr)
         return 2
-    timings = {"provenance": provenance(), "machine": _machine(), "cache": _cache_state(), "jobs": [],
+    timings = {"provenance": provenance(), "machine": machine_info(), "cache": cache_state(), "jobs": [],
                "total_seconds": 0.0, "complete": False}
     start = time.perf_counter()
     for name, args in jobs:
@@ -117,28 +117,7 @@ def _regenerate(a, store) -> int:
     return 0
 
 
-def _machine() -> dict:
-    """What the timings ran on: CPU model, cores, torch threads, versions, load average."""
-    import os
-    import platform
-
-    import torch
-    cpu = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    import transformers
-    return {"cpu": cpu, "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-            "cuda": torch.cuda.is_available(), "torch": torch.__version__, "transformers": transformers.__version__,
-            "python": platform.python_version(),
-            "load_average_at_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None}
-
-
-def _cache_state() -> dict:
+def cache_state() -> dict:
     """The generation cache the run reads and writes, and how many files it held at the start (0: a cold run)."""
     from ..cache import cache_root
     root = cache_root()

@@ -28,7 +28,7 @@ from ..io import atomic_write_text
 from ..resources import RESULTS, data_dir
 from .schema import Table
 
-__all__ = ["ResultsStore", "DEFAULT_ROOT", "provenance", "code_hashes", "LEDGER_NAME", "PRODUCERS",
+__all__ = ["ResultsStore", "DEFAULT_ROOT", "provenance", "machine_info", "code_hashes", "LEDGER_NAME", "PRODUCERS",
            "producing_code"]
 
 #: The shipped store (package data ``sri_kit/_data/results``; in a checkout, the clone's own folder).
@@ -155,6 +155,34 @@ def provenance(code: tuple | list = ()) -> dict:
         pass
     return {"kit_version": version, "commit": commit, "dirty": is_dirty, "code": code_hashes(code) if commit else {},
             "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+
+
+def machine_info() -> dict:
+    """What a timing ran on: CPU model, cores, torch threads, versions, CUDA device, load average at the start."""
+    import os
+    import platform
+
+    import numpy as np
+    import torch
+    import transformers
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    info = {"cpu": cpu, "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+            "torch": torch.__version__, "transformers": transformers.__version__, "numpy": np.__version__,
+            "python": platform.python_version(), "platform": platform.platform()}
+    if torch.cuda.is_available():
+        info["cuda_device"] = torch.cuda.get_device_name(0)
+    try:
+        info["loadavg_start"] = [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        pass
+    return info
 
 
 class ResultsStore:
