@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 from pathlib import Path
 
 from ...io import atomic_write_text
@@ -70,12 +71,11 @@ def imperative_copies(benign: list, share: float, seed: int = TRAIN_POOL_SEED) -
     """
     if not 0.0 <= share <= 1.0:
         raise ValueError(f"imperative_benign {share} must lie in [0, 1]")
-    from dataclasses import replace as _replace
     rng = random.Random(f"imperative:{seed}")
     out = []
     for r in benign:
         if r.category == "public/dolly" and r.answers and rng.random() < share:
-            out.append(_replace(r, text=rng.choice(IMPERATIVE_FRAMES).format(q=r.text), category="public/dolly-instruction"))
+            out.append(replace(r, text=rng.choice(IMPERATIVE_FRAMES).format(q=r.text), category="public/dolly-instruction"))
     return out
 
 
