@@ -638,7 +638,7 @@ def _main(args, prof) -> dict:
     res["peak_rss_mb"] = max(r["peak_rss_mb"] for fam in res["rss"].values() for r in fam.values())
     res["scaling"] = bench_scaling(ar, dlm, ar_cfg, dlm_cfg, prof, log)
     if args.fast_decoding:
-        res["fast_decoding"] = run_fast_decoding(args.fast_decoding, log)
+        res["fast_decoding"] = run_fast_decoding(args.fast_decoding, log, store=args.store)
     res["targets_met"] = targets_met(res)
     try:
         res["machine"]["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
@@ -669,18 +669,21 @@ def _main(args, prof) -> dict:
     return res
 
 
-def run_fast_decoding(kind: str, log) -> dict:
-    """``benchmarks/fast_decoding.py`` (``--quick`` unless ``kind == "full"``) with this run's torch threads; its
-    own JSON goes to ``results/fast_decoding[_quick].json``; returned here: where, the target verdict and, per
-    setting, the traces/s and forward-pass ratios and the harmful refusal delta to exact decoding."""
-    fast_decoding = _sibling("fast_decoding")
+def run_fast_decoding(kind: str, log, store: bool = False) -> dict:
+    """``sri-kit fast-decoding`` (``--quick`` unless ``kind == "full"``) with this run's torch threads; its
+    own JSON goes to ``results/fast_decoding[_quick].json`` (store tables only with ``--store`` and a full run);
+    returned here: where, the target verdicts and, per setting, the traces/s and forward-pass ratios and the
+    harmful refusal delta to exact decoding."""
+    from sri_kit.results.fast_decoding import run
 
-    log(f"fast decoding ({kind}): benchmarks/fast_decoding.py")
+    log(f"fast decoding ({kind}): sri-kit fast-decoding")
     argv = (["--quick"] if kind == "quick" else []) + ["--threads", str(torch.get_num_threads())]
-    fd = fast_decoding.main(argv)
+    if kind == "quick" or not store:
+        argv.append("--no-store")
+    json_path = HERE / "results" / ("fast_decoding_quick.json" if kind == "quick" else "fast_decoding.json")
+    fd = run(argv, default_json=json_path)
     org = fd.get("organism", {})
-    return {"json": str((fast_decoding.RESULTS / ("fast_decoding_quick.json" if kind == "quick"
-                                                  else "fast_decoding.json")).relative_to(ROOT)),
+    return {"json": str(json_path.relative_to(ROOT)),
             "command": fd.get("command"), "n_per_set": fd.get("n_per_set"), "target": fd.get("target"),
             "settings": [{"setting": r["setting"], "traces_per_s_ratio": r["traces_per_s_ratio"],
                           "passes_ratio": r["passes_ratio"], "refusal_harmful_delta": r["refusal_harmful"]["delta"],

@@ -208,6 +208,8 @@ _JOBS = {
     "analysis-report": ("sri_kit.report.build", "the analysis report on the organism (docs/RESULTS.md sections 3-9)"),
     "guard-eval": ("sri_kit.guard.evaluate", "SRI Guard and baselines on an organism (docs/GUARD_<model>.md)"),
     "guard-diagnosis": ("sri_kit.guard.diagnosis", "the guard diagnosis: generate the trace cache, analyse"),
+    "fast-decoding": ("sri_kit.results.fast_decoding", "threshold / KV-cached DLM decoding against exact decoding "
+                      "(tables tiny-dlm/fast_decoding, native-tiny/fast_decoding_cached; docs/FAST_DECODING.md)"),
     "attack-success": ("sri_kit.results.attack_success", "random search and controls (the random_search table)"),
     "browser-check": ("sri_kit.browser_check.check", "the notebooks and widgets in JupyterLab + headless Chromium "
                       "(a clone; the [browser] extra; docs/BROWSER_CHECK.md)"),

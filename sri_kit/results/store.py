@@ -92,6 +92,7 @@ PRODUCERS = {
     "organism": _CORE + ("sri_kit/results/organism_targets.py", "sri_kit/results/public_sets.py",
                          "sri_kit/results/compute.py", "sri_kit/organism/corpus", "sri_kit/analysis/irr.py",
                          "sri_kit/sri.py"),
+    "fast_decoding": _CORE + ("sri_kit/results/fast_decoding.py",),
     # what training logs say (the model folders, added by producing_code, hold the logs): no generation involved
     "training": ("sri_kit/results/organism_targets.py", "sri_kit/results/schema.py"),
 }
