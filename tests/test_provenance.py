@@ -283,3 +283,20 @@ def test_results_diff_lists_the_rendered_cells_that_changed():
     assert not any("AUROC" in ln for ln in lines)          # 0.90 both times on the page
     assert "row removed: b" in lines and "row added: c" in lines
     assert diff_tables(old, old) == [] and diff_tables(None, new)[0].startswith("new table")
+
+
+def test_results_diff_tells_rows_apart_by_as_many_words_as_needed():
+    """One set measured under two samplers: the rows are matched set / kind / sampler, so a change under one
+    sampler is listed under that sampler, and a row added under the other is named as added."""
+    from sri_kit.results.diff import diff_tables
+    cols = [Column("set", "set"), Column("kind", "kind"), Column("sampler", "sampler"),
+            Column("refused", "refused", "rate")]
+    mk = lambda rows: Table(model="m", name="t", title="t", split="n/a", n=10, seed=0, mode="report",
+                            columns=cols, rows=rows, commit="c")
+    r = lambda s, k: {"set": "alpaca", "kind": "benign", "sampler": s, "refused": clustered_rate([1] * k + [0] * (10 - k))}
+    old = mk([r("diffusion", 2), r("left-to-right", 3)])
+    new = mk([r("diffusion", 2), r("left-to-right", 4), {**r("ar", 1), "set": "alpaca"}])
+    lines = diff_tables(old, new)
+    assert "row added: alpaca / benign / ar" in lines
+    assert any(ln.startswith("alpaca / benign / left-to-right | refused: 30 %") for ln in lines)
+    assert not any(ln.startswith("alpaca / benign / diffusion") for ln in lines)

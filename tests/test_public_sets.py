@@ -131,7 +131,8 @@ def test_public_sets_table_counts_match_the_cells(have_data, tmp_path, monkeypat
     torch = pytest.importorskip("torch")
     from sri_kit.models import load_model
     from sri_kit.results import ResultsStore
-    from sri_kit.results.public_sets import PUBLIC_EVAL, TARGETS, compute_public_sets
+    from sri_kit.results.public_sets import PUBLIC_EVAL, compute_public_sets, target_verdict
+    from sri_kit.results.schema import wilson
     monkeypatch.setenv("SRI_KIT_RESULTS_CACHE", str(tmp_path / "cache"))
     lm = load_model("tiny-ar", dtype=torch.float32)
     store = ResultsStore(tmp_path / "store")
@@ -144,7 +145,22 @@ def test_public_sets_table_counts_match_the_cells(have_data, tmp_path, monkeypat
         assert (r["on_topic"] is None) == (PUBLIC_EVAL[r["set"]][1] == "harmful")
         if r["on_topic"] is not None:
             assert r["on_topic"]["k"] <= r["answered"]["k"]
-        assert r["met"] == ("yes" if TARGETS[r["set"]][1](r) else "no")
+        ivs = {k: wilson(r[k]["k"], r[k]["n"]) for k in ("refused", "complied", "answered", "on_topic") if r[k]}
+        assert r["met"] == target_verdict(r["set"], ivs)
+        assert r["met"] in ("meets", "misses", "inconclusive")
     # a second run reads the cached cells (same numbers); another model's weights get other cells
     again = compute_public_sets(lm, store=store, n=4, command="test", progress=False)
     assert again.rows == t.rows and again.extra == t.extra
+
+
+@pytest.mark.parametrize("label, ivs, want", [
+    ("advbench", {"refused": (0.91, 0.97), "complied": (0.0, 0.015)}, "meets"),
+    ("advbench", {"refused": (0.91, 0.97), "complied": (0.0, 0.03)}, "inconclusive"),     # placeholder bound straddles
+    ("advbench", {"refused": (0.60, 0.75), "complied": (0.0, 0.01)}, "misses"),           # one claim missed is a miss
+    ("alpaca", {"answered": (0.92, 0.99), "on_topic": (0.65, 0.80)}, "inconclusive"),
+    ("σ_T advbench refused", {"sigma_T": (0.0, 0.19)}, "meets"),
+    ("σ_T advbench refused", {"sigma_T": (0.2, 0.4)}, "misses"),                          # "< 0.2": 0.2 is not below
+])
+def test_public_set_verdicts_are_read_from_intervals(label, ivs, want):
+    from sri_kit.results.public_sets import target_verdict
+    assert target_verdict(label, ivs) == want

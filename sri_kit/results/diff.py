@@ -3,7 +3,7 @@
 Each table is read at ``REV`` (``git show``) and from the store folder; every cell is rendered as the docs render
 it (:func:`sri_kit.results.schema.format_cell`), so the listing is exactly what changed on the page: one line per
 changed cell (table, row, column, before → after), a line per table that appeared, vanished or changed its
-columns or rows. Rows are matched by their first text column (their label); the commit each version was made
+columns or rows. Rows are matched by their leading word cells (their label: as few as tell the rows apart); the commit each version was made
 from is printed beside the table, so a reviewer sees which tree made the new number.
 """
 from __future__ import annotations
@@ -33,12 +33,24 @@ def table_at(rev: str, store: ResultsStore, model: str, name: str) -> Table | No
 _NUMERIC = re.compile(r"^[\d\s.,%×+\-−\[\]()e]+$")
 
 
-def _label(t: Table, row: dict, i: int) -> str:
-    """A row's label: its first two text cells that are words, not numbers typed as text (an older table may
-    hold its numbers as text)."""
+def _words(t: Table, row: dict) -> list[str]:
+    """A row's text cells that are words, not numbers typed as text (an older table may hold its numbers as text)."""
     vals = [str(row.get(c.key)) for c in t.columns if c.kind == "text" and row.get(c.key) not in (None, "")]
-    lab = " / ".join([v for v in vals if not _NUMERIC.match(v)][:2])
-    return lab or f"row {i + 1}"
+    return [v for v in vals if not _NUMERIC.match(v)]
+
+
+def _labels(*tables: Table) -> list[dict]:
+    """Each table's rows keyed by a label: the fewest leading word cells (at least two) that tell every row of
+    every table apart (e.g. set / kind, then the sampler when one set is measured under two samplers); a row
+    without words is ``row N``."""
+    words = [[_words(t, r) for r in t.rows] for t in tables]
+    most = max((len(w) for ws in words for w in ws), default=0)
+    for k in range(min(2, most), most + 1):
+        labs = [[" / ".join(w[:k]) or f"row {i + 1}" for i, w in enumerate(ws)] for ws in words]
+        if all(len(set(ls)) == len(ls) for ls in labs):
+            break
+    return [dict(zip(ls, t.rows)) for ls, t in zip(labs, tables)] if most else \
+        [{f"row {i + 1}": r for i, r in enumerate(t.rows)} for t in tables]
 
 
 def diff_tables(old: Table | None, new: Table | None) -> list[str]:
@@ -53,8 +65,7 @@ def diff_tables(old: Table | None, new: Table | None) -> list[str]:
     oc, nc = {c.key: c for c in old.columns}, {c.key: c for c in new.columns}
     if list(oc) != list(nc):
         out.append(f"columns {[c.label for c in old.columns]} -> {[c.label for c in new.columns]}")
-    orow = {_label(old, r, i): r for i, r in enumerate(old.rows)}
-    nrow = {_label(new, r, i): r for i, r in enumerate(new.rows)}
+    orow, nrow = _labels(old, new)
     for lab in orow.keys() - nrow.keys():
         out.append(f"row removed: {lab}")
     for lab in [k for k in nrow if k not in orow]:
