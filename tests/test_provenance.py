@@ -92,13 +92,14 @@ def test_provenance_records_dirty_flag_and_code():
 
 
 def test_dirty_means_code_not_the_stores_tables_or_the_cards(tmp_path, monkeypatch):
-    """Writing one table (or re-rendering a model card, a doc or a figure) does not make the next table of the
+    """Writing one table (or re-rendering a model card, a doc or a figure, or a benchmark writing its JSON) does not make the next table of the
     same run +dirty; any other tracked change does."""
     import subprocess
     from sri_kit.results import store as st
     repo = tmp_path / "repo"
     for f in ("sri_kit/_data/results/m/t.json", "sri_kit/_data/models/m/README.md",
-              "sri_kit/_data/models/m/model.safetensors", "sri_kit/x.py", "docs/GUARD_m.md", "docs/figures/f.png"):
+              "sri_kit/_data/models/m/model.safetensors", "sri_kit/x.py", "docs/GUARD_m.md", "docs/figures/f.png",
+              "benchmarks/results/b.json", "benchmarks/b.py"):
         (repo / f).parent.mkdir(parents=True, exist_ok=True)
         (repo / f).write_text("0\n")
     git = lambda *a: subprocess.run(["git", "-C", str(repo), *a], check=True, capture_output=True)
@@ -113,12 +114,16 @@ def test_dirty_means_code_not_the_stores_tables_or_the_cards(tmp_path, monkeypat
     (repo / "sri_kit/_data/models/m/README.md").write_text("1\n")
     (repo / "docs/GUARD_m.md").write_text("1\n")
     (repo / "docs/figures/f.png").write_text("1\n")
+    (repo / "benchmarks/results/b.json").write_text("1\n")       # a benchmark's JSON, written before its tables
     assert provenance()["dirty"] is False
     assert "sri_kit/_data/models/m/README.md" not in st.producing_code("training", [str(repo / "sri_kit/_data/models/m")])
     (repo / "sri_kit/_data/models/m/model.safetensors").write_text("1\n")
     assert provenance()["dirty"] is True
     git("checkout", "-q", "--", "sri_kit/_data/models/m/model.safetensors")
     (repo / "sri_kit/x.py").write_text("1\n")
+    assert provenance()["dirty"] is True
+    git("checkout", "-q", "--", "sri_kit/x.py")
+    (repo / "benchmarks/b.py").write_text("1\n")                 # benchmark code is code
     assert provenance()["dirty"] is True
 
 

@@ -124,13 +124,15 @@ def producing_code(kind: str, models=()) -> list[str]:
 def _not_code() -> tuple[str, ...]:
     """Pathspecs the dirty check leaves out: what the pipeline itself writes and no number is computed from. The
     store (a table's numbers never depend on another table's file, and writing one table must not make the next
-    one of the same run ``+dirty``), the model cards, and ``docs/`` (rendered blocks, figures and the GUARD docs
-    that ``regenerate``'s jobs rewrite between one job and the next)."""
+    one of the same run ``+dirty``), the model cards, ``docs/`` (rendered blocks, figures and the GUARD docs
+    that ``regenerate``'s jobs rewrite between one job and the next) and ``benchmarks/results/`` (the JSON a
+    benchmark run writes before it stores its tables; a table imported from one is imported by the run that wrote it)."""
     try:
         store = DEFAULT_ROOT.resolve().relative_to(REPO.resolve()).as_posix()
     except ValueError:
         return ()
-    return (f":(exclude){store}", ":(exclude,glob)**/_data/models/*/README.md", ":(exclude)docs")
+    return (f":(exclude){store}", ":(exclude,glob)**/_data/models/*/README.md", ":(exclude)docs",
+            ":(exclude)benchmarks/results")
 
 
 _NOT_CODE = _not_code()
