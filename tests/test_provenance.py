@@ -92,8 +92,8 @@ def test_provenance_records_dirty_flag_and_code():
 
 
 def test_dirty_means_code_not_the_stores_tables_or_the_cards(tmp_path, monkeypatch):
-    """Writing one table (or re-rendering a model card, a doc or a figure, or a benchmark writing its JSON) does not make the next table of the
-    same run +dirty; any other tracked change does."""
+    """Writing one table (or re-rendering a model card, a doc or a figure, or a benchmark writing its JSON) does
+    not make the next table of the same run +dirty; any other tracked change does."""
     import subprocess
     from sri_kit.results import store as st
     repo = tmp_path / "repo"
