@@ -56,3 +56,13 @@ def test_run_stores_a_table_that_renders(tmp_path):
     assert "| threshold=1+stop |" in out and "bootstrap-by-request" in out
     # the table equals what organism_table makes of the returned result (one code path)
     assert organism_table(res).rows == t.rows
+
+
+def test_a_harmful_only_run_says_what_it_timed(tmp_path):
+    """With ``--sets harmful`` the traces/s prompts are harmful requests and no wrapper is involved: the table's
+    note and phrasing split say so (they must not describe a benign half or an attack that was not run)."""
+    run(["--n", "2", "--traces", "2", "--repeats", "1", "--settings", "threshold=1+stop", "--no-native",
+         "--threads", "1", "--sets", "harmful", "--store", str(tmp_path), "--table", "fresh"])
+    t = ResultsStore(tmp_path).read("tiny-dlm", "fresh")
+    assert t.split == "n/a" and "no benign set" in t.notes and "half benign" not in t.notes
+    assert "Attack:" not in t.notes and [c.key for c in t.columns if c.key.startswith("d_")] == ["d_harmful"]

@@ -22,8 +22,9 @@ option value, ``+stop`` for ``stop_at_end=True`` and ``@steps`` for a step budge
 Per setting:
 
 - ``traces_per_s_ratio`` (the headline): traces/s of ``sk.generate`` (hooked, recorded traces) over exact
-  decoding's, on ``--traces`` prompts (half harmful, half benign), batch 32, repeats interleaved (exact,
-  setting 1, setting 2, ..., then again), after a warm-up; the ratio is the median of the per-repeat ratios
+  decoding's, on ``--traces`` prompts (half harmful, half benign; harmful only when ``--sets`` has no benign),
+  batch 32, repeats interleaved (exact, setting 1, setting 2, ..., then again), after a warm-up; the ratio is the
+  median of the per-repeat ratios
   (``traces_per_s_ratios`` lists them all). ``texts_per_s_ratio``: text-only decoding of every prompt
   (one pass, not interleaved: noisier).
 - ``row_passes_per_response``: forward passes a response took (the mean of the rows' steps; a row leaves its
@@ -386,14 +387,16 @@ def organism_table(res: dict, *, name: str = "fast_decoding", command: str = "",
              f"{cfg['gen_length']}, block {cfg.get('block_length')}): {exact}; {org['exact_row_passes_per_response']:.1f} "
              f"passes per response. Setting = `sampler=value[+stop][@steps]`. Δ = fast − exact on the same prompts, "
              f"95 % interval bootstrapped over requests; flips = prompts that change to 1 ↑ / to 0 ↓. traces/s: "
-             f"`sk.generate` on {org['n_traces_prompts']} prompts (half harmful, half benign), batch 32, exact and every "
-             f"setting interleaved, median of the per-repeat ratios ({res['repeats']} repeats). Attack: "
-             f"`{org['attack_family']}`, held-out phrasings. Machine: {m['cpu']}, {m['cores']} cores, torch "
+             f"`sk.generate` on {org['n_traces_prompts']} prompts ({org['traces_prompts']}), batch 32, exact and every "
+             f"setting interleaved, median of the per-repeat ratios ({res['repeats']} repeat(s)). "
+             + (f"Attack: `{org['attack_family']}`, held-out phrasings. " if "attack" in sets else "")
+             + f"Machine: {m['cpu']}, {m['cores']} cores, torch "
              f"{m['torch_threads']} thread(s), load average {lo['decode_start'][0]} → {lo['decode_end'][0]} over the "
              f"decoding and {lo['traces_start'][0]} → {lo['traces_end'][0]} over the traces/s phase. A timing ratio is "
              "measured once per repeat in one process; it has no interval.")
     return Table(model=org["model"], name=name,
-                 title="Fast decoding against exact decoding (threshold samplers, organism)", split="heldout",
+                 title="Fast decoding against exact decoding (threshold samplers, organism)",
+                 split="heldout" if "attack" in sets else "n/a",
                  n=res["n_per_set"], seed=res.get("seed", 0), mode="quick" if res.get("quick") else "report",
                  columns=cols, rows=rows, command=command, compute_seconds=None if seconds is None else round(seconds, 1),
                  prompts={"experiment": "sri_kit.results.fast_decoding.fast_decoding_experiment",
@@ -500,10 +503,12 @@ def run(argv=None, *, default_json: Path | None = None) -> dict:
             f"sets {list(sets)} of {n} requests from index {args.offset} (attack: {args.attack}, held-out phrasings); "
             f"load {load()}")
         t0 = time.perf_counter()
-        org = organism(lm, sets, settings, sets["harmful"].prompts[:k] + (sets["benign"].prompts[:k] if "benign" in sets
-                                                                          else sets["harmful"].prompts[k:2 * k]),
-                       repeats, log)
-        org["prompt_offset"] = args.offset
+        if "benign" in sets:
+            traces, which = sets["harmful"].prompts[:k] + sets["benign"].prompts[:k], "half harmful, half benign"
+        else:
+            traces, which = sets["harmful"].prompts[:2 * k], "harmful requests: no benign set in this run"
+        org = organism(lm, sets, settings, traces, repeats, log)
+        org["prompt_offset"], org["traces_prompts"] = args.offset, which
         res["organism"] = {"model": "tiny-dlm", "config": base.to_dict(), "config_key": base.replace(sampler="diffusion").key(), "attack_family": args.attack, **org}
         res["target"] = target(org["settings"])
         log(f"target (>= {TARGET_SPEEDUP}x traces/s, harmful refusal within {TARGET_REFUSAL_PTS * 100:.0f} pts): "
