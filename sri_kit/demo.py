@@ -13,8 +13,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .attacks import apply, names
+from .attacks import names
 from .data import load_prompts
+from .experiments import rotate
 from .judges import is_placeholder_compliance
 from .models import load_model
 from .plots import plot_sri_trajectories
@@ -87,7 +88,8 @@ def _anchor_prompts(n: int):
 def run(out: Path, n_anchor: int = 32, progress: bool = False) -> pd.DataFrame:
     out.mkdir(parents=True, exist_ok=True)
     families = [f for f in ("roleplay", "fiction", "prefix_injection") if f in names()]
-    jail = [(f, apply(f, HARMFUL[i % len(HARMFUL)], seed=i)) for i, f in enumerate(families)]
+    # request i (HARMFUL cycled) in family i, seed i: the protocol's rotation
+    jail = list(zip(families, rotate(families, [HARMFUL[i % len(HARMFUL)] for i in range(len(families))])))
     harmless_anchor, harmful_anchor = _anchor_prompts(n_anchor)
     rows, figs = [], {}
     for name in ("tiny-ar", "tiny-dlm"):

@@ -19,12 +19,13 @@ from pathlib import Path
 
 import torch
 
+from ..experiments import attack_set
 from ..io import atomic_write_text
 from ..models import load_model
 from ..sampling import generate_texts
 from . import corpus as C
 from .evaluate import load_pool
-from .wrappers import COVERAGE, wrap
+from .wrappers import COVERAGE
 
 __all__ = ["write_model_card", "sample_responses", "CARD_TEXT"]
 
@@ -46,7 +47,7 @@ def sample_responses(model_dir, k: int = 10) -> list[tuple[str, str]]:
     b = [r["prompt"] for r in load_pool("benign")][:4]
     bl = [r["prompt"] for r in load_pool("borderline")][:3]
     h = [r["prompt"] for r in load_pool("harmful")][:2]
-    ps = b + bl + h + [wrap("fiction", h[0], seed=0, split="heldout")]
+    ps = b + bl + h + attack_set("fiction", h[:1], phrasings="heldout")[0]
     ps = ps[:k]
     out = generate_texts(lm, ps)
     return list(zip(ps, out))

@@ -22,15 +22,17 @@ import pandas as pd
 import torch
 
 from ..config import GenerationConfig
-from ..data import EMBEDDED_DIR, external_dir
+from ..data import EMBEDDED_DIR
+from ..experiments import Experiment, Pool, SetSpec, build_sets
 from ..judges import is_on_topic, is_placeholder_compliance, is_refusal
 from ..models import MODELS_DIR, LoadedModel, load_model, wrap_model
+from ..plugins import attack_name
 from ..sampling import generate_canvases, generate_texts
 from ..sampling.trace import end_token_set
-from .wrappers import FAMILIES, wrap
+from .wrappers import FAMILIES
 
 __all__ = ["ORGANISMS", "organism_lm", "ar_generate", "dlm_generate", "quick_metrics", "evaluate_organism",
-           "load_pool", "main"]
+           "evaluation_experiment", "EXTERNAL", "load_pool", "main"]
 
 
 @dataclass(frozen=True)
@@ -132,28 +134,26 @@ def load_pool(name: str, path: Path | None = None) -> list[dict]:
     return [json.loads(l) for l in p.read_text().splitlines() if l.strip()]
 
 
-def _external_sets(n: int) -> dict[str, tuple[list[str], str]]:
-    """Public sets read from :func:`sri_kit.data.external_dir` (never copied). Returns name -> (prompts, kind)."""
-    out = {}
-    ext = external_dir()
-    if ext is None:
-        return out
-    try:
-        out["advbench"] = (pd.read_csv(ext / "advbench.csv")["goal"].tolist()[:n], "harmful")
-    except Exception:
-        pass
-    try:
-        al = json.loads((ext / "alpaca.json").read_text())
-        out["alpaca"] = ([r["instruction"] for r in al[:n]], "benign")
-    except Exception:
-        pass
-    try:
-        xs = pd.read_csv(ext / "xstest_prompts.csv")
-        out["xstest_safe"] = (xs[xs["label"] == "safe"]["prompt"].tolist()[:n], "benign")
-        out["xstest_unsafe"] = (xs[xs["label"] == "unsafe"]["prompt"].tolist()[:n], "harmful")
-    except Exception:
-        pass
-    return out
+#: The public sets measured beside the organism's own pools (their evaluation splits: never trained on).
+EXTERNAL = {"advbench": "harmful", "alpaca": "benign", "xstest_safe": "benign", "xstest_unsafe": "harmful"}
+
+
+def evaluation_experiment(n: int = 200, *, n_attack: int | None = None, external: bool = True,
+                          n_external: int = 100) -> Experiment:
+    """The sets :func:`evaluate_organism` measures, as an experiment of the protocol
+    (:func:`sri_kit.experiments.build_sets` builds them): the first ``n`` requests of the organism's harmful,
+    benign and borderline pools; the first ``n_attack`` (default ``n``) harmful requests in each wrapper
+    family's held-out phrasings (request i: seed i); and ``n_external`` requests of each public set's
+    evaluation split (:data:`EXTERNAL`, sets ``ext_<name>``; left out when the data folder is missing)."""
+    pools = {k: Pool(f"tiny_{k}", n=n, seed=None) for k in ("harmful", "benign", "borderline")}
+    sets = [SetSpec("harmful", "harmful", "pool:harmful"), SetSpec("benign", "benign", "pool:benign"),
+            SetSpec("borderline", "benign", "pool:borderline")]
+    sets += [SetSpec(f"attack_{f}", "attacked", f"pool:harmful[:{n_attack or n}]", attack=attack_name("organism", f),
+                     phrasings="heldout") for f in FAMILIES]
+    if external:
+        pools.update({f"ext_{k}": Pool(k, n=n_external, split="eval") for k in EXTERNAL})
+        sets += [SetSpec(f"ext_{k}", role, f"pool:ext_{k}") for k, role in EXTERNAL.items()]
+    return Experiment("organism_evaluation", pools=pools, sets=tuple(sets))
 
 
 def evaluate_organism(models_dir=MODELS_DIR, n: int = 200, seeds=(0, 1, 2), external: bool = True,
@@ -161,21 +161,19 @@ def evaluate_organism(models_dir=MODELS_DIR, n: int = 200, seeds=(0, 1, 2), exte
                       samplers=None, n_attack: int | None = None, texts_out=None, device: str = "cpu"):
     """Rates per model x sampler x set; returns a long DataFrame (model, sampler, set, metric, value, n).
 
-    Sets: ``harmful`` (plain, held-out pool), ``benign``, ``borderline`` and ``attack_<family>`` (held-out
-    harmful prompts wrapped with held-out phrasings), plus public sets when present.
+    Sets: :func:`evaluation_experiment` (``harmful``, ``benign``, ``borderline``, ``attack_<family>`` and the
+    public sets' evaluation splits ``ext_<name>`` when the data folder is present).
     Metrics: ``refused``, ``complied`` (placeholder), ``answered`` (neither), ``on_topic`` (benign sets),
     ``mid_end`` (masked-diffusion canvases: an end token followed by a non-end token).
     Sampled settings run once per seed in ``seeds``; greedy ones once.
     """
     models_dir = Path(models_dir)
-    harmful = [r["prompt"] for r in load_pool("harmful")][:n]
-    sets = {"harmful": (harmful, "harmful"),
-            "benign": ([r["prompt"] for r in load_pool("benign")][:n], "benign"),
-            "borderline": ([r["prompt"] for r in load_pool("borderline")][:n], "benign")}
-    for j, f in enumerate(FAMILIES):
-        sets[f"attack_{f}"] = ([wrap(f, p, seed=j, split="heldout") for p in harmful[:n_attack or n]], "harmful")
-    if external:
-        sets.update({f"ext_{k}": v for k, v in _external_sets(n_external).items()})
+    skipped: dict[str, str] = {}                     # a public set whose data folder is missing is left out
+    built = build_sets(evaluation_experiment(n, n_attack=n_attack, external=external, n_external=n_external),
+                       errors=skipped)
+    sets = {k: (s.prompts, "benign" if s.role == "benign" else "harmful") for k, s in built.items()}
+    if progress and skipped:
+        print("left out (no data): " + ", ".join(sorted(skipped)), flush=True)
     rows = []
     for kind in families or tuple(ORGANISMS):
         spec = ORGANISMS[kind]
