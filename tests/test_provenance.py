@@ -264,6 +264,12 @@ def test_speed_table_carries_the_benchmark_runs_commit(tmp_path):
     t = import_benchmark(new)
     assert (t.commit, t.dirty, t.date) == ("abc1234", False, "2026-12-07 03:00 UTC")
     assert "legacy" not in t.notes and "abc1234" in t.notes
+    assert "load average" not in t.notes                 # none recorded: none claimed
+    loaded = tmp_path / "loaded.json"
+    loaded.write_text(json.dumps({**d, "machine": {**d["machine"], "loadavg_start": [1.9, 2.0, 1.8],
+                                                   "loadavg_end": [1.0, 1.5, 1.7]}}))
+    assert "at the start 1.9, 2.0, 1.8; load average (1, 5, 15 min) at the end 1.0, 1.5, 1.7" in \
+        import_benchmark(loaded).notes                   # the run's load is in the notes, not only promised
     store = ResultsStore(tmp_path / "store")
     store.write(t)
     assert table_problems(store) == ([], [])          # a clean commit: neither a failure nor a ledger warning

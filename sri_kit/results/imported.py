@@ -178,6 +178,8 @@ def import_benchmark(path: str | Path) -> Table:
     met = d.get("targets_met", {})
     cols = [Column("metric", "metric"), Column("value", "value"), Column("target", "target")]
     machine = ", ".join(f"{k} {v}" for k, v in m.items() if not isinstance(v, (dict, list)))
+    load = "; ".join(f"load average (1, 5, 15 min) at the {w} {', '.join(str(x) for x in m[f'loadavg_{w}'])}"
+                     for w in ("start", "end") if m.get(f"loadavg_{w}"))
     prov = d.get("provenance") or {}        # recorded by benchmarks/run.py since the provenance checks
     made = (f"Made by benchmarks/run.py at commit {prov['commit']}" if prov.get("commit")
             else f"Imported from {rel} (last changed in {file_commit})")
@@ -186,8 +188,8 @@ def import_benchmark(path: str | Path) -> Table:
                  commit=prov.get("commit", ""), dirty=prov.get("dirty"), date=prov.get("date") or date,
                  kit_version=prov.get("kit_version", ""), command="python benchmarks/run.py",
                  compute_seconds=round(float(d.get("wall_s", 0)), 1) or None,
-                 notes=(f"{made}; machine: {machine}. Ratios are measured inside one process; the load average "
-                        "at the start and end says how busy the machine was. Targets met: "
+                 notes=(f"{made}; machine: {machine}. Ratios are measured inside one process"
+                        + (f"; {load} (how busy the machine was)" if load else "") + ". Targets met: "
                         + ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in met.items())
                         + ("." if prov.get("commit") else ". The producing commit was not recorded in the file "
                            "(legacy ledger).")),
