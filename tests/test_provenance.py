@@ -132,6 +132,8 @@ def test_dirty_means_code_not_the_stores_tables_or_the_cards(tmp_path, monkeypat
     "| detector | AUROC |\n|---|---|\n| SRI Guard | 0.965 |\n",
     "Overhead 7.8e-5 of generation.\n",
     "Undefended ASR 45.5 [39.8, 51.3] (n=288).\n",
+    "The demo took 95 s on the shared machine.\n",                                 # a timing
+    "Peak memory 587 MB after 1,000 traces.\n",                                   # a memory reading
 ])
 def test_stray_hand_typed_number_fails(text):
     assert len(lint_text(text, "doc.md")) == 1
@@ -143,6 +145,8 @@ def test_stray_hand_typed_number_fails(text):
     "Intervals are 95 % Wilson intervals; tolerance 1e-5.\n",                        # a level, a setting
     "<!-- results:m/t -->\n| 41 % |\n<!-- /results -->\n",                           # inside a block
     "Run `pytest -k 0.25` and read `x = 12 %` in code.\n",                         # code spans
+    "<!-- numbers: setting defaults -->\n| `--budget S` | whole run 1800 s |\n",     # a default bound
+    "Run it on 2 cores with 16 prompts, twice.\n",                                  # counts, not measurements
 ])
 def test_allowed_numbers_pass(text):
     assert lint_text(text, "doc.md") == []

@@ -6,7 +6,8 @@ Three checks, each a list of problems (an empty list passes):
   unknown) fails, unless the ledger ``<store>/LEGACY_DIRTY.json`` lists it with its commit (printed as a
   warning; the ledger can only shrink: tests/test_provenance.py). A table whose recorded code hashes
   (``Table.code``: producing modules and weights) differ from HEAD fails: its code changed since.
-- :func:`lint_numbers`: a measured-looking number (``41 %``, ``0.93``, ``7.8e-5``, ``45.5 [39.8, 51.3]``; not ``1e-5``: a setting)
+- :func:`lint_numbers`: a measured-looking number (``41 %``, ``0.93``, ``7.8e-5``, ``45.5 [39.8, 51.3]``, a time or
+  a size such as ``95 s`` or ``587 MB``; not ``1e-5``: a setting)
   in README.md, docs/*.md, the model cards or notebook markdown, outside a results block, a code span or
   fence, fails. Allowed: the paper's numbers (the sentence before the number names the paper), and a
   paragraph or table right after a marker ``<!-- numbers: setting REASON -->`` (settings, recipes,
@@ -35,9 +36,11 @@ from .store import LEDGER_NAME, REPO, ResultsStore, code_hashes
 __all__ = ["NUMBER_RE", "MARKER_RE", "read_ledger", "table_problems", "lint_text", "lint_numbers", "lint_paths",
            "legacy_markers", "check_all"]
 
-#: Measured-looking numbers: a percentage, a share 0.dd…, scientific notation, a value with a bracketed interval.
+#: Measured-looking numbers: a percentage, a share 0.dd…, scientific notation, a value with a bracketed interval,
+#: a duration or a size (``95 s``, ``12 min``, ``587 MB``: a timing or a memory reading).
 NUMBER_RE = re.compile(r"(?<![\w.\-])\d+(?:\.\d+)? ?%|(?<![\w.])0\.\d{2,}\b|(?<![\w.])\d+\.\d+e-\d+\b"
-                       r"|(?<![\w.])\d+\.\d+ \[\d")
+                       r"|(?<![\w.])\d+\.\d+ \[\d"
+                       r"|(?<![\w.\-])\d+(?:[.,]\d+)? ?(?:s|min|h|ms|µs|KB|MB|GB)\b")
 #: ``<!-- numbers: KIND REASON -->``: the next paragraph or table holds settings / the paper's / legacy numbers.
 MARKER_RE = re.compile(r"<!-- numbers: (setting|paper|generated|legacy)\b ?(.*?) -->")
 _END = "<!-- /numbers -->"
