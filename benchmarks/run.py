@@ -694,10 +694,13 @@ def update_readme(res: dict, tbl: str, json_path: Path, fig_path: Path) -> None:
     readme = HERE / "README.md"
     text = readme.read_text()
     m = res["machine"]
-    block = (f"<!-- results:start -->\nLast measured ({res['profile']} profile, {time.strftime('%Y-%m-%d')}): "
-             f"{m['cpu']}, {m['cores']} cores, torch {m['torch']}, transformers {m['transformers']}; "
-             f"models: {res['models']['note']}; load average at start {m.get('loadavg_start')}; "
-             f"wall {res['wall_s']:.0f} s.\n\n{tbl}\n\n"
+    prov = res.get("provenance") or {}
+    when = prov.get("date") or time.strftime("%Y-%m-%d")        # the run's date (and commit), not today's
+    block = (f"<!-- results:start -->\nLast measured ({res['profile']} profile, {when}"
+             + (f", commit {prov['commit']}{'+dirty' if prov.get('dirty') else ''}" if prov.get("commit") else "")
+             + f"): {m['cpu']}, {m['cores']} cores, torch {m['torch']} ({m.get('torch_threads')} thread(s)), "
+             f"transformers {m['transformers']}; models: {res['models']['note']}; load average at start "
+             f"{m.get('loadavg_start')}, at end {m.get('loadavg_end')}; wall {res['wall_s']:.0f} s.\n\n{tbl}\n\n"
              f"JSON: `{json_path.relative_to(ROOT) if json_path.is_relative_to(ROOT) else json_path}`, "
              f"figure: `{fig_path.relative_to(ROOT) if fig_path.is_relative_to(ROOT) else fig_path}`\n"
              "<!-- results:end -->")
