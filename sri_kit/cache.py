@@ -227,11 +227,27 @@ class GenerationCache:
             if e is not None:
                 f.write_bytes(e["blobs"]["safetensors"])
                 f.with_suffix(".json").write_bytes(e["blobs"]["json"])
-                return load_traces(f)
+                return _with_decoder(load_traces(f), lm)
             trs = generate(lm, list(prompts), cfg, prefill)
             if not trs:
                 return trs
             save_traces(trs, f)
             self.put(key, {"kind": "traces", "model": getattr(lm, "name", ""), "config": cfg.key(), "n": len(trs)},
                      {"safetensors": f.read_bytes(), "json": f.with_suffix(".json").read_bytes()})
-            return load_traces(f)          # the same round trip as a later read: a first run equals a resumed one
+            # the same round trip as a later read: a first run equals a resumed one
+            return _with_decoder(load_traces(f), lm)
+
+
+def _with_decoder(traces: list, lm) -> list:
+    """Attach ``lm``'s text decoder to traces read from disk, as :func:`sri_kit.generate` does, so that
+    ``step_texts()`` (the text-level analyses) works on cached traces exactly as on fresh ones."""
+    import functools
+
+    from .sampling.trace import decoder
+    tok = getattr(lm, "tokenizer", None)
+    if tok is None:
+        return traces
+    decode = decoder(tok, getattr(lm, "end_token_ids", ()))
+    for tr in traces:
+        tr._decode = functools.partial(decode, lstrip=not tr.prefill)
+    return traces

@@ -456,3 +456,33 @@ def test_report_on_tiny_random_models(ar_lm, bert_lm, tmp_path, monkeypatch):
     assert au.command.startswith("python -m sri_kit.report") and au.mode == "quick" and au.split == "heldout"
     doc = "".join(f"<!-- results:{model}/{n} -->\n<!-- /results -->\n" for n in store.tables(model))
     assert check_text(render_text(doc, store), store) == []
+
+
+def test_a_failed_report_section_is_an_error_for_a_store_run(tmp_path, monkeypatch):
+    """A report section that raises is reported in place and the others go on; with ``strict`` (what
+    ``sri-kit analysis-report --store`` passes) the run then fails, naming the section, instead of ending with
+    exit 0 and its tables silently missing from the store (found when cached traces lacked their decoder)."""
+    import types
+
+    from sri_kit.errors import SriKitError
+    from sri_kit.report import build
+
+    def broken(doc, ctx):
+        raise ValueError("no tokenizer")
+
+    ok = lambda doc, ctx: doc.add("fine")
+    monkeypatch.setattr(build, "make_context", lambda *a, **k: types.SimpleNamespace(skipped_attacks=[]))
+    monkeypatch.setattr(build, "write_header", lambda doc, ctx, cmd: None)
+    monkeypatch.setattr(build, "generate_all", lambda ctx: None)
+    monkeypatch.setattr(build, "analysis_tables", lambda *a, **k: [])
+    monkeypatch.setattr(build, "verdicts", lambda facts: "")
+    for name in ("section_rates", "section_fixed_weights", "section_trajectories", "section_irr", "section_lda",
+                 "section_auroc", "section_sweeps"):
+        monkeypatch.setattr(build, name, ok)
+    monkeypatch.setattr(build, "section_text_level", broken)
+    out = tmp_path / "R.md"
+    assert build.build_report(None, None, out) == out                     # not strict: written, no error
+    assert "**Not computed** (ValueError: no tokenizer)" in out.read_text()
+    with pytest.raises(SriKitError, match=r"1 report section\(s\) not computed.*3\. Text level.*no tokenizer"):
+        build.build_report(None, None, out, strict=True)
+    assert out.exists()                                                   # the report is still written

@@ -231,3 +231,18 @@ def test_report_reads_its_generations_from_the_cache(ar_lm, bert_lm, tmp_path):
     (_, cold_miss, cold), (warm_hits, warm_miss, warm) = outs
     assert cold_miss > 0 and warm_miss == 0 and warm_hits == cold_miss
     assert cold and cold == warm
+
+
+def test_cached_traces_decode_their_steps_like_fresh_ones(tmp_path):
+    """A trace read back from the cache (first run or resumed) carries the model's decoder: ``step_texts()``
+    works and equals a fresh trace's (the analysis report's text-level sections read cached traces)."""
+    import sri_kit as sk
+    lm = sk.load_model("tiny-dlm")
+    cfg = lm.default_config.replace(steps=8, gen_length=16, block_length=16)
+    prompts = ["How do I bake bread?", "Tell me about the moon."]
+    fresh = sk.generate(lm, prompts, cfg, progress=False)
+    cache = GenerationCache(tmp_path)
+    first = cache.traces(lm, prompts, cfg, generate=lambda m, p, c, pf: sk.generate(m, p, c, progress=False))
+    again = cache.traces(lm, prompts, cfg, generate=lambda *a: pytest.fail("a cached entry was regenerated"))
+    for tr in (first, again):
+        assert [t.step_texts() for t in tr] == [t.step_texts() for t in fresh]

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..errors import SriKitError
 from ..io import atomic_write_text
 from ..models import load_model
 from .context import ReportContext, generate_all, make_context
@@ -53,13 +54,16 @@ def build_report(ar_lm, dlm_lm, out: str | Path = "out/report/RESULTS.md", *, qu
                  n_anchor: int | None = None, n_eval: int | None = None, ar_cfg=None, dlm_cfg=None,
                  command: str | None = None, progress: bool = False, sweeps_on: bool = True,
                  attack_names: list[str] | None = None, layers=("first", "middle", "last"),
-                 store=None, figures: str | Path | None = None, cache=None) -> Path:
+                 store=None, figures: str | Path | None = None, cache=None, strict: bool = False) -> Path:
     """Generate everything and write the Markdown report; returns its path.
 
     Figures go to ``figures`` (default ``<out dir>/figures/``). With ``store`` (a
     :class:`~sri_kit.results.ResultsStore`) the measured tables are also written to it as
     ``<ar>+<dlm>/analysis_*`` (:func:`sri_kit.report.tables.analysis_tables`), which docs/RESULTS.md renders.
-    ``cache`` (a :class:`sri_kit.cache.GenerationCache`): generations are read from and written to it."""
+    ``cache`` (a :class:`sri_kit.cache.GenerationCache`): generations are read from and written to it.
+    A section that fails is reported in place and the others go on; with ``strict`` the run then raises
+    :class:`~sri_kit.errors.SriKitError` naming the failed sections (after writing the report and the tables
+    of the sections that were computed), so that a store run cannot end quietly with tables missing."""
     out = Path(out)
     fig_dir = Path(figures) if figures is not None else out.parent / "figures"
     doc = ReportDocument(fig_dir, Path(os.path.relpath(fig_dir.resolve(), out.parent.resolve())).as_posix())
@@ -92,6 +96,9 @@ def build_report(ar_lm, dlm_lm, out: str | Path = "out/report/RESULTS.md", *, qu
     if store is not None:
         for t in analysis_tables(doc.facts, ctx, command=cmd, seconds=seconds):
             store.write(t)
+    if strict and doc.failed:
+        raise SriKitError(f"{len(doc.failed)} report section(s) not computed, their tables not written: "
+                          + "; ".join(doc.failed) + f" (the report, with tracebacks: {out})")
     return out
 
 
@@ -125,6 +132,6 @@ def main(argv=None) -> int:
         store = ResultsStore(a.store)
     path = build_report(load_model(a.ar), load_model(a.dlm), a.out, quick=a.quick, seed=a.seed,
                         command=cmd.strip(), sweeps_on=not a.no_sweeps, store=store, figures=a.figures,
-                        cache=None if a.no_cache else _cache())
+                        cache=None if a.no_cache else _cache(), strict=store is not None)
     print(f"wrote {path}" + (f" and the analysis_* tables into {a.store}" if store is not None else ""))
     return 0

@@ -55,6 +55,7 @@ class ReportDocument:
 
     def __init__(self, fig_dir: Path, rel: str):
         self.parts: list[str] = []
+        self.failed: list[str] = []          # sections that raised: "title (Error: message)"
         self.fig_dir, self.rel = fig_dir, rel
         self.facts: dict = {}
 
@@ -73,6 +74,7 @@ class ReportDocument:
         try:
             fn()
         except Exception as e:     # one failed section must not lose the others
+            self.failed.append(f"{title} ({type(e).__name__}: {e})")
             self.add(f"**Not computed** ({type(e).__name__}: {e}).\n\n<details><summary>traceback</summary>\n\n"
                      f"```\n{traceback.format_exc(limit=4)}```\n</details>\n")
         self.add(f"<sub>section time {time.perf_counter() - t0:.1f} s</sub>\n")
