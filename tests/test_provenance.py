@@ -315,3 +315,13 @@ def test_results_diff_tells_rows_apart_by_as_many_words_as_needed():
     assert "row added: alpaca / benign / ar" in lines
     assert any(ln.startswith("alpaca / benign / left-to-right | refused: 30 %") for ln in lines)
     assert not any(ln.startswith("alpaca / benign / diffusion") for ln in lines)
+
+
+def test_regenerate_passes_the_store_relative_to_the_checkout(tmp_path, monkeypatch):
+    """A job's ``{store}`` argument is written relative to the working directory when the store is inside it, so
+    the command a table records holds no machine's path (found when the analysis tables recorded /work/...)."""
+    from sri_kit.results.cli import _store_arg
+    (tmp_path / "sri_kit" / "_data" / "results").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    assert _store_arg(tmp_path / "sri_kit" / "_data" / "results") == "sri_kit/_data/results"
+    assert _store_arg(tmp_path.parent) == str(tmp_path.parent)             # outside the checkout: as given

@@ -55,6 +55,15 @@ REGENERATE = [
 ]
 
 
+def _store_arg(root: Path) -> str:
+    """The store folder as a job's argument: relative to the working directory when inside it, so that the
+    command a table records holds no machine's path (``sri_kit/_data/results``, not ``/home/.../results``)."""
+    try:
+        return Path(root).resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(root)
+
+
 def _regenerate(a, store) -> int:
     """Run :data:`REGENERATE` (refusing a dirty tree), render every block, drop ledger entries now clean."""
     import json
@@ -82,7 +91,7 @@ def _regenerate(a, store) -> int:
     for name, args in jobs:
         t0 = time.perf_counter()
         try:
-            rc = cli_main([str(store.root) if x == "{store}" else x for x in args])
+            rc = cli_main([_store_arg(store.root) if x == "{store}" else x for x in args])
         except SystemExit as e:             # argparse's exit: recorded like any failed job
             rc = e.code if isinstance(e.code, int) else 2
         secs = time.perf_counter() - t0
