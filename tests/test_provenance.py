@@ -319,7 +319,7 @@ def test_results_diff_tells_rows_apart_by_as_many_words_as_needed():
 
 def test_regenerate_passes_the_store_relative_to_the_checkout(tmp_path, monkeypatch):
     """A job's ``{store}`` argument is written relative to the working directory when the store is inside it, so
-    the command a table records holds no machine's path (found when the analysis tables recorded /work/...)."""
+    the command a table records holds no machine's path (found when the analysis tables recorded the worktree's absolute path)."""
     from sri_kit.results.cli import _store_arg
     (tmp_path / "sri_kit" / "_data" / "results").mkdir(parents=True)
     monkeypatch.chdir(tmp_path)

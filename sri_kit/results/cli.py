@@ -57,7 +57,7 @@ REGENERATE = [
 
 def _store_arg(root: Path) -> str:
     """The store folder as a job's argument: relative to the working directory when inside it, so that the
-    command a table records holds no machine's path (``sri_kit/_data/results``, not ``/home/.../results``)."""
+    command a table records holds no machine's path (``sri_kit/_data/results``, not an absolute path of one machine)."""
     try:
         return Path(root).resolve().relative_to(Path.cwd().resolve()).as_posix()
     except ValueError:
