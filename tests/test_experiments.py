@@ -118,20 +118,19 @@ _KNOWN = {"sri_kit/analysis/decoding_speed.py": 1,      # the analysis report's 
 
 
 def _attack_calls(tree) -> int:
+    """How many calls in ``tree`` attack a request: ``apply(...)`` / ``wrap(...)``, ``<...>attacks.apply*(...)``,
+    or ``wrap`` on a wrapper-family object (``wf``, ``wrappers``, ``WRAPPERS``, ``wrapper_families(...)``)."""
     import ast
     n = 0
     for node in ast.walk(tree):
-        if not isinstance(node, ast.Call):
-            continue
-        f = node.func
-        if isinstance(f, ast.Name) and f.id in _APPLY | {"wrap"}:
-            n += 1
-        elif isinstance(f, ast.Attribute) and f.attr in _APPLY and ast.unparse(f.value).split(".")[-1] == "attacks":
-            n += 1
-        elif isinstance(f, ast.Attribute) and f.attr == "wrap" and ast.unparse(f.value).split(".")[-1] in (
-                "wf", "wrappers", "WRAPPERS") or (isinstance(f, ast.Attribute) and f.attr == "wrap"
-                                                  and "wrapper_families(" in ast.unparse(f.value)):
-            n += 1
+        f = node.func if isinstance(node, ast.Call) else None
+        if isinstance(f, ast.Name):
+            n += f.id in _APPLY | {"wrap"}
+        elif isinstance(f, ast.Attribute):
+            owner = ast.unparse(f.value)
+            last = owner.split(".")[-1]
+            n += (f.attr in _APPLY and last == "attacks") or (
+                f.attr == "wrap" and (last in ("wf", "wrappers", "WRAPPERS") or "wrapper_families(" in owner))
     return n
 
 
