@@ -214,13 +214,17 @@ class GenerationCache:
                        "texts": texts, "seconds": secs})
         return texts, secs, False
 
-    def traces(self, lm, prompts: list[str], cfg, *, prefill: str | None = None, generate=None) -> list:
+    def traces(self, lm, prompts: list[str], cfg, *, prefill: str | None = None, generate=None,
+               sites=None) -> list:
         """The traces of ``prompts`` (φ_t per step, predictions, committed, confidence, text), from the cache or
         from ``generate(lm, prompts, cfg, prefill)``; stored as the two files of
-        :func:`~sri_kit.sampling.save_traces` inside one checksummed entry."""
+        :func:`~sri_kit.sampling.save_traces` inside one checksummed entry. ``sites``: the extra recording sites
+        that ``generate`` records (``sampling.generate(..., sites=...)``); they are part of the key, so traces
+        with other sites are never served for them."""
         from .sampling import load_traces, save_traces
+        extra = ["sites", list(sites)] if sites else []
         key = entry_key("traces", model_fingerprint(lm), generation_code_digest(), cfg.key(), list(prompts),
-                        prefill)
+                        prefill, *extra)
         e = self.get(key)
         with tempfile.TemporaryDirectory() as d:
             f = Path(d) / "t.safetensors"

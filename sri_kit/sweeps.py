@@ -271,16 +271,21 @@ class NotCached(LookupError):
     """Raised by :func:`sweep` with ``cached_only=True`` when a setting has no cached generation."""
 
 
-def _generate(lm, prompts, cfg, on_one_grid: bool, **kw):
-    trs = generate(lm, list(prompts), cfg, **kw)
+def _generate(lm, prompts, cfg, on_one_grid: bool, gen=None, progress=False, prefill=None):
+    if gen is not None:
+        trs = gen(lm, list(prompts), cfg, prefill)
+    else:
+        trs = generate(lm, list(prompts), cfg, progress=progress, prefill=prefill)
     return align_traces(trs, cfg.steps) if on_one_grid else trs
 
 
 def run_setting(lm, cfg, prompts_by_group, centers=None, anchors=None, prefills=None, *, progress=False,
-                on_stage: Callable[[str], None] | None = None) -> SettingRecord:
+                on_stage: Callable[[str], None] | None = None, generate=None) -> SettingRecord:
     """Generate every group (and the anchors when ``centers`` is None) under ``cfg``: the expensive part
     of a sweep. Traces of a sampler with variable step counts are put on the grid of ``cfg.steps``
-    (:func:`sri_kit.sampling.align_traces`) before centers, σ and the text signal compare steps."""
+    (:func:`sri_kit.sampling.align_traces`) before centers, σ and the text signal compare steps.
+    ``generate``: ``generate(lm, prompts, cfg, prefill) -> traces`` in place of :func:`sri_kit.generate`
+    (e.g. through a :class:`sri_kit.cache.GenerationCache`, as the report does)."""
     t0 = time.perf_counter()
     stage = on_stage or (lambda s: None)
     grid = bool(getattr(sampler_for(lm, cfg), "variable_steps", False))
@@ -288,15 +293,15 @@ def run_setting(lm, cfg, prompts_by_group, centers=None, anchors=None, prefills=
     if centers is None:
         stage("anchors (centers)")
         try:
-            h = _generate(lm, anchors[0], cfg, grid, progress=progress)
-            b = _generate(lm, anchors[1], cfg, grid, progress=progress)
+            h = _generate(lm, anchors[0], cfg, grid, generate, progress=progress)
+            b = _generate(lm, anchors[1], cfg, grid, generate, progress=progress)
             centers = Centers.fit(h, b)
         except ValueError as e:         # e.g. no harmful anchor refused under this setting
             centers, note = None, f"no centers: {e}"
     groups = {}
     for g, prompts in prompts_by_group.items():
         stage(f"{g} ({len(prompts)} prompts)")
-        trs = _generate(lm, prompts, cfg, grid, progress=progress, prefill=(prefills or {}).get(g))
+        trs = _generate(lm, prompts, cfg, grid, generate, progress=progress, prefill=(prefills or {}).get(g))
         text = np.stack([1.0 - text_refusal_signal(step_texts(t)) for t in trs])
         sig = None
         if centers is not None:
@@ -352,7 +357,7 @@ def sweep(lm, prompts_by_group: Mapping[str, Sequence[str]], base_cfg: Generatio
           prefills: Mapping[str, str] | None = None, lambda_r: float = 0.3, lambda_c: float = LAMBDA_C,
           progress: bool = False, return_curves: bool = False,
           on_progress: Callable[[dict], None] | None = None, should_stop: Callable[[], bool] | None = None,
-          cached_only: bool = False):
+          cached_only: bool = False, generate=None):
     """Sweep one GenerationConfig field or sampler option; one row per setting × prompt group.
 
     ``prompts_by_group``: {group name: prompts} (e.g. benign, harmful, one per attack). ``param``: a
@@ -372,7 +377,8 @@ def sweep(lm, prompts_by_group: Mapping[str, Sequence[str]], base_cfg: Generatio
     stage is ``"cached"``, ``"generating: <what>"`` or ``"done"``. ``should_stop()`` is asked before each
     setting; when true, :class:`SweepStopped` is raised with the finished settings' rows.
     ``cached_only``: never generate; a setting without a cached record raises :class:`NotCached`
-    (the widgets redraw a new λ_r this way).
+    (the widgets redraw a new λ_r this way). ``generate``: ``generate(lm, prompts, cfg, prefill) -> traces``
+    in place of :func:`sri_kit.generate` (see :func:`run_setting`).
 
     Columns: param, value, group, n, refusal_rate, attack_success (judge on ``trace.response``), irr (at
     ``lambda_r``), lambda_r, mean_sigma (over steps and generations), final_sigma, steps (T),
@@ -419,7 +425,8 @@ def sweep(lm, prompts_by_group: Mapping[str, Sequence[str]], base_cfg: Generatio
         if rec is None:
             def stage(what, _ev=event):
                 report({**_ev, "stage": f"generating: {what}", "seconds": time.perf_counter() - t_start})
-            rec = run_setting(lm, cfg, prompts_by_group, c, anc, prefills, progress=progress, on_stage=stage)
+            rec = run_setting(lm, cfg, prompts_by_group, c, anc, prefills, progress=progress, on_stage=stage,
+                              generate=generate)
             if cache is not None:
                 cache.put(key, meta, rec)
         else:

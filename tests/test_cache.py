@@ -94,6 +94,24 @@ def test_keys_separate_models_configs_prompts_and_prefill(tmp_path):
     assert a[0] == ["x|4|None"]
 
 
+def test_traces_with_extra_sites_have_their_own_key(tmp_path):
+    """Traces recorded at extra sites (the layer ablation's) are cached under a key that names the sites: the
+    plain traces of the same prompts are not served for them, and they come back with every site."""
+    import sri_kit as sk
+    lm = sk.load_model("tiny-ar")
+    cfg = lm.default_config.replace(gen_length=8)
+    cache, sites = GenerationCache(tmp_path), ["resid_post.0"]
+
+    def gen(sites_):
+        return lambda m, p, c, pf: sk.generate(m, p, c, progress=False, prefill=pf, sites=sites_)
+    plain = cache.traces(lm, ["Hi there"], cfg, generate=gen(None))
+    assert cache.misses == 1 and not plain[0].sites
+    multi = cache.traces(lm, ["Hi there"], cfg, generate=gen(sites), sites=sites)
+    assert cache.misses == 2 and set(multi[0].sites) == set(sites)
+    again = cache.traces(lm, ["Hi there"], cfg, generate=lambda *a: pytest.fail("regenerated"), sites=sites)
+    assert cache.hits == 1 and (again[0].sites["resid_post.0"] == multi[0].sites["resid_post.0"]).all()
+
+
 def test_changed_generation_code_regenerates(tmp_path, monkeypatch):
     """A cached generation is never served for code that would generate differently: the digest of the
     sampling, model, native and hook code is part of every key."""
@@ -213,7 +231,8 @@ def test_sigkill_mid_run_then_resume_gives_identical_tables(tmp_path):
 
 
 def test_report_reads_its_generations_from_the_cache(ar_lm, bert_lm, tmp_path):
-    """A second report run on a warm cache generates nothing through it and writes the same tables."""
+    """A second report run on a warm cache runs no forward pass of either model (every section, the layer
+    ablation and the sweeps included, reads its generations from the cache) and writes the same tables."""
     import sri_kit as sk
     from sri_kit.report import build_report
     from sri_kit.results import ResultsStore
@@ -223,13 +242,21 @@ def test_report_reads_its_generations_from_the_cache(ar_lm, bert_lm, tmp_path):
     for run in ("cold", "warm"):
         cache = GenerationCache(tmp_path / "cache")
         store = ResultsStore(tmp_path / run)
-        build_report(ar_lm, bert_lm, tmp_path / run / "R.md", quick=True, harmful_pool=pool_h, benign_pool=pool_b,
-                     n_anchor=2, n_eval=3, ar_cfg=sk.GenerationConfig(steps=4),
-                     dlm_cfg=sk.GenerationConfig(steps=4, gen_length=8, block_length=8), sweeps_on=False,
-                     attack_names=["none", "roleplay"], layers=("last",), store=store, cache=cache)
-        outs.append((cache.hits, cache.misses, _tables(tmp_path / run)))
-    (_, cold_miss, cold), (warm_hits, warm_miss, warm) = outs
-    assert cold_miss > 0 and warm_miss == 0 and warm_hits == cold_miss
+        calls = []
+        hooks = [lm.model.register_forward_pre_hook(lambda *a: calls.append(1)) for lm in (ar_lm, bert_lm)]
+        try:
+            build_report(ar_lm, bert_lm, tmp_path / run / "R.md", quick=True, harmful_pool=pool_h,
+                         benign_pool=pool_b, n_anchor=2, n_eval=3, ar_cfg=sk.GenerationConfig(steps=4),
+                         dlm_cfg=sk.GenerationConfig(steps=4, gen_length=8, block_length=8), sweeps_on=True,
+                         attack_names=["none", "roleplay"], layers=("first", "last"), store=store, cache=cache)
+        finally:
+            for h in hooks:
+                h.remove()
+        outs.append((cache.hits, cache.misses, len(calls), _tables(tmp_path / run)))
+    (cold_hits, cold_miss, cold_calls, cold), (warm_hits, warm_miss, warm_calls, warm) = outs
+    assert cold_miss > 0 and cold_calls > 0
+    assert warm_miss == 0 and warm_hits == cold_hits + cold_miss     # (the sweeps reuse some of the run's entries)
+    assert warm_calls == 0, f"a warm rerun ran {warm_calls} forward passes outside the cache"
     assert cold and cold == warm
 
 

@@ -26,9 +26,9 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ..attacks import apply_many
 from ..config import LAMBDA_C, GenerationConfig
 from ..errors import ConfigError
+from ..experiments import attack_set
 from ..judges import is_placeholder_compliance
 from ..models import LoadedModel
 from ..sampling import align_traces, generate, get_sampler
@@ -50,7 +50,8 @@ def decoding_speed_sweep(lm: LoadedModel, centers: Centers, harmful: Sequence[st
     attack_success, attacked_refusal_rate, irr, sigma_mean (list of T floats), refused (one bool per plain
     harmful prompt, in order: for paired comparisons across values), n.
 
-    ``harmful``: plain harmful prompts; the attacked set is ``attacks.apply_many(attack, harmful)``.
+    ``harmful``: plain harmful prompts; the attacked set is built by the experiment protocol
+    (:func:`sri_kit.experiments.attack_set`: request i in ``attack`` with seed i).
     ``option``: the sampler option the values set (default: ``threshold`` / ``factor``). ``options``: other
     options of the sampler, the same for every value (e.g. ``{"stop_at_end": True}``: same texts, fewer
     passes; the IRR and σ then see shorter traces, aligned by decoding progress like the rest). ``config``:
@@ -67,13 +68,13 @@ def decoding_speed_sweep(lm: LoadedModel, centers: Centers, harmful: Sequence[st
         raise ConfigError(f"say which option of sampler {sampler!r} the values set: option=...")
     get_sampler(sampler)                                  # an unknown name fails here, before any decoding
     harmful = list(harmful)
-    attacked = apply_many(attack, harmful)
+    attacked, prefill = attack_set(attack, harmful, lm=lm)
     rows = []
     for v in values:
         cfg = cfg0.replace(sampler=sampler, options={**dict(cfg0.options), **dict(options or {}), option: v})
         t0 = time.perf_counter()
         plain = generate(lm, harmful, cfg, batch_size=batch_size, progress=False)
-        att = generate(lm, attacked, cfg, batch_size=batch_size, progress=False)
+        att = generate(lm, attacked, cfg, batch_size=batch_size, progress=False, prefill=prefill)
         dt = time.perf_counter() - t0
         steps = np.array([tr.steps for tr in plain + att], dtype=float)
         # the centers come from exact decoding (another config key) by design: compare the aligned arrays

@@ -101,13 +101,16 @@ class LayerAblation:
 def layer_ablation(lm, harmless_anchor: Sequence[str], harmful_anchor: Sequence[str], benign_prompts: Sequence[str],
                    attack_prompts: Sequence[str], cfg: GenerationConfig | None = None,
                    layers: Sequence = ("first", "middle", "last"), judge: HarmJudge | None = None, *,
-                   attack_prefills=None, progress: bool = False, auroc: bool = True) -> LayerAblation:
+                   attack_prefills=None, progress: bool = False, auroc: bool = True,
+                   generate=None) -> LayerAblation:
     """SRI computed at several layers (App. E.1): per layer, centers fitted on the anchors as with
     ``cfg.replace(layer=k)``, then σ for benign and attack generations.
 
     One generation pass per prompt set records every layer at once (``generate(..., sites=[...])``;
     the recorded layer does not change the tokens), and each layer's traces are views of it
-    (``GenerationTrace.at_site``), equal to what a separate run with ``layer=k`` records.
+    (``GenerationTrace.at_site``), equal to what a separate run with ``layer=k`` records. ``generate``:
+    ``generate(prompts, prefill, sites) -> traces`` in place of ``sampling.generate`` (e.g. through a
+    :class:`sri_kit.cache.GenerationCache`, as the report does).
 
     ``table``: one row per layer × group (benign, attack) with layer, layer_index, mean σ, final σ,
     min σ (means over generations) and (``auroc=True``) the logistic AUROC of that layer's σ (see
@@ -124,6 +127,8 @@ def layer_ablation(lm, harmless_anchor: Sequence[str], harmful_anchor: Sequence[
     sites = [config_site(cfg.replace(layer=k)) for k in ks.values()]
 
     def run(prompts, prefill=None):
+        if generate is not None:
+            return generate(list(prompts), prefill, sites)
         return sampling.generate(lm, list(prompts), cfg, progress=progress, prefill=prefill, sites=sites)
 
     h_all, b_all = run(harmless_anchor), run(harmful_anchor)

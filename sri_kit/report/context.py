@@ -54,13 +54,15 @@ class ReportContext:
         return {"AR": (self.ar_lm, self.acfg), "diffusion": (self.dlm_lm, self.dcfg),
                 "left-to-right": (self.dlm_lm, self.lcfg)}
 
-    def generate(self, lm, prompts, cfg, prefill=None) -> list:
-        """Traces of ``prompts``: from the generation cache when the context has one, else generated."""
+    def generate(self, lm, prompts, cfg, prefill=None, sites=None) -> list:
+        """Traces of ``prompts`` (recording the extra ``sites`` too, when given): from the generation cache when
+        the context has one, else generated. Every section generates through this, so a rerun with a warm cache
+        generates nothing."""
         def gen(lm_, ps, c, pf):
-            return sampling.generate(lm_, ps, c, progress=self.progress, prefill=pf)
+            return sampling.generate(lm_, ps, c, progress=self.progress, prefill=pf, sites=sites)
         if self.cache is None:
             return gen(lm, prompts, cfg, prefill)
-        return self.cache.traces(lm, prompts, cfg, prefill=prefill, generate=gen)
+        return self.cache.traces(lm, prompts, cfg, prefill=prefill, generate=gen, sites=sites)
 
     def sigma_of(self, s: str, trs) -> np.ndarray:
         """σ [N, T] of traces ``trs`` against sampler ``s``'s centers (an error when it has none)."""

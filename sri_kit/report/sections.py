@@ -217,7 +217,8 @@ def section_auroc(doc: ReportDocument, ctx: ReportContext) -> None:
     for name, (lm, cfg) in (("AR", (ctx.ar_lm, ctx.acfg)), ("diffusion", (ctx.dlm_lm, ctx.dcfg))):
         att_prompts = [p for a, ps in ctx.prompts_by_attack.items() if a not in ("none", "prefill") for p in ps]
         ab = layer_ablation(lm, ctx.b_anchor, ctx.h_anchor, ctx.b_eval + ctx.matched_benign, att_prompts, cfg,
-                            layers=ctx.layers, judge=ctx.judge, progress=ctx.progress, auroc=False)
+                            layers=ctx.layers, judge=ctx.judge, progress=ctx.progress, auroc=False,
+                            generate=lambda ps, pf, sites, lm=lm, cfg=cfg: ctx.generate(lm, ps, cfg, pf, sites=sites))
         feats = signal_features(ab)
         ben_ids = [f"b{i}" for i in range(nb)] + ctx.matched_requests()
         att_ids = [f"h{i}" for a, ps in ctx.prompts_by_attack.items() if a not in ("none", "prefill")
@@ -281,7 +282,7 @@ def section_sweeps(doc: ReportDocument, ctx: ReportContext) -> None:
     for lm, base, param, vals in specs:
         try:
             df, cur = sweep(lm, groups, base, param, vals, judge=ctx.judge, anchors=anchors, cache=False,
-                            return_curves=True, progress=ctx.progress)
+                            return_curves=True, progress=ctx.progress, generate=ctx.generate)
         except ValueError as e:
             doc.add(f"- sweep `{param}` on {lm.name} skipped: {e}\n")
             continue

@@ -12,7 +12,7 @@ those files changes.
 
 ``python -m sri_kit.results regenerate [--dry-run] [--allow-dirty]``: every table of the store from the
 committed tree and the current weights, in one command (:data:`REGENERATE`): the rate tables, the public
-sets, the analysis report, random search, the guard evaluations; then the blocks are rendered and the
+sets, the organism targets, the analysis report, random search, the guard evaluations; then the blocks are rendered and the
 ledger entries of tables that are now clean are dropped. Generations go through the generation cache
 (:mod:`sri_kit.cache`), so a rerun after an analysis-only change regenerates nothing.
 
@@ -42,6 +42,7 @@ REGENERATE = [
     ("rates tiny-ar, tiny-dlm", ["results", "compute", "--model", "tiny-ar", "--model", "tiny-dlm", "--mode", "report"]),
     ("public sets tiny-ar", ["results", "public", "--model", "tiny-ar"]),
     ("public sets tiny-dlm", ["results", "public", "--model", "tiny-dlm"]),
+    ("organism targets tiny-ar", ["results", "targets", "--model", "tiny-ar"]),
     ("analysis report", ["analysis-report", "--out", "out/report/RESULTS.md", "--figures", "docs/figures",
                          "--store", "{store}", "--seed", "0"]),
     ("random search tiny-ar", ["attack-success", "--models", "tiny-ar", "--random-search", "100", "--rs-iters", "20",

@@ -32,7 +32,8 @@ import numpy as np
 from ..io import atomic_write_text
 from ..judges import is_on_topic, is_placeholder_compliance
 from ..models import LoadedModel
-from ..plugins import wrapper_families
+from ..experiments import Experiment, Pool, SetSpec, build_sets
+from ..plugins import attack_name, wrapper_families
 from .compute import cache_dir, samplers_for
 from ..cache import generation_code_digest
 from .public_sets import cached_cell, weights_hash
@@ -124,11 +125,25 @@ def _ref_judge():
     return on_topic_ref
 
 
-def _wrapped(kind: str, n: int, seed: int) -> dict[str, list[str]]:
-    from ..data.public_splits import eval_prompts
+def wrapped_experiment(n: int, seed: int) -> Experiment:
+    """The wrapped sets as an experiment of the protocol: ``n`` evaluation-split requests of each side's public
+    set (:data:`FAMILY_SOURCES`, sample seed ``seed + 1``) in every organism wrapper family's held-out
+    phrasings (request i: seed i); sets ``<side>|<family>``."""
     wf = wrapper_families("organism")
-    base = eval_prompts(FAMILY_SOURCES[kind], n=n, seed=seed + 1)
-    return {f: [wf.wrap(f, p, seed=i, split="heldout") for i, p in enumerate(base)] for f in wf.families}
+    pools = {k: Pool(src, n=n, seed=seed + 1, split="eval") for k, src in FAMILY_SOURCES.items()}
+    sets = tuple(SetSpec(f"{k}|{f}", "attacked" if k == "harmful" else "matched", f"pool:{k}",
+                         attack=attack_name("organism", f), phrasings="heldout")
+                 for k in FAMILY_SOURCES for f in wf.families)
+    return Experiment("organism_targets_wrapped", pools=pools, sets=sets)
+
+
+def _wrapped(n: int, seed: int) -> dict[str, dict[str, list[str]]]:
+    built = build_sets(wrapped_experiment(n, seed))
+    out: dict[str, dict[str, list[str]]] = {k: {} for k in FAMILY_SOURCES}
+    for name, st in built.items():
+        side, fam = name.split("|")
+        out[side][fam] = st.prompts
+    return out
 
 
 def _sigma(lm, cfg, n: int, seed: int, cache: Path, progress: bool) -> tuple[dict, float]:
@@ -202,7 +217,7 @@ def compute_organism_targets(lm: LoadedModel, *, store: ResultsStore | None = No
     cache = cache_dir(lm.name) / f"organism_targets_{wh}_{generation_code_digest()[:8]}"   # new weights or generation code: new cells
     prov = provenance(producing_code("organism", [weights or lm.name]))
     prompts = {lab: eval_prompts(src, n=n, seed=seed) for lab, (src, _) in SETS.items()}
-    wrapped = {k: _wrapped(k, n_wrapped, seed) for k in FAMILY_SOURCES}
+    wrapped = _wrapped(n_wrapped, seed)
     todo = []
     for j, (s, c) in enumerate(samplers):
         todo += [("set", lab, s, c) for lab in SETS]
