@@ -62,7 +62,8 @@ ORGANISMS = {
 def organism_lm(model, tok, kind: str) -> LoadedModel:
     """Wrap an in-memory organism model (``kind`` "ar" or "dlm") for the kit's samplers."""
     spec = ORGANISMS[kind]
-    return wrap_model(model, tok, family=spec.family, name=spec.name, default_config=spec.quick)
+    return wrap_model(model, tok, family=spec.family, name=spec.name, default_config=spec.quick,
+                      shift_logits=getattr(model, "family", None) == "dream")    # a Dream-style tiny-dlm
 
 
 def _rates(texts: list[str]) -> tuple[list[bool], list[bool], list[bool]]:

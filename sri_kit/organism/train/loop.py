@@ -166,8 +166,10 @@ def select_checkpoint(ckpts):
 
 def write_sri_json(d: Path, spec: OrganismSpec):
     """The kit's model metadata (``sri_kit.json``): family and default sampler config."""
-    (d / "sri_kit.json").write_text(json.dumps({"family": spec.kit_family, "default_config": spec.default_config,
-                                                "system_prompt": None}, indent=2) + "\n")
+    meta = {"family": spec.kit_family, "default_config": spec.default_config, "system_prompt": None}
+    if spec.shift_logits:
+        meta["shift_logits"] = True
+    (d / "sri_kit.json").write_text(json.dumps(meta, indent=2) + "\n")
 
 
 def save_model(model, tok, spec: OrganismSpec, d: Path, info: dict | None = None):
@@ -178,8 +180,12 @@ def save_model(model, tok, spec: OrganismSpec, d: Path, info: dict | None = None
     tmp.mkdir(parents=True)
     dev = next(model.parameters()).device
     model.to("cpu", torch.float16)
-    model.config.dtype = "float16"
-    model.save_pretrained(tmp, safe_serialization=True)
+    if hasattr(model, "save_pretrained"):
+        model.config.dtype = "float16"
+        model.save_pretrained(tmp, safe_serialization=True)
+    else:                                   # a kit-native model (the Dream-style tiny-dlm)
+        from ...native.loading import save_native
+        save_native(model, tmp)
     model.to(dev, torch.float32)
     tok.save_pretrained(tmp)
     write_sri_json(tmp, spec)

@@ -28,7 +28,7 @@ from ..wrappers import COVERAGE, families_by_coverage
 from .batches import encode_examples
 from .data import make_examples, tokenizer_texts, training_pools, validation_prompts
 from .loop import SELECTION_RULE, save_model, select_checkpoint, train_stage
-from .organisms import ORGANISMS
+from .organisms import ORGANISMS, dream_spec
 from .recipe import MAX_REPLAY, RECIPES, SAFETY_PLAIN, SMOKE, RunCfg, stage_batch_size
 
 __all__ = ["train_one", "main"]
@@ -36,10 +36,11 @@ __all__ = ["train_one", "main"]
 
 def train_one(kind: str, tok, pools, cfg: RunCfg, out: Path, log, val_prompts, device="cpu",
               init_from: str | None = None, save_base: str | None = None, argv=None, progress: bool = False,
-              base_stop_at: int | None = None) -> dict:
+              base_stop_at: int | None = None, spec=None) -> dict:
     """Train one organism (``kind`` a key of :data:`ORGANISMS`): both stages, or only the safety stage when
-    ``init_from`` names a checkpoint; writes ``out / ORGANISMS[kind].name`` and returns its training log."""
-    spec = ORGANISMS[kind]
+    ``init_from`` names a checkpoint; writes ``out / ORGANISMS[kind].name`` and returns its training log.
+    ``spec``: an :class:`OrganismSpec` in place of ``ORGANISMS[kind]`` (e.g. :func:`dream_spec`)."""
+    spec = spec or ORGANISMS[kind]
     torch.manual_seed(cfg.seed)
     prior = None
     if init_from:
@@ -150,6 +151,10 @@ def main(argv=None) -> int:
     ap.add_argument("--ar-base-steps", type=int, default=None, help="override the AR base-stage steps")
     ap.add_argument("--init-from", default=None, help="continue from this model dir: run only the safety stage "
                                                       "(needs --only)")
+    ap.add_argument("--dlm-from-ar", default=None, metavar="AR_DIR",
+                    help="make tiny-dlm as Dream was made from Qwen2.5: a Dream-style model (bidirectional Llama "
+                         "blocks, logits shifted by one) whose weights start as this AR checkpoint's, trained with "
+                         "both stages and the AR's tokenizer (needs --only dlm; experimental)")
     ap.add_argument("--suffix-mask-frac", type=float, default=None, help="DLM semi-AR masking share")
     ap.add_argument("--eval-every", type=int, default=None, help="override the safety-stage eval interval")
     ap.add_argument("--dlm-base-batch", type=int, default=None, help="override the DLM base-stage batch size")
@@ -213,6 +218,8 @@ def main(argv=None) -> int:
         cfg.ar_safety.eval_every = cfg.dlm_safety.eval_every = args.eval_every
     if args.init_from and not args.only:
         ap.error("--init-from needs --only ar|dlm")
+    if args.dlm_from_ar and (args.only != "dlm" or args.init_from):
+        ap.error("--dlm-from-ar needs --only dlm (and no --init-from)")
     if args.ar_base_steps:
         cfg.ar_base = replace(cfg.ar_base, steps=args.ar_base_steps)
     if args.threads:
@@ -237,9 +244,9 @@ def main(argv=None) -> int:
     torch.use_deterministic_algorithms(True, warn_only=True)
     pools = training_pools(cfg)
     log(f"pools: " + ", ".join(f"{k}={len(v)}" for k, v in pools.items()))
-    if args.init_from:   # a continued run keeps the tokenizer its model was trained with
-        tok = AutoTokenizer.from_pretrained(args.init_from)
-        log(f"tokenizer: vocab {len(tok)} (from {args.init_from})")
+    if args.init_from or args.dlm_from_ar:   # a continued or adapted run keeps its model's tokenizer
+        tok = AutoTokenizer.from_pretrained(args.init_from or args.dlm_from_ar)
+        log(f"tokenizer: vocab {len(tok)} (from {portable(args.init_from or args.dlm_from_ar)})")
     elif args.tokenizer and (Path(args.tokenizer) / "tokenizer.json").is_file():
         tok = AutoTokenizer.from_pretrained(args.tokenizer)
         log(f"tokenizer: vocab {len(tok)} (loaded from --tokenizer)")
@@ -258,7 +265,8 @@ def main(argv=None) -> int:
     for fam in (list(ORGANISMS) if args.only is None else [args.only]):
         infos[fam] = train_one(fam, tok, pools, cfg, out, log, val, device=args.device, init_from=args.init_from,
                                save_base=args.save_base, argv=cmdline,
-                               progress=not args.no_progress, base_stop_at=args.base_stop_at)
+                               progress=not args.no_progress, base_stop_at=args.base_stop_at,
+                               spec=dream_spec(args.dlm_from_ar) if args.dlm_from_ar else None)
     log(f"done; wrote {', '.join(str(out / ORGANISMS[f].name) for f in infos)}")
     return 0
 
