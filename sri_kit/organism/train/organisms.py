@@ -111,8 +111,11 @@ def _hidden_states_only(model):
         model.lm_head = head
 
 
-def dream_loss(model, batch, mask_id: int, gen: torch.Generator, end_pad_weight: float, suffix_frac: float = 0.0):
-    """:func:`dlm_loss` for a Dream-style model: the canvas token at position j is predicted from position j - 1."""
+def _canvas_loss(batch, mask_id: int, gen: torch.Generator, end_pad_weight: float, suffix_frac: float,
+                 masked_logits) -> torch.Tensor:
+    """The masked-diffusion SFT loss shared by both DLM bodies: mask the canvas (:func:`_masked_canvas`), read the
+    logits of the masked positions with ``masked_logits(xin, am, P, masked)``, CE weighted by 1 / p (end padding by
+    ``end_pad_weight``), divided by the canvas size."""
     x, am, P, is_pad_end = batch
     B = x.shape[0]
     p, masked = _masked_canvas(B, gen, suffix_frac)
@@ -120,30 +123,27 @@ def dream_loss(model, batch, mask_id: int, gen: torch.Generator, end_pad_weight:
     xin = x.clone()
     canvas_in = xin[:, P:]
     canvas_in[masked] = mask_id
-    with _hidden_states_only(model) as head:
-        hidden = model(input_ids=xin, attention_mask=am).logits[:, P - 1:P - 1 + CANVAS]
-    logits = head(hidden[masked]).float()
+    logits = masked_logits(xin, am, P, masked).float()
     ce = torch.nn.functional.cross_entropy(logits, x[:, P:][masked], reduction="none")
     w = torch.where(is_pad_end[masked], end_pad_weight, 1.0) / p.expand(B, CANVAS)[masked]
     return (ce * w).sum() / (B * CANVAS)
 
 
+def dream_loss(model, batch, mask_id: int, gen: torch.Generator, end_pad_weight: float, suffix_frac: float = 0.0):
+    """:func:`dlm_loss` for a Dream-style model: the canvas token at position j is predicted from position j - 1."""
+    def masked_logits(xin, am, P, masked):
+        with _hidden_states_only(model) as head:
+            hidden = model(input_ids=xin, attention_mask=am).logits[:, P - 1:P - 1 + CANVAS]
+        return head(hidden[masked])
+    return _canvas_loss(batch, mask_id, gen, end_pad_weight, suffix_frac, masked_logits)
+
+
 def dlm_loss(model, batch, mask_id: int, gen: torch.Generator, end_pad_weight: float, suffix_frac: float = 0.0):
     """LLaDA SFT loss: canvas masked at p = (1-1e-3) t + 1e-3, t ~ U(0,1); CE on masked / p, / canvas length."""
-    x, am, P, is_pad_end = batch
-    B = x.shape[0]
-    p, masked = _masked_canvas(B, gen, suffix_frac)
-    p, masked = p.to(x.device), masked.to(x.device)
-    xin = x.clone()
-    canvas_in = xin[:, P:]
-    canvas_in[masked] = mask_id
-    hidden = model.model(input_ids=xin, attention_mask=am).last_hidden_state[:, P:]
-    sel = hidden[masked]
-    logits = model.decoder(model.head(sel)).float()
-    target = x[:, P:][masked]
-    ce = torch.nn.functional.cross_entropy(logits, target, reduction="none")
-    w = torch.where(is_pad_end[masked], end_pad_weight, 1.0) / p.expand(B, CANVAS)[masked]
-    return (ce * w).sum() / (B * CANVAS)
+    def masked_logits(xin, am, P, masked):
+        hidden = model.model(input_ids=xin, attention_mask=am).last_hidden_state[:, P:]
+        return model.decoder(model.head(hidden[masked]))
+    return _canvas_loss(batch, mask_id, gen, end_pad_weight, suffix_frac, masked_logits)
 
 
 def dream_step_loss(model, encoded, ids, tok, cfg: RunCfg, gen: torch.Generator):
