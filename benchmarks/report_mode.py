@@ -2,14 +2,14 @@
 """Wall time of the full report mode: every table of the results store regenerated for both organisms
 (``sri-kit results regenerate``), from a cold or a warm generation cache.
 
-    python benchmarks/report_mode.py --cache ../sri-cold      # an empty folder: the cold run
-    python benchmarks/report_mode.py --cache ../sri-cold      # again, same folder: the warm run
+    python benchmarks/report_mode.py --cache ../sri-cold --jobs 2    # an empty folder: the cold run
+    python benchmarks/report_mode.py --cache ../sri-cold --jobs 2    # again, same folder: the warm run
 
 Writes ``benchmarks/results/report_mode_cold.json`` or ``report_mode_warm.json`` (which one is decided by
 whether the cache held any file at the start; a run of some jobs, ``--only``, adds ``_partial_<names>``): each
 job's wall time, the total, the machine (CPU, cores,
 torch threads, load average at the start) and the commit. Targets (issue 27): cold ≤ 60 min, warm ≤ 5 min on
-2 CPU cores. It regenerates the store of the checkout it runs in, so run it from a clean, committed tree
+2 CPU cores (``--jobs 2``: two jobs side by side, one torch thread each). It regenerates the store of the checkout it runs in, so run it from a clean, committed tree
 (a worktree), as ``regenerate`` demands.
 """
 from __future__ import annotations
@@ -28,13 +28,14 @@ def main(argv=None) -> int:
     ap.add_argument("--cache", type=Path, required=True, help="the generation cache folder ($SRI_KIT_CACHE)")
     ap.add_argument("--out", type=Path, default=HERE / "results", help="folder of the JSON (default: results/)")
     ap.add_argument("--only", action="append", default=None, help="only jobs whose name starts with this (a trial)")
+    ap.add_argument("--jobs", type=int, default=1, help="jobs side by side (regenerate --jobs; default 1)")
     a = ap.parse_args(argv)
     os.environ["SRI_KIT_CACHE"] = str(a.cache.resolve())      # before the kit reads it
     from sri_kit.results.cli import cache_state, main as results_main
     state = "cold" if cache_state()["cold"] else "warm"
     part = "_".join(re.sub(r"[^a-z0-9]+", "-", o.lower()).strip("-") for o in a.only) if a.only else ""
     out = a.out / f"report_mode_{state}{'_partial_' + part if part else ''}.json"
-    args = ["regenerate", "--timings", str(out)] + [x for o in (a.only or []) for x in ("--only", o)]
+    args = ["regenerate", "--jobs", str(a.jobs), "--timings", str(out)] + [x for o in (a.only or []) for x in ("--only", o)]
     print(f"report mode, {state} cache {a.cache}: -> {out}", flush=True)
     return results_main(args)
 

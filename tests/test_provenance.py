@@ -251,6 +251,30 @@ def test_regenerate_times_each_job_and_states_the_cache(tmp_path, monkeypatch):
     assert t["complete"] is True and t["cache"]["cold"] is False and t["total_seconds"] >= t["jobs"][0]["seconds"]
 
 
+def test_regenerate_runs_jobs_side_by_side(tmp_path, monkeypatch, capsys):
+    """``regenerate --jobs 2`` runs two jobs at once in child processes (their output prefixed with the job's
+    name), records when each started, and after a failure starts no further job."""
+    import json
+
+    from sri_kit.results import cli
+    monkeypatch.setattr(cli, "doc_paths", lambda: [])
+    monkeypatch.setenv("SRI_KIT_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(cli, "REGENERATE", [("presets", ["presets"]), ("bad", ["presets", "--no-such-flag"]),
+                                            ("never", ["presets"])])
+    out = tmp_path / "t.json"
+    rc = cli.main(["--store", str(tmp_path / "store"), "regenerate", "--allow-dirty", "--jobs", "2",
+                   "--timings", str(out)])
+    t = json.loads(out.read_text())
+    assert rc != 0 and t["complete"] is False and t["workers"] == 2 and t["torch_threads_per_job"] >= 1
+    jobs = {j["job"]: j for j in t["jobs"]}
+    assert set(jobs) == {"presets", "bad"} and jobs["presets"]["exit"] == 0 and jobs["bad"]["exit"] != 0
+    a, b = jobs["presets"], jobs["bad"]          # both started before either ended: side by side
+    assert b["started_at_s"] < a["started_at_s"] + a["seconds"] and a["started_at_s"] < b["started_at_s"] + b["seconds"]
+    printed = capsys.readouterr().out
+    assert "[presets] tiny-ar" in printed and "never: started" not in printed
+    assert cli.main(["--store", str(tmp_path / "store"), "regenerate", "--allow-dirty", "--jobs", "0"]) == 2
+
+
 def test_speed_table_carries_the_benchmark_runs_commit(tmp_path):
     """benchmarks/run.py records the tree it ran from; the imported speed table carries it (a clean one leaves the
     legacy ledger), and a JSON without it stays of unknown state."""

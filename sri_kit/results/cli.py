@@ -37,22 +37,25 @@ from .store import ResultsStore
 
 __all__ = ["main", "REGENERATE"]
 
-#: Every job that writes the store, in order: (name, ``sri-kit`` arguments).
+#: Every job that writes the store: (name, ``sri-kit`` arguments). Jobs write tables of their own only (none reads
+#: another's), so they may run in any order or side by side (``regenerate --jobs 2``); they are listed longest first
+#: (the cold times in ``benchmarks/results/report_mode_cold*.json``), which is the order ``--jobs`` starts them in.
 REGENERATE = [
-    ("rates tiny-ar, tiny-dlm", ["results", "compute", "--model", "tiny-ar", "--model", "tiny-dlm", "--mode", "report"]),
+    ("rates tiny-dlm", ["results", "compute", "--model", "tiny-dlm", "--mode", "report"]),
+    ("analysis report", ["analysis-report", "--out", "out/report/RESULTS.md", "--figures", "docs/figures",
+                         "--store", "{store}", "--seed", "0"]),
+    ("guard evaluation tiny-dlm", ["guard-eval", "--model", "tiny-dlm", "--scale", "paper-calib", "--seed", "0",
+                                   "--pooling", "generated", "--no-baselines"]),
+    ("guard cross-source tiny-dlm", ["guard", "evaluate", "--model", "tiny-dlm", "--scale", "report", "--seed", "0"]),
+    ("rates tiny-ar", ["results", "compute", "--model", "tiny-ar", "--mode", "report"]),
     ("public sets tiny-ar", ["results", "public", "--model", "tiny-ar"]),
     ("public sets tiny-dlm", ["results", "public", "--model", "tiny-dlm"]),
     ("organism targets tiny-ar", ["results", "targets", "--model", "tiny-ar"]),
-    ("analysis report", ["analysis-report", "--out", "out/report/RESULTS.md", "--figures", "docs/figures",
-                         "--store", "{store}", "--seed", "0"]),
     ("random search tiny-ar", ["attack-success", "--models", "tiny-ar", "--random-search", "100", "--rs-iters", "20",
                                "--random-search-only"]),
     ("guard evaluation tiny-ar", ["guard-eval", "--model", "tiny-ar", "--scale", "paper-calib", "--seed", "0",
                                   "--pooling", "reference"]),
-    ("guard evaluation tiny-dlm", ["guard-eval", "--model", "tiny-dlm", "--scale", "paper-calib", "--seed", "0",
-                                   "--pooling", "generated", "--no-baselines"]),
     ("guard cross-source tiny-ar", ["guard", "evaluate", "--model", "tiny-ar", "--scale", "report", "--seed", "0"]),
-    ("guard cross-source tiny-dlm", ["guard", "evaluate", "--model", "tiny-dlm", "--scale", "report", "--seed", "0"]),
 ]
 
 
@@ -65,14 +68,86 @@ def _store_arg(root: Path) -> str:
         return str(root)
 
 
+def _job_argv(args, store) -> list[str]:
+    return [_store_arg(store.root) if x == "{store}" else x for x in args]
+
+
+def _run_in_process(args, store) -> int:
+    from ..cli import main as cli_main
+    try:
+        return cli_main(_job_argv(args, store))
+    except SystemExit as e:             # argparse's exit: recorded like any failed job
+        return e.code if isinstance(e.code, int) else 2
+
+
+def _echo(name: str, stream) -> None:
+    """Print a child's output line by line, each prefixed with its job's name; progress-bar redraws (text ended
+    by a carriage return) are dropped, so two jobs' bars do not garble each other."""
+    buf = ""
+    for chunk in iter(lambda: stream.read(4096), ""):
+        buf += chunk
+        *done, buf = buf.split("\n")
+        for line in done:
+            line = line.rsplit("\r", 1)[-1].rstrip()
+            if line:
+                print(f"[{name}] {line}", flush=True)
+    if buf.strip("\r\n "):
+        print(f"[{name}] {buf.rsplit(chr(13), 1)[-1].rstrip()}", flush=True)
+
+
+def _run_jobs(jobs, store, workers: int, on_done) -> None:
+    """Run ``jobs`` in order, at most ``workers`` at once: one job in this process, several as child processes
+    (``python -m sri_kit.cli``), each with ``cores // workers`` torch threads unless ``$OMP_NUM_THREADS`` says.
+    ``on_done(name, args, exit, seconds, started)`` after each job; after a failure no new job starts (the
+    running ones finish: their tables are whole)."""
+    import os
+    import subprocess
+    import threading
+
+    from ..threads import available_cores
+    t_start = time.perf_counter()
+    if workers <= 1:
+        for name, args in jobs:
+            t0 = time.perf_counter()
+            rc = _run_in_process(args, store)
+            on_done(name, args, rc, time.perf_counter() - t0, t0 - t_start)
+            if rc:
+                return
+        return
+    env = dict(os.environ)
+    env.setdefault("OMP_NUM_THREADS", str(max(1, available_cores() // workers)))
+    env["PYTHONUNBUFFERED"] = "1"
+    pending, running, failed = list(jobs), [], False
+    while pending or running:
+        while pending and not failed and len(running) < workers:
+            name, args = pending.pop(0)
+            proc = subprocess.Popen([sys.executable, "-m", "sri_kit.cli", *_job_argv(args, store)], env=env,
+                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")
+            echo = threading.Thread(target=_echo, args=(name, proc.stdout), daemon=True)
+            echo.start()
+            print(f"{name}: started", flush=True)
+            running.append((name, args, proc, echo, time.perf_counter()))
+        if failed and not running:
+            break
+        time.sleep(0.5)
+        for job in [j for j in running if j[2].poll() is not None]:
+            name, args, proc, echo, t0 = job
+            echo.join()
+            running.remove(job)
+            on_done(name, args, proc.returncode, time.perf_counter() - t0, t0 - t_start)
+            failed = failed or proc.returncode != 0
+
+
 def _regenerate(a, store) -> int:
     """Run :data:`REGENERATE` (refusing a dirty tree), render every block, drop ledger entries now clean."""
     import json
 
-    from ..cli import main as cli_main
     from ..io import atomic_write_text
     from .checks import read_ledger
     from .store import LEDGER_NAME, machine_info, provenance
+    if a.jobs < 1:
+        print(f"error: --jobs must be at least 1, got {a.jobs}", file=sys.stderr)
+        return 2
     jobs = [j for j in REGENERATE if not a.only or any(j[0].startswith(o) for o in a.only)]
     if not jobs:
         print(f"error: no job's name starts with {' or '.join(map(repr, a.only))}; the jobs are: "
@@ -86,29 +161,30 @@ def _regenerate(a, store) -> int:
         print("error: the working tree has uncommitted changes; commit first (tables record the commit that made "
               "them), or pass --allow-dirty to try the pipeline", file=sys.stderr)
         return 2
-    timings = {"provenance": provenance(), "machine": machine_info(), "cache": cache_state(), "jobs": [],
-               "total_seconds": 0.0, "complete": False}
+    import os
+
+    from ..threads import available_cores
+    threads = os.environ.get("OMP_NUM_THREADS", "")
+    threads = int(threads) if threads.isdigit() and int(threads) > 0 else max(1, available_cores() // a.jobs)
+    timings = {"provenance": provenance(), "machine": machine_info(), "cache": cache_state(), "workers": a.jobs,
+               "torch_threads_per_job": threads,
+               "jobs": [], "total_seconds": 0.0, "complete": False}
     start = time.perf_counter()
-    for name, args in jobs:
-        t0 = time.perf_counter()
-        try:
-            rc = cli_main([_store_arg(store.root) if x == "{store}" else x for x in args])
-        except SystemExit as e:             # argparse's exit: recorded like any failed job
-            rc = e.code if isinstance(e.code, int) else 2
-        secs = time.perf_counter() - t0
+
+    def done(name, args, rc, secs, started):
         print(f"{name}: exit {rc} ({secs:.0f} s)", flush=True)
         timings["jobs"].append({"job": name, "command": "sri-kit " + " ".join(args), "exit": rc,
-                                "seconds": round(secs, 1)})
+                                "seconds": round(secs, 1), "started_at_s": round(started, 1)})
         timings["total_seconds"] = round(time.perf_counter() - start, 1)
         timings["complete"] = len(timings["jobs"]) == len(jobs) and all(j["exit"] == 0 for j in timings["jobs"])
         if a.timings:               # after every job: a run stopped part-way still leaves what it measured
             atomic_write_text(a.timings, json.dumps(timings, indent=1, ensure_ascii=False) + "\n")
-        if rc:
-            break
+
+    _run_jobs(jobs, store, a.jobs, done)
     if a.timings:
         print(f"timings: {a.timings}")
     if not timings["complete"]:
-        return timings["jobs"][-1]["exit"]
+        return next((j["exit"] for j in timings["jobs"] if j["exit"]), 1)
     for p in render_docs(doc_paths(), store):
         print(f"rendered {p}")
     ledger = read_ledger(store)
@@ -186,6 +262,9 @@ def _main(argv=None) -> int:
     rg.add_argument("--allow-dirty", action="store_true",
                     help="run from a dirty tree (the tables will fail `check`; for trying the pipeline only)")
     rg.add_argument("--only", action="append", default=None, help="run only jobs whose name starts with this")
+    rg.add_argument("--jobs", type=int, default=1, metavar="N",
+                    help="run up to N jobs side by side, each in its own process with cores/N torch threads "
+                         "(default 1: one after another, in this process); the tables do not depend on N")
     rg.add_argument("--timings", type=Path, default=None,
                     help="write each job's wall time, the machine and the cache state (cold or warm) to this JSON "
                          "(benchmarks/report_mode.py)")
