@@ -5,7 +5,8 @@
     python benchmarks/report_mode.py --cache ../sri-cold --jobs 2    # an empty folder: the cold run
     python benchmarks/report_mode.py --cache ../sri-cold --jobs 2    # again, same folder: the warm run
 
-Writes ``benchmarks/results/report_mode_cold.json`` or ``report_mode_warm.json`` (which one is decided by
+Then ``python benchmarks/report_mode.py --import-table`` writes both into the store (``tiny-ar+tiny-dlm/report_mode``,
+rendered in the README). Writes ``benchmarks/results/report_mode_cold.json`` or ``report_mode_warm.json`` (which one is decided by
 whether the cache held any file at the start; a run of some jobs, ``--only``, adds ``_partial_<names>``): each
 job's wall time, the total, the machine (CPU, cores,
 torch threads, load average at the start) and the commit. Targets (issue 27): cold ≤ 60 min, warm ≤ 5 min on
@@ -25,11 +26,21 @@ HERE = Path(__file__).resolve().parent
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--cache", type=Path, required=True, help="the generation cache folder ($SRI_KIT_CACHE)")
+    ap.add_argument("--cache", type=Path, default=None, help="the generation cache folder ($SRI_KIT_CACHE)")
     ap.add_argument("--out", type=Path, default=HERE / "results", help="folder of the JSON (default: results/)")
     ap.add_argument("--only", action="append", default=None, help="only jobs whose name starts with this (a trial)")
     ap.add_argument("--jobs", type=int, default=1, help="jobs side by side (regenerate --jobs; default 1)")
+    ap.add_argument("--import-table", action="store_true",
+                    help="run nothing: write the store table tiny-ar+tiny-dlm/report_mode from the cold and warm JSONs "
+                         "in --out (both complete, from one clean commit)")
     a = ap.parse_args(argv)
+    if a.import_table:
+        from sri_kit.results import ResultsStore
+        from sri_kit.results.imported import import_report_mode
+        print(ResultsStore().write(import_report_mode(a.out / "report_mode_cold.json", a.out / "report_mode_warm.json")))
+        return 0
+    if a.cache is None:
+        ap.error("--cache DIR is required (the generation cache of the run; an empty folder for the cold run)")
     os.environ["SRI_KIT_CACHE"] = str(a.cache.resolve())      # before the kit reads it
     from sri_kit.results.cli import cache_state, main as results_main
     state = "cold" if cache_state()["cold"] else "warm"

@@ -275,6 +275,34 @@ def test_regenerate_runs_jobs_side_by_side(tmp_path, monkeypatch, capsys):
     assert cli.main(["--store", str(tmp_path / "store"), "regenerate", "--allow-dirty", "--jobs", "0"]) == 2
 
 
+def test_report_mode_table_from_whole_runs(tmp_path):
+    """The report-mode table takes a complete cold and a complete warm run of one clean commit, gives each job's
+    times and the whole run's verdict against the targets, and refuses a partial run or mixed commits."""
+    from sri_kit.errors import ConfigError
+    from sri_kit.results.imported import import_report_mode
+
+    def run(cold, total, jobs, commit="abc1234", complete=True):
+        return {"provenance": {"commit": commit, "dirty": False, "date": "d", "kit_version": "0.1"},
+                "machine": {"cpu": "x", "cores": 2, "loadavg_start": [0.5, 0.4, 0.3]}, "workers": 2,
+                "torch_threads_per_job": 1, "cache": {"cold": cold, "files_at_start": 0 if cold else 9},
+                "jobs": [{"job": k, "seconds": v, "exit": 0} for k, v in jobs.items()], "total_seconds": total,
+                "complete": complete}
+    c, w = tmp_path / "c.json", tmp_path / "w.json"
+    c.write_text(json.dumps(run(True, 4000.0, {"a": 3000.0, "b": 1500.0})))
+    w.write_text(json.dumps(run(False, 200.0, {"a": 150.0, "b": 60.0})))
+    t = import_report_mode(c, w)
+    assert (t.model, t.name, t.commit, t.dirty) == ("tiny-ar+tiny-dlm", "report_mode", "abc1234", False)
+    assert [r["job"] for r in t.rows] == ["a", "b", "whole run (wall clock)"]
+    assert t.rows[0]["cold"] == "3000 s" and t.rows[0]["warm"] == "150 s"
+    assert t.rows[-1]["cold"] == "66.7 min" and t.rows[-1]["verdict"] == "cold misses, warm meets"
+    for bad in (run(True, 1.0, {"a": 1.0}, complete=False), run(True, 1.0, {"a": 1.0}, commit="other")):
+        c.write_text(json.dumps(bad))
+        with pytest.raises(ConfigError):
+            import_report_mode(c, w)
+    with pytest.raises(ConfigError, match="warm"):                 # the runs given the wrong way round
+        import_report_mode(w, w)
+
+
 def test_speed_table_carries_the_benchmark_runs_commit(tmp_path):
     """benchmarks/run.py records the tree it ran from; the imported speed table carries it (a clean one leaves the
     legacy ledger), and a JSON without it stays of unknown state."""

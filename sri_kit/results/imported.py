@@ -24,7 +24,8 @@ from ..errors import ConfigError
 from .schema import Column, Table, rate, wilson
 from .store import REPO
 
-__all__ = ["parse_rate_cell", "import_guard_doc", "import_benchmark", "guard_tables", "with_blocks", "GUARD_SECTIONS"]
+__all__ = ["parse_rate_cell", "import_guard_doc", "import_benchmark", "import_report_mode", "guard_tables", "with_blocks",
+           "GUARD_SECTIONS", "REPORT_MODE_TARGETS"]
 
 _RATE = re.compile(r"^(\d+(?:\.\d+)?) \[(\d+(?:\.\d+)?), (\d+(?:\.\d+)?)\] \(n=(\d+)\)$")
 
@@ -195,3 +196,61 @@ def import_benchmark(path: str | Path) -> Table:
                            "(legacy ledger).")),
                  extra={"imported_from": {"file": rel, "file_commit": file_commit,
                                           "importer": "sri_kit.results.imported"}})
+
+
+#: Issue 27's targets for the whole report mode on 2 CPU cores, in seconds (cold cache, warm cache).
+REPORT_MODE_TARGETS = {"cold": 3600.0, "warm": 300.0}
+
+
+def _minutes(s: float) -> str:
+    return f"{s / 60:.1f} min"
+
+
+def import_report_mode(cold: str | Path, warm: str | Path) -> Table:
+    """``benchmarks/results/report_mode_cold.json`` and ``report_mode_warm.json`` (``benchmarks/report_mode.py``,
+    whole runs of ``regenerate``) -> ``tiny-ar+tiny-dlm/report_mode``: each job's wall time from a cold and from a
+    warm cache, the whole run's against issue 27's targets (:data:`REPORT_MODE_TARGETS`). Both runs must be
+    complete and from one clean commit (a timing of other code, or of a part, is not the report mode's)."""
+    runs = {}
+    for state, path in (("cold", Path(cold)), ("warm", Path(warm))):
+        d = json.loads(path.read_text(encoding="utf-8"))
+        if not d.get("complete"):
+            raise ConfigError(f"{path}: the run is not complete (a job failed or it was stopped); rerun "
+                              "benchmarks/report_mode.py until every job exits 0")
+        if d.get("cache", {}).get("cold") is not (state == "cold"):
+            raise ConfigError(f"{path}: recorded as a {'cold' if d.get('cache', {}).get('cold') else 'warm'} run, "
+                              f"given as the {state} one")
+        runs[state] = d
+    prov = [runs[s]["provenance"] for s in ("cold", "warm")]
+    if prov[0].get("commit") != prov[1].get("commit") or any(p.get("dirty") is not False for p in prov):
+        raise ConfigError(f"the cold and warm runs must come from one clean commit (got {prov[0].get('commit')!r} and "
+                          f"{prov[1].get('commit')!r}); run both from a clean worktree of one commit")
+    warm_s = {j["job"]: j["seconds"] for j in runs["warm"]["jobs"]}
+    rows = [{"job": j["job"], "cold": f"{j['seconds']:.0f} s", "warm": f"{warm_s.get(j['job'], float('nan')):.0f} s",
+             "target": "", "verdict": ""} for j in sorted(runs["cold"]["jobs"], key=lambda j: -j["seconds"])]
+    verdict = {k: "meets" if runs[k]["total_seconds"] <= REPORT_MODE_TARGETS[k] else "misses" for k in runs}
+    rows.append({"job": "whole run (wall clock)", "cold": _minutes(runs["cold"]["total_seconds"]),
+                 "warm": _minutes(runs["warm"]["total_seconds"]),
+                 "target": f"cold ≤ {_minutes(REPORT_MODE_TARGETS['cold'])}, warm ≤ {_minutes(REPORT_MODE_TARGETS['warm'])}",
+                 "verdict": f"cold {verdict['cold']}, warm {verdict['warm']}"})
+    m = runs["cold"]["machine"]
+    machine = ", ".join(f"{k} {v}" for k, v in m.items() if not isinstance(v, (dict, list)))
+    load = "; ".join(f"{k} run: load average (1, 5, 15 min) at the start "
+                     + ", ".join(f"{x:.2f}" for x in runs[k]["machine"].get("loadavg_start", []))
+                     for k in runs if runs[k]["machine"].get("loadavg_start"))
+    cols = [Column("job", "job"), Column("cold", "cold cache"), Column("warm", "warm cache"), Column("target", "target"),
+            Column("verdict", "verdict")]
+    rels = [p.resolve().relative_to(REPO).as_posix() if p.resolve().is_relative_to(REPO) else p.name
+            for p in (Path(cold), Path(warm))]
+    return Table(model="tiny-ar+tiny-dlm", name="report_mode",
+                 title="Report mode: every table of the store regenerated (benchmarks/report_mode.py)",
+                 split="n/a", n="per row", seed=None, mode="report", columns=cols, rows=rows,
+                 commit=prov[0]["commit"], dirty=False, date=prov[0].get("date", ""),
+                 kit_version=prov[0].get("kit_version", ""),
+                 command=f"python benchmarks/report_mode.py --cache DIR --jobs {runs['cold'].get('workers', 1)} "
+                         "(twice: cold, then warm)",
+                 compute_seconds=round(runs["cold"]["total_seconds"] + runs["warm"]["total_seconds"], 1),
+                 notes=(f"One run each (a timing, no interval): {runs['cold'].get('workers', 1)} job(s) side by side, "
+                        f"{runs['cold'].get('torch_threads_per_job', m.get('torch_threads'))} torch thread(s) per job; "
+                        f"job times overlap, so they add up to more than the whole run. Machine: {machine}; {load}."),
+                 extra={"imported_from": {"files": rels, "importer": "sri_kit.results.imported"}})
