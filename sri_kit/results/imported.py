@@ -249,8 +249,8 @@ def import_report_mode(cold: str | Path, warm: str | Path) -> Table:
                  kit_version=prov[0].get("kit_version", ""),
                  command=f"python benchmarks/report_mode.py --cache DIR --jobs {runs['cold'].get('workers', 1)} "
                          "(twice: cold, then warm)",
-                 compute_seconds=round(runs["cold"]["total_seconds"] + runs["warm"]["total_seconds"], 1),
                  notes=(f"One run each (a timing, no interval): {runs['cold'].get('workers', 1)} job(s) side by side, "
                         f"{runs['cold'].get('torch_threads_per_job', m.get('torch_threads'))} torch thread(s) per job; "
-                        f"job times overlap, so they add up to more than the whole run. Machine: {machine}; {load}."),
+                        f"job times overlap, so they add up to more than the whole run. Machine: {machine}; {load}."
+                        + "".join(f" {k.capitalize()} run: {runs[k]['note']}" for k in runs if runs[k].get("note"))),
                  extra={"imported_from": {"files": rels, "importer": "sri_kit.results.imported"}})
