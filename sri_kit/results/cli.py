@@ -81,18 +81,20 @@ def _run_in_process(args, store) -> int:
 
 
 def _echo(name: str, stream) -> None:
-    """Print a child's output line by line, each prefixed with its job's name; progress-bar redraws (text ended
-    by a carriage return) are dropped, so two jobs' bars do not garble each other."""
+    """Print a child's output line by line as it comes, each line prefixed with its job's name; progress-bar
+    redraws (text ended by a carriage return) are dropped, so two jobs' bars do not garble each other."""
+    import codecs
+    decode = codecs.getincrementaldecoder("utf-8")(errors="replace").decode
     buf = ""
-    for chunk in iter(lambda: stream.read(4096), ""):
-        buf += chunk
-        *done, buf = buf.split("\n")
+    for chunk in iter(lambda: stream.read1(1 << 16), b""):     # whatever the pipe holds, without waiting for more
+        *done, buf = (buf + decode(chunk)).split("\n")
         for line in done:
             line = line.rsplit("\r", 1)[-1].rstrip()
             if line:
                 print(f"[{name}] {line}", flush=True)
-    if buf.strip("\r\n "):
-        print(f"[{name}] {buf.rsplit(chr(13), 1)[-1].rstrip()}", flush=True)
+    buf = (buf + decode(b"", final=True)).rsplit("\r", 1)[-1].rstrip()
+    if buf:
+        print(f"[{name}] {buf}", flush=True)
 
 
 def _run_jobs(jobs, store, workers: int, on_done) -> None:
@@ -122,7 +124,7 @@ def _run_jobs(jobs, store, workers: int, on_done) -> None:
         while pending and not failed and len(running) < workers:
             name, args = pending.pop(0)
             proc = subprocess.Popen([sys.executable, "-m", "sri_kit.cli", *_job_argv(args, store)], env=env,
-                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")
+                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
             echo = threading.Thread(target=_echo, args=(name, proc.stdout), daemon=True)
             echo.start()
             print(f"{name}: started", flush=True)
