@@ -27,6 +27,7 @@ table whose producing code or weights changed since, a measured number typed by 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -97,16 +98,21 @@ def _echo(name: str, stream) -> None:
         print(f"[{name}] {buf}", flush=True)
 
 
+def _threads_per_job(workers: int) -> int:
+    """``$OMP_NUM_THREADS`` when set, else the cores this process gets split among ``workers`` jobs (at least 1)."""
+    from ..threads import available_cores
+    env = os.environ.get("OMP_NUM_THREADS", "")
+    return int(env) if env.isdigit() and int(env) > 0 else max(1, available_cores() // workers)
+
+
 def _run_jobs(jobs, store, workers: int, on_done) -> None:
     """Run ``jobs`` in order, at most ``workers`` at once: one job in this process, several as child processes
     (``python -m sri_kit.cli``), each with ``cores // workers`` torch threads unless ``$OMP_NUM_THREADS`` says.
     ``on_done(name, args, exit, seconds, started)`` after each job; after a failure no new job starts (the
     running ones finish: their tables are whole)."""
-    import os
     import subprocess
     import threading
 
-    from ..threads import available_cores
     t_start = time.perf_counter()
     if workers <= 1:
         for name, args in jobs:
@@ -117,7 +123,7 @@ def _run_jobs(jobs, store, workers: int, on_done) -> None:
                 return
         return
     env = dict(os.environ)
-    env.setdefault("OMP_NUM_THREADS", str(max(1, available_cores() // workers)))
+    env["OMP_NUM_THREADS"] = str(_threads_per_job(workers))
     env["PYTHONUNBUFFERED"] = "1"
     pending, running, failed = list(jobs), [], False
     while pending or running:
@@ -163,13 +169,8 @@ def _regenerate(a, store) -> int:
         print("error: the working tree has uncommitted changes; commit first (tables record the commit that made "
               "them), or pass --allow-dirty to try the pipeline", file=sys.stderr)
         return 2
-    import os
-
-    from ..threads import available_cores
-    threads = os.environ.get("OMP_NUM_THREADS", "")
-    threads = int(threads) if threads.isdigit() and int(threads) > 0 else max(1, available_cores() // a.jobs)
     timings = {"provenance": provenance(), "machine": machine_info(), "cache": cache_state(), "workers": a.jobs,
-               "torch_threads_per_job": threads,
+               "torch_threads_per_job": _threads_per_job(a.jobs),
                "jobs": [], "total_seconds": 0.0, "complete": False}
     start = time.perf_counter()
 

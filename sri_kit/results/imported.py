@@ -158,12 +158,22 @@ def import_guard_doc(doc: str | Path, model: str) -> list[Table]:
     return out
 
 
+def _repo_rel(path: Path) -> str:
+    """``path`` relative to the repository when inside it (no machine's path in a table), else its name."""
+    return path.resolve().relative_to(REPO).as_posix() if path.resolve().is_relative_to(REPO) else path.name
+
+
+def _machine_text(m: dict) -> str:
+    """A timing's machine record as one line (scalar fields only)."""
+    return ", ".join(f"{k} {v}" for k, v in m.items() if not isinstance(v, (dict, list)))
+
+
 def import_benchmark(path: str | Path) -> Table:
     """``benchmarks/results/benchmark.json`` -> ``tiny-ar+tiny-dlm/speed`` (the README's speed table)."""
     path = Path(path)
     d = json.loads(path.read_text(encoding="utf-8"))
     file_commit, date = _git_last(path)
-    rel = path.resolve().relative_to(REPO).as_posix() if path.resolve().is_relative_to(REPO) else path.name
+    rel = _repo_rel(path)
     m = d.get("machine", {})
     rows = [
         {"metric": "AR hook overhead vs HF generate", "value": f"{d['ar_hook_overhead_ratio']:.2f}×", "target": "≤ 1.10"},
@@ -178,7 +188,7 @@ def import_benchmark(path: str | Path) -> Table:
     ]
     met = d.get("targets_met", {})
     cols = [Column("metric", "metric"), Column("value", "value"), Column("target", "target")]
-    machine = ", ".join(f"{k} {v}" for k, v in m.items() if not isinstance(v, (dict, list)))
+    machine = _machine_text(m)
     load = "; ".join(f"load average (1, 5, 15 min) at the {w} {', '.join(str(x) for x in m[f'loadavg_{w}'])}"
                      for w in ("start", "end") if m.get(f"loadavg_{w}"))
     prov = d.get("provenance") or {}        # recorded by benchmarks/run.py since the provenance checks
@@ -234,14 +244,13 @@ def import_report_mode(cold: str | Path, warm: str | Path) -> Table:
                  "target": f"cold ≤ {_minutes(REPORT_MODE_TARGETS['cold'])}, warm ≤ {_minutes(REPORT_MODE_TARGETS['warm'])}",
                  "verdict": f"cold {verdict['cold']}, warm {verdict['warm']}"})
     m = runs["cold"]["machine"]
-    machine = ", ".join(f"{k} {v}" for k, v in m.items() if not isinstance(v, (dict, list)))
+    machine = _machine_text(m)
     load = "; ".join(f"{k} run: load average (1, 5, 15 min) at the start "
                      + ", ".join(f"{x:.2f}" for x in runs[k]["machine"].get("loadavg_start", []))
                      for k in runs if runs[k]["machine"].get("loadavg_start"))
     cols = [Column("job", "job"), Column("cold", "cold cache"), Column("warm", "warm cache"), Column("target", "target"),
             Column("verdict", "verdict")]
-    rels = [p.resolve().relative_to(REPO).as_posix() if p.resolve().is_relative_to(REPO) else p.name
-            for p in (Path(cold), Path(warm))]
+    rels = [_repo_rel(Path(p)) for p in (cold, warm)]
     return Table(model="tiny-ar+tiny-dlm", name="report_mode",
                  title="Report mode: every table of the store regenerated (benchmarks/report_mode.py)",
                  split="n/a", n="per row", seed=None, mode="report", columns=cols, rows=rows,
