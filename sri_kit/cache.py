@@ -243,15 +243,7 @@ class GenerationCache:
 
 
 def _with_decoder(traces: list, lm) -> list:
-    """Attach ``lm``'s text decoder to traces read from disk, as :func:`sri_kit.generate` does, so that
-    ``step_texts()`` (the text-level analyses) works on cached traces exactly as on fresh ones."""
-    import functools
-
-    from .sampling.trace import decoder
+    """``lm``'s text decoder on traces read from disk, as on fresh ones (:func:`sri_kit.sampling.trace.attach_decoder`)."""
+    from .sampling.trace import attach_decoder
     tok = getattr(lm, "tokenizer", None)
-    if tok is None:
-        return traces
-    decode = decoder(tok, getattr(lm, "end_token_ids", ()))
-    for tr in traces:
-        tr._decode = functools.partial(decode, lstrip=not tr.prefill)
-    return traces
+    return traces if tok is None else attach_decoder(traces, tok, getattr(lm, "end_token_ids", ()))

@@ -63,3 +63,13 @@ def test_cuda_check_without_cuda_exits_cleanly(capsys):
     assert _load("cuda_check").main([]) == 0
     assert _load("cuda_check").main(["--require-cuda"]) == 1
     assert "no CUDA device" in capsys.readouterr().out
+
+
+def test_text_only_benchmark_compares_equal_texts(tmp_path):
+    """benchmarks/text_only.py on the organism DLM: both samplers, the texts checked equal, a ratio recorded."""
+    out = tmp_path / "t.json"
+    res = _load("text_only").main(["--n", "4", "--repeats", "1", "--json", str(out)])
+    data = json.loads(out.read_text())
+    assert set(data["samplers"]) == {"diffusion", "left-to-right"} == set(res["samplers"])
+    for r in data["samplers"].values():
+        assert r["same_texts"] is True and r["full_over_text_only"] > 0

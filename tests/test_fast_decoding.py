@@ -7,7 +7,7 @@ import torch
 
 import sri_kit as sk
 from sri_kit.errors import ConfigError, InputTypeError
-from sri_kit.sampling import get_sampler, register, sampler_names, unregister
+from sri_kit.sampling import generate_canvases, get_sampler, register, sampler_names, unregister
 from sri_kit.sampling.cached import DualCacheSampler, PrefixCacheSampler
 from sri_kit.sampling.threshold import FactorSampler, ThresholdSampler, commit_counts, response_closed
 
@@ -322,6 +322,59 @@ def test_stop_at_end_rows_do_not_depend_on_the_batch(tiny_dlm):
         assert n == int(both.n_steps[i]) and torch.equal(alone.response_ids[0], both.response_ids[i])
         assert torch.equal(alone.committed[0], both.committed[i, :n])
         torch.testing.assert_close(alone.confidence[0], both.confidence[i, :n], atol=1e-5, rtol=1e-5)
+
+
+def _rows_forwarded(lm, fn):
+    """(fn's result, batch rows the model's forward saw in total): a row that leaves the batch costs no more."""
+    seen = []
+    h = lm.model.register_forward_pre_hook(lambda mod, args, kw: seen.append(kw["input_ids"].shape[0]),
+                                           with_kwargs=True)
+    try:
+        return fn(), sum(seen)
+    finally:
+        h.remove()
+
+
+@pytest.mark.parametrize("sampler", ["diffusion", "left_to_right"])
+def test_text_only_rows_leave_once_decided(request, ending_lms, sampler):
+    """``generate_texts`` drops a diffusion row once its text is decided (``until_decided``): the texts are
+    those of the full run (for greedy, Gumbel and random remasking, and in other batches), the canvas agrees
+    up to the first end token, and fewer rows go through the model."""
+    saved = 0
+    for lm, base in _stop_cases(request, ending_lms):
+        base = base.replace(sampler=sampler)
+        if sampler == "left_to_right":
+            base = base.replace(steps=base.gen_length, block_length=None)
+        for cfg in (base, base.replace(temperature=0.8, seed=5), base.replace(remasking="random", seed=6)):
+            if sampler == "left_to_right" and cfg.remasking == "random":
+                continue
+            full, n_full = _rows_forwarded(lm, lambda: generate_canvases(lm, STOP_PROMPTS, cfg))
+            fast, n_fast = _rows_forwarded(lm, lambda: sk.generate_texts(lm, STOP_PROMPTS, cfg, batch_size=2))
+            assert fast == [r.text for r in full], (lm.name, cfg)
+            one = sk.generate_texts(lm, STOP_PROMPTS, cfg, batch_size=len(STOP_PROMPTS))
+            assert one == fast
+            saved += n_fast < n_full
+            out = get_sampler(sampler).run(lm, lm.encode_chat(STOP_PROMPTS), cfg, record=False, until_decided=True)
+            ends = set(lm.end_token_ids) | {lm.tokenizer.eos_token_id, lm.tokenizer.pad_token_id}
+            for s, r in zip(out.response_ids.tolist(), (x.ids for x in full)):
+                k = next(i for i, v in enumerate(r) if v in ends) if any(v in ends for v in r) else len(r)
+                assert s[:k + 1] == r[:k + 1]             # identical up to and including the first end token
+    assert saved >= 3                                     # rows did leave early (not a vacuous check)
+
+
+def test_until_decided_is_ignored_where_the_whole_canvas_counts(tiny_dlm):
+    """Recorded runs and runs with interventions take every step (their states and canvases are used)."""
+    cfg = tiny_dlm.default_config
+    rows = tiny_dlm.encode_chat(STOP_PROMPTS)
+    full = get_sampler("diffusion").run(tiny_dlm, rows, cfg, record=True)
+    same = get_sampler("diffusion").run(tiny_dlm, rows, cfg, record=True, until_decided=True)
+    assert torch.equal(full.response_ids, same.response_ids) and torch.equal(full.committed, same.committed)
+    iv = sk.Intervention(direction=np.ones(tiny_dlm.model.config.hidden_size), layers=1)
+    with_iv = cfg.replace(interventions=(iv,))
+    a, n_a = _rows_forwarded(tiny_dlm, lambda: get_sampler("diffusion").run(tiny_dlm, rows, with_iv, record=False,
+                                                                              until_decided=True))
+    b, n_b = _rows_forwarded(tiny_dlm, lambda: get_sampler("diffusion").run(tiny_dlm, rows, with_iv, record=False))
+    assert n_a == n_b and torch.equal(a.response_ids, b.response_ids)
 
 
 def test_stop_at_end_option_is_validated(bert_lm):

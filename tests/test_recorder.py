@@ -42,6 +42,18 @@ def summary(traces) -> list[dict]:
     return out
 
 
+def _near_tie(tr, rtol: float = 1e-5) -> bool:
+    """Whether some step of a ranked-commit trace committed a position whose confidence ties (within ``rtol``)
+    with one it left masked: its commit order is then decided by float rounding, which differs between CPUs."""
+    c, p = tr.committed, tr.confidence.astype(np.float64)
+    for t in range(len(c)):
+        new = c[t] & ~(c[t - 1] if t else np.zeros_like(c[t]))
+        left = ~c[t]
+        if new.any() and left.any() and p[t][left].max() >= p[t][new].min() * (1 - rtol):
+            return True
+    return False
+
+
 def reference_cases(tok, ar_lm, mbert_lm):
     from conftest import tiny_diffusiongemma
 
@@ -66,10 +78,15 @@ def test_traces_equal_the_stored_reference_from_before_the_door(tok, ar_lm, mber
     cases = reference_cases(tok, ar_lm, mbert_lm)
     assert set(cases) == set(ref)
     for name, (lm, cfg) in cases.items():
-        got = summary(sk.generate(lm, PROMPTS, cfg, progress=False, batch_size=3))
-        for g, r in zip(got, ref[name]):
-            for k in ("text", "config_key", "steps", "predicted", "committed"):
+        traces = sk.generate(lm, PROMPTS, cfg, progress=False, batch_size=3)
+        for tr, g, r in zip(traces, summary(traces), ref[name]):
+            for k in ("text", "config_key", "steps"):
                 assert g[k] == r[k], (name, k)
+            if (g["predicted"], g["committed"]) != (r["predicted"], r["committed"]):
+                # another CPU rounds the last float32 bit differently; only a commit order decided by a tie at
+                # that level may differ (a random model predicting one token everywhere: confidences equal to
+                # 1e-9), never one the confidences decide
+                assert _near_tie(tr), (name, "predicted / committed differ without a float tie")
             for k in ("act_sum", "act_abs", "act_first", "act_last", "conf_sum"):
                 np.testing.assert_allclose(g[k], r[k], rtol=1e-5, atol=1e-6, err_msg=f"{name}: {k}")
 

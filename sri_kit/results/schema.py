@@ -142,6 +142,16 @@ class Column:
             raise ConfigError(f"column {self.key!r}: kind {self.kind!r} is not one of {COLUMN_KINDS}")
 
 
+def _signed_points(x: float) -> str:
+    """A difference of rates in whole percentage points, signed; one that rounds to zero is ``0`` (never ``-0``).
+
+    >>> _signed_points(0.054), _signed_points(-0.004), _signed_points(-0.12)
+    ('+5', '0', '-12')
+    """
+    r = round(100 * x)
+    return "0" if r == 0 else f"{r:+d}"
+
+
 def format_cell(col: Column, v: Any) -> str:
     """One cell as Markdown text."""
     if v is None:
@@ -149,7 +159,7 @@ def format_cell(col: Column, v: Any) -> str:
     if col.kind == "rate":
         return format_rate(v)
     if col.kind == "pp":
-        return f"{100 * v['value']:+.0f} [{100 * v['lo']:+.0f}, {100 * v['hi']:+.0f}]"
+        return f"{_signed_points(v['value'])} [{_signed_points(v['lo'])}, {_signed_points(v['hi'])}]"
     if col.kind == "float":
         return "" if isinstance(v, float) and math.isnan(v) else f"{v:.{col.digits}f}"
     if col.kind == "int":

@@ -13,7 +13,6 @@ Example:
 """
 from __future__ import annotations
 
-import functools
 import inspect
 from typing import Iterator, NamedTuple, Sequence
 
@@ -27,7 +26,7 @@ from ..models import LoadedModel, accepts, check_prompts, per_prompt
 from ..interventions import as_interventions
 from .base import SampleBatch, Sampler, sampler_for
 from .recorder import StepRecorder
-from .trace import GenerationTrace, decoder
+from .trace import GenerationTrace, attach_decoder, decoder
 
 __all__ = ["generate", "generate_texts", "generate_canvases", "Response"]
 
@@ -57,9 +56,12 @@ def _prepare(lm, prompts, config, batch_size, prefill, interventions=None):
 
 
 def _batches(lm: LoadedModel, sampler: Sampler, rows: list[list[int]], cfg: GenerationConfig, batch_size: int,
-             progress: bool, record: bool, sites: Sequence[str] | None = None
+             progress: bool, record: bool, sites: Sequence[str] | None = None, text_only: bool = False
              ) -> Iterator[tuple[list[int], SampleBatch]]:
     """(row indices, result) per batch; batches hold prompts of similar token length (less padding).
+
+    ``text_only``: only the decoded texts are used, so a sampler whose ``run`` takes ``until_decided`` may drop
+    a row once its text is decided (the canvas after its first end token is then left unfinished).
 
     A model that cannot be told where a left-padded row's tokens sit (:func:`padding_free`) gets only
     batches of prompts of one token length, so no row is ever padded and batching stays exact.
@@ -73,7 +75,9 @@ def _batches(lm: LoadedModel, sampler: Sampler, rows: list[list[int]], cfg: Gene
     else:
         chunks = [order[s:s + batch_size] for s in range(0, len(rows), batch_size)]
     StepRecorder(lm, cfg, record=record, sites=sites, sampler=sampler)      # bad sites fail before any work
-    takes_door = "door" in inspect.signature(sampler.run).parameters
+    params = inspect.signature(sampler.run).parameters
+    takes_door = "door" in params
+    extra = {"until_decided": True} if text_only and "until_decided" in params else {}
     if not takes_door and (sites or cfg.interventions):
         raise ConfigError(f"sampler {sampler.name!r} predates the per-step door (its run() takes no door=), so it "
                           f"cannot record more sites or apply interventions: add door=None to its run() and pass "
@@ -82,9 +86,9 @@ def _batches(lm: LoadedModel, sampler: Sampler, rows: list[list[int]], cfg: Gene
         batch_rows = [rows[i] for i in idx]
         if takes_door:
             door = StepRecorder(lm, cfg, record=record, sites=sites, sampler=sampler)
-            yield idx, sampler.run(lm, batch_rows, cfg, record=record, door=door)
+            yield idx, sampler.run(lm, batch_rows, cfg, record=record, door=door, **extra)
         else:
-            yield idx, sampler.run(lm, batch_rows, cfg, record=record)
+            yield idx, sampler.run(lm, batch_rows, cfg, record=record, **extra)
 
 
 def padding_free(lm: LoadedModel) -> bool:
@@ -136,9 +140,8 @@ def generate(lm: LoadedModel, prompts: Sequence[str], config: GenerationConfig |
                 committed=out.committed[j, :T].numpy().astype(bool),
                 confidence=out.confidence[j, :T].numpy(),
                 refused=is_refusal((prefills[i] or "") + text), model_name=lm.name, config_key=key,
-                family=lm.family, sampler=sampler.name, prefill=prefills[i], meta=meta, sites=extra,
-                _decode=functools.partial(decode, lstrip=not prefills[i]))
-    return traces
+                family=lm.family, sampler=sampler.name, prefill=prefills[i], meta=meta, sites=extra)
+    return attach_decoder(traces, lm.tokenizer, lm.end_token_ids)
 
 
 class Response(NamedTuple):
@@ -153,10 +156,14 @@ def generate_canvases(lm: LoadedModel, prompts: Sequence[str], config: Generatio
                       interventions=None) -> list[Response]:
     """Text and final canvas per prompt, without recording hooks or per-step arrays (see
     :func:`generate_texts`); ``config.interventions`` and ``interventions`` apply as in :func:`generate`."""
+    return _responses(lm, prompts, config, batch_size, progress, prefill, interventions, text_only=False)
+
+
+def _responses(lm, prompts, config, batch_size, progress, prefill, interventions, *, text_only: bool) -> list[Response]:
     prompts, cfg, sampler, prefills, rows = _prepare(lm, prompts, config, batch_size, prefill, interventions)
     decode = decoder(lm.tokenizer, lm.end_token_ids)
     out_: list[Response | None] = [None] * len(rows)
-    for idx, out in _batches(lm, sampler, rows, cfg, batch_size, progress, record=False):
+    for idx, out in _batches(lm, sampler, rows, cfg, batch_size, progress, record=False, text_only=text_only):
         for j, i in enumerate(idx):
             out_[i] = Response(decode(out.response_ids[j], lstrip=not prefills[i]), out.response_ids[j].tolist())
     return out_
@@ -166,6 +173,8 @@ def generate_texts(lm: LoadedModel, prompts: Sequence[str], config: GenerationCo
                    batch_size: int = 32, progress: bool = False, prefill: str | Sequence[str] | None = None,
                    interventions=None) -> list[str]:
     """The response texts only: the same tokens as ``generate(...)[i].text``, without hooks or per-step
-    arrays (the fast path for judges, evaluation and training-time validation)."""
-    return [r.text for r in generate_canvases(lm, prompts, config, batch_size=batch_size, progress=progress,
-                                              prefill=prefill, interventions=interventions)]
+    arrays (the fast path for judges, evaluation and training-time validation). A diffusion row stops once
+    its text is decided (``until_decided``: an end token committed with everything before it), since the
+    steps after that only fill positions the decoder cuts off."""
+    return [r.text for r in _responses(lm, prompts, config, batch_size, progress, prefill, interventions,
+                                       text_only=True)]

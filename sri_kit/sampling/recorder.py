@@ -36,7 +36,6 @@ import re
 from contextlib import contextmanager
 from typing import Sequence
 
-import numpy as np
 import torch
 
 from ..config import GenerationConfig

@@ -63,8 +63,7 @@ from ..hooks import head_from
 from ..models import LoadedModel, accepts
 from .base import SampleBatch
 from .common import generators, left_pad
-from .diffusion import MaskedDiffusionSampler, active_logits, predict
-from .trace import end_token_set
+from .diffusion import MaskedDiffusionSampler, active_logits, end_ids, predict, response_closed
 
 __all__ = ["ThresholdOptions", "FactorOptions", "ThresholdSampler", "FactorSampler",
            "commit_counts", "draw_noise", "end_ids", "response_closed"]
@@ -99,33 +98,6 @@ class FactorOptions:
     def __post_init__(self) -> None:
         check_float("factor", self.factor, lo=0.0, lo_open=True, where="sampler 'threshold_factor'")
         _check_stop(self.stop_at_end, "sampler 'threshold_factor'")
-
-
-def end_ids(lm: LoadedModel) -> list[int]:
-    """The token ids at which the kit's text decoder (``sri_kit.sampling.trace.decoder``) cuts a response:
-    ``lm.end_token_ids`` plus the tokenizer's eos and pad tokens (the mask token excluded)."""
-    ids = end_token_set(lm.tokenizer, lm.end_token_ids)
-    ids.discard(lm.mask_token_id)
-    return sorted(ids)
-
-
-def response_closed(resp: torch.Tensor, mask_id: int, ends: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Which rows of a response canvas ``resp`` [N, L] are closed, and the end token each would be filled with.
-
-    Closed: an end token (one of ``ends``) is committed and every position before the first committed end
-    token is committed. The decoded text of a closed row (cut at its first end token) can no longer change:
-    committed tokens never change, and no end token can appear earlier. Returns (closed [N] bool, the
-    first end token [N] int64; undefined where no end token is committed).
-
-    >>> r = torch.tensor([[7, 8, 5, 6, 6], [7, 6, 5, 9, 6], [7, 8, 9, 6, 6]])   # 6 = mask, 5 = end
-    >>> response_closed(r, 6, torch.tensor([5]))[0].tolist()
-    [True, False, False]
-    """
-    is_end = torch.isin(resp, ends)
-    first = is_end.long().argmax(-1)                      # the first end token (0 where there is none)
-    before = torch.arange(resp.shape[1], device=resp.device)[None] < first[:, None]
-    closed = is_end.any(-1) & ~((resp == mask_id) & before).any(-1)
-    return closed, resp.gather(1, first[:, None])[:, 0]
 
 
 def commit_counts(conf: torch.Tensor, floor: torch.Tensor, *, threshold: float | None = None,

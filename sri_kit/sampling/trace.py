@@ -154,6 +154,15 @@ def decoder(tokenizer, end_ids: Sequence[int] = ()):
     return decode
 
 
+def attach_decoder(traces: Sequence[GenerationTrace], tokenizer, end_ids: Sequence[int] = ()) -> list:
+    """Give each trace the text decoder of its model (``step_texts()`` and the text-level analyses read it):
+    what :func:`sri_kit.generate` does for fresh traces and the generation cache for traces read from disk."""
+    decode = decoder(tokenizer, end_ids)
+    for tr in traces:
+        tr._decode = functools.partial(decode, lstrip=not tr.prefill)
+    return list(traces)
+
+
 def save_traces(traces: Sequence[GenerationTrace], path: str | os.PathLike) -> Path:
     """Save many traces into one ``.safetensors`` file plus ``.json`` sidecar (atomic, no pickle)."""
     path = Path(path)
