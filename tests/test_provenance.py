@@ -225,7 +225,7 @@ def test_guard_markdown_becomes_store_tables_and_blocks(tmp_path):
     assert lint_text(doc, "GUARD.md") == []
 
 
-def test_regenerate_times_each_job_and_states_the_cache(tmp_path, monkeypatch):
+def test_regenerate_times_each_job_and_states_the_cache(tmp_path, monkeypatch, capsys):
     """``regenerate --timings`` (benchmarks/report_mode.py) writes each job's wall time and exit, the machine and
     whether the generation cache was cold; a failing job stops the run and is recorded as failed."""
     import json
@@ -246,9 +246,14 @@ def test_regenerate_times_each_job_and_states_the_cache(tmp_path, monkeypatch):
     (tmp_path / "cache" / "x").mkdir(parents=True)
     (tmp_path / "cache" / "x" / "entry").write_text("1")
     monkeypatch.setattr(cli, "REGENERATE", [("presets", ["presets"])])
+    ResultsStore(tmp_path / "store").write(_table(code={"sri_kit/stats.py": "0" * 40}))   # a table no job writes
+    capsys.readouterr()
     assert cli.main(["--store", str(tmp_path / "store"), "regenerate", "--allow-dirty", "--timings", str(out)]) == 0
     t = json.loads(out.read_text())
     assert t["complete"] is True and t["cache"]["cold"] is False and t["total_seconds"] >= t["jobs"][0]["seconds"]
+    printed = capsys.readouterr().out          # the run names what it left stale, with the table's own command
+    assert "1 table(s) that no regenerate job writes are stale" in printed
+    assert "m/t: its producing code changed" in printed and "python -m sri_kit.results compute --model m" in printed
 
 
 def test_regenerate_runs_jobs_side_by_side(tmp_path, monkeypatch, capsys):

@@ -10,10 +10,11 @@ splits; :mod:`sri_kit.results.public_sets`); ``--model DIR --store DIR`` measure
 ``<!-- /results -->``) in docs/*.md, sri_kit/_data/models/*/README.md and README.md (run from the checkout's root) from the store; nothing else in
 those files changes.
 
-``python -m sri_kit.results regenerate [--dry-run] [--allow-dirty]``: every table of the store from the
+``python -m sri_kit.results regenerate [--dry-run] [--allow-dirty]``: the experiment tables of the store from the
 committed tree and the current weights, in one command (:data:`REGENERATE`): the rate tables, the public
 sets, the organism targets, the analysis report, random search, the guard evaluations; then the blocks are rendered and the
-ledger entries of tables that are now clean are dropped. Generations go through the generation cache
+ledger entries of tables that are now clean are dropped, and the tables no job writes that are now stale are
+listed with their own commands. Generations go through the generation cache
 (:mod:`sri_kit.cache`), so a rerun after an analysis-only change regenerates nothing.
 
 ``python -m sri_kit.results diff --rev REV [MODEL/NAME ...]``: the rendered cells that changed since ``REV``
@@ -203,7 +204,21 @@ def _regenerate(a, store) -> int:
         d["tables"] = keep
         atomic_write_text(path, json.dumps(d, indent=1, ensure_ascii=False) + "\n")
         print(f"{LEDGER_NAME}: {len(ledger) - len(keep)} entries dropped (recomputed)")
+    _report_left(store)
     return 0
+
+
+def _report_left(store) -> list[str]:
+    """Print the tables that are still stale after the run (tables no ``REGENERATE`` job writes: the speed and fast
+    decoding benchmarks, intervention experiments, candidate models), each with the command it records."""
+    from .checks import table_problems
+    left = table_problems(store)[0]
+    if left:
+        print(f"{len(left)} table(s) that no regenerate job writes are stale; rerun each with its own command "
+              "(`results check` lists them too):")
+        for p in left:
+            print(f"  {p}")
+    return left
 
 
 def cache_state() -> dict:
