@@ -59,7 +59,9 @@ def main(argv=None) -> dict:
     torch.set_num_threads(a.threads)
     lm = sk.load_model(a.model)
     ps = load_prompts("tiny_harmful", n=a.n // 2, seed=7) + load_prompts("tiny_benign", n=a.n - a.n // 2, seed=7)
-    res = {"model": a.model, "n": len(ps), "repeats": a.repeats, "threads": a.threads, "samplers": {}}
+    from sri_kit.results.store import machine_info, provenance
+    res = {"model": a.model, "n": len(ps), "repeats": a.repeats, "threads": a.threads, "provenance": provenance(),
+           "machine": machine_info(), "samplers": {}}
     for name, cfg in samplers_for(lm):
         r = res["samplers"][name] = measure(lm, cfg, ps, a.repeats, a.batch)
         print(f"{name}: same texts {r['same_texts']}; full {r['median_s']['full']:.1f} s, text only "
