@@ -24,6 +24,7 @@ import torch
 import sri_kit as sk
 from sri_kit.data import load_prompts
 from sri_kit.results.compute import samplers_for
+from sri_kit.results.store import machine_info, provenance
 from sri_kit.sampling import generate_canvases
 
 
@@ -59,7 +60,6 @@ def main(argv=None) -> dict:
     torch.set_num_threads(a.threads)
     lm = sk.load_model(a.model)
     ps = load_prompts("tiny_harmful", n=a.n // 2, seed=7) + load_prompts("tiny_benign", n=a.n - a.n // 2, seed=7)
-    from sri_kit.results.store import machine_info, provenance
     res = {"model": a.model, "n": len(ps), "repeats": a.repeats, "threads": a.threads, "provenance": provenance(),
            "machine": machine_info(), "samplers": {}}
     for name, cfg in samplers_for(lm):

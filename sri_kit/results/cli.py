@@ -208,7 +208,7 @@ def _regenerate(a, store) -> int:
     return 0
 
 
-def _report_left(store) -> list[str]:
+def _report_left(store) -> None:
     """Print the tables that are still stale after the run (tables no ``REGENERATE`` job writes: the speed and fast
     decoding benchmarks, intervention experiments, candidate models), each with the command it records."""
     from .checks import table_problems
@@ -218,7 +218,6 @@ def _report_left(store) -> list[str]:
               "(`results check` lists them too):")
         for p in left:
             print(f"  {p}")
-    return left
 
 
 def cache_state() -> dict:
