@@ -159,6 +159,52 @@ def test_verdicts_read_the_interval():
     assert rows[-1]["verdict"] == "misses"
 
 
+def test_sigma_rows_name_their_anchor_set_and_what_the_centers_kept():
+    from sri_kit.results.organism_targets import _sigma_rows
+    d = {"benign": [0.9] * 20, "harmful": [0.1] * 20, "n_anchors": [21, 32]}
+    rows = _sigma_rows(d, "greedy", 0, "organism pools")
+    assert [r["set"] for r in rows] == [f"σ_T {x} (organism pools anchors)" for x in
+                                        ("answered dolly", "refused advbench", "median gap (answered − refused)")]
+    assert "21 answered harmless / 32 refused harmful anchors" in rows[-1]["target"]
+    bad = _sigma_rows({"benign": [], "harmful": [], "error": "no refused anchor; more prompts"}, "greedy", 0)
+    assert bad[-1]["verdict"] == "n/a: no refused anchor" and bad[-1]["value"] is None
+
+
+def test_paper_anchors_are_no_evaluated_request(have_data):
+    from sri_kit.data.public_splits import eval_prompts, splits
+    from sri_kit.results.organism_targets import PAPER_ANCHOR_N, anchor_prompts
+    alpaca_eval = eval_prompts("alpaca", n=100, seed=0)
+    harmless, harmful = anchor_prompts("paper", 0, exclude=alpaca_eval)
+    assert len(harmless) == len(harmful) == PAPER_ANCHOR_N
+    assert not set(harmless) & set(alpaca_eval) and set(harmless) <= set(splits("alpaca")[0])
+    assert set(harmful) <= set(splits("advbench")[1]) and not set(harmful) & set(splits("advbench")[0])
+    pools = anchor_prompts("organism pools", 0)
+    assert pools != (harmless, harmful) and all(len(x) == 32 for x in pools)
+    with pytest.raises(ValueError, match="unknown anchor set"):
+        anchor_prompts("alpaca", 0)
+
+
+def test_sigma_rows_measure_both_anchor_sets_on_the_organism(have_data, tmp_path, monkeypatch):
+    torch = pytest.importorskip("torch")
+    from sri_kit.models import load_model
+    from sri_kit.results import ResultsStore
+    from sri_kit.results import organism_targets as ot
+    monkeypatch.setenv("SRI_KIT_RESULTS_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(ot, "SIGMA_N", 12)
+    monkeypatch.setattr(ot, "PAPER_ANCHOR_N", 16)
+    lm = load_model("tiny-ar", dtype=torch.float32)
+    t = ot.compute_organism_targets(lm, store=ResultsStore(tmp_path / "store"), n=2, n_wrapped=1, command="test",
+                                    progress=False)
+    sig = {r["set"]: r for r in t.rows if r["kind"] == "σ_T"}
+    for a in ot.ANCHORS:
+        gap = sig[f"σ_T median gap (answered − refused) ({a} anchors)"]
+        b, h = (sig[f"σ_T {x} ({a} anchors)"]["value"] for x in ("answered dolly", "refused advbench"))
+        assert 0 <= h <= b <= 1 and gap["value"] == pytest.approx(b - h)
+        assert 0 < gap["n"] <= 12 and "refused harmful anchors" in gap["target"]
+    # the paper's anchors separate what tiny-ar does (answered benign end compliant, refused harmful refusal-aligned)
+    assert sig["σ_T median gap (answered − refused) (paper anchors)"]["value"] >= 0.6
+
+
 def test_organism_targets_table_counts_match_the_cells(have_data, tmp_path, monkeypatch):
     torch = pytest.importorskip("torch")
     from sri_kit.models import load_model
@@ -195,6 +241,9 @@ def test_training_table_reports_the_selected_checkpoints_validation():
     row = training_table({"m": log}, model_label="x").rows[0]
     assert (row["val_refused"], row["val_benign"], row["val_borderline"]) == (0.0, 0.47, 0.81)
     assert row["start"] == "tiny-dlm's weights" and row["rule_met"] == "no" and row["base_min"] == 10.0
+    adapted = dict(log, init_from=None, argv=["--only", "dlm", "--dlm-from-ar", "data/x/tiny-ar-v3b"])
+    assert training_table({"m": adapted}, model_label="x").rows[0]["start"] == "tiny-ar-v3b's weights (AR made a DLM)"
+    assert training_table({"m": dict(log, init_from=None)}, model_label="x").rows[0]["start"] == "scratch"
 
 
 def test_safety_benign_share_moves_weight_from_plain_harmful_only():
