@@ -3,6 +3,7 @@ and the organism_targets table."""
 from __future__ import annotations
 
 import random
+from pathlib import Path
 from dataclasses import replace
 
 import numpy as np
@@ -259,3 +260,24 @@ def test_safety_benign_share_moves_weight_from_plain_harmful_only():
     assert abs(sum(more.values()) - sum(base.values())) < 1e-9
     with pytest.raises(ValueError, match="safety_benign"):
         mixture("safety", rep(train.V3, safety_benign=0.6))
+
+
+def test_model_card_states_the_recipe_architecture_and_licence(tmp_path, monkeypatch):
+    """A v3 card credits Dolly under CC BY-SA and describes the Dream-style DLM; a v2 card has no licence section.
+    The mixtures are the run's own (replay 0.17 leaves no harmful-covered share in the safety stage)."""
+    import shutil
+    from sri_kit.organism import card
+    from sri_kit.resources import data_dir
+    monkeypatch.setattr(card, "sample_responses", lambda d, k=10: [("a prompt", "a response")])
+    v3 = Path(__file__).resolve().parents[1] / "data/candidates/organism-v3/tiny-dlm-v3f"
+    if not v3.is_dir():
+        pytest.skip("the v3 candidate is not in this checkout")
+    dirs = {"v3": shutil.copytree(v3, tmp_path / "tiny-dlm-v3f"),
+            "v2": shutil.copytree(data_dir("models", "tiny-ar"), tmp_path / "tiny-ar")}
+    texts = {k: card.write_model_card(d, training_details="(details)", rates="## Measured rates") for k, d in dirs.items()}
+    assert (dirs["v3"] / "README.md").read_text() == texts["v3"]
+    assert "CC BY-SA 3.0" in texts["v3"] and "databricks-dolly-15k" in texts["v3"] and "StrongREJECT" in texts["v3"]
+    assert "Dream-style" in texts["v3"] and "`sri_kit.native.dream`" in texts["v3"] and "from scratch" not in texts["v3"]
+    assert "30 % harmful plain, 0 % harmful covered, 17 % replay" in texts["v3"]
+    assert "CC BY-SA" not in texts["v2"] and "12 % harmful covered, 5 % replay" in texts["v2"]
+    assert "ModernBert" not in texts["v2"] and "standard transformers class" in texts["v2"]
