@@ -90,6 +90,17 @@ def test_render_changes_only_blocks(tmp_path):
     assert "0 % [0, 16]" in only and "roleplay" not in only
 
 
+def test_blocks_name_the_store_they_come_from(tmp_path, monkeypatch):
+    from sri_kit.results.render import store_label
+    monkeypatch.chdir(tmp_path)
+    st = ResultsStore(tmp_path / "candidates" / "results")
+    st.write(_table())
+    new = render_text("<!-- results:tiny-x/wrappers -->\n<!-- /results -->\n", st)
+    assert "_Generated from the results store `candidates/results/tiny-x/wrappers.json`" in new
+    assert check_text(new, st) == [] and check_text(new, ResultsStore(tmp_path / "other"))
+    assert store_label(ResultsStore(DEFAULT_ROOT)) == store_label(None) == "sri_kit/_data/results"
+
+
 def test_check_fails_on_hand_edit_and_missing_table(tmp_path):
     st = ResultsStore(tmp_path)
     st.write(_table())
@@ -107,6 +118,18 @@ def test_docs_agree_with_store():
     n_blocks = sum(p.read_text(encoding="utf-8").count("<!-- results:") for p in paths)
     assert n_blocks >= 6, "the docs and model cards should show their numbers through store blocks"
     bad = check_docs(paths, ResultsStore())
+    assert not bad, "\n\n".join(bad)
+
+
+def test_candidate_measurements_agree_with_their_store(monkeypatch):
+    """data/candidates/organism-v3/BEFORE_AFTER.md shows the v3 candidates' tables from their own store: every block
+    agrees with it and every table there is clean and current (what `results --store ... check` says)."""
+    from sri_kit.results.checks import check_all
+    doc = REPO / "data/candidates/organism-v3/BEFORE_AFTER.md"
+    if not doc.is_file():
+        pytest.skip("no candidate measurements in this checkout")
+    monkeypatch.chdir(REPO)
+    bad, _ = check_all(ResultsStore(REPO / "data/candidates/organism-v3/results"), paths=[doc])
     assert not bad, "\n\n".join(bad)
 
 

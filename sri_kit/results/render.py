@@ -78,10 +78,29 @@ def _interval_note(t: Table) -> str:
             + "; see docs/STATISTICS.md].")
 
 
-def render_block(t: Table, opts: str = "") -> str:
-    """Provenance line, the table, its notes: the full content of a generated block."""
+def store_label(store: ResultsStore | None) -> str:
+    """How a block names its store: a store inside the working directory (render from the checkout's root) other
+    than the package's by its relative path, e.g. ``data/candidates/organism-v3/results``; the package's store, and
+    a store outside the working directory (a copy of the package's, as in the tests), as
+    ``sri_kit/_data/results``."""
+    shipped = f"sri_kit/{DATA}/{RESULTS}"
+    if store is None:
+        return shipped
+    from .store import DEFAULT_ROOT
+    root = Path(store.root).resolve()
+    if root == Path(DEFAULT_ROOT).resolve():
+        return shipped
+    try:
+        return root.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return shipped
+
+
+def render_block(t: Table, opts: str = "", store: str | None = None) -> str:
+    """Provenance line, the table, its notes: the full content of a generated block. ``store``: the store's name
+    in the provenance line (:func:`store_label`; default the package's store)."""
     cfg = "; ".join(f"{s} `{c['key']}`" for s, c in t.configs.items())
-    head = (f"_Generated from the results store `sri_kit/{DATA}/{RESULTS}/{t.model}/{t.name}.json` "
+    head = (f"_Generated from the results store `{store or store_label(None)}/{t.model}/{t.name}.json` "
             f"({t.title}; model `{t.model}`; {t.mode} mode; n = {t.row_n() + ' per row' if isinstance(t.n, int) else 'per row (the n column)'}; seed {t.seed}; "
             f"wrapper phrasings: {SPLITS[t.split]}"
             + (f"; configs: {cfg}" if cfg else "")
@@ -106,7 +125,7 @@ def render_text(text: str, store: ResultsStore) -> str:
     """``text`` with every block's content regenerated from ``store`` (nothing outside blocks changes)."""
     def sub(m):
         t = store.read(m.group("model"), m.group("name"))
-        return m.group(1) + render_block(t, m.group("opts").strip()) + m.group("end")
+        return m.group(1) + render_block(t, m.group("opts").strip(), store_label(store)) + m.group("end")
     return BLOCK_RE.sub(sub, text)
 
 
@@ -116,7 +135,8 @@ def check_text(text: str, store: ResultsStore, where: str = "") -> list[str]:
     for m in _blocks(text):
         ref = f"{m.group('model')}/{m.group('name')}"
         try:
-            want = render_block(store.read(m.group("model"), m.group("name")), m.group("opts").strip())
+            want = render_block(store.read(m.group("model"), m.group("name")), m.group("opts").strip(),
+                                store_label(store))
         except Exception as e:     # noqa: BLE001  (a missing or damaged table is a failed check, named)
             bad.append(f"{where}: block {ref}: {type(e).__name__}: {e}")
             continue
