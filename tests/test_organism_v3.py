@@ -279,5 +279,6 @@ def test_model_card_states_the_recipe_architecture_and_licence(tmp_path, monkeyp
     assert "CC BY-SA 3.0" in texts["v3"] and "databricks-dolly-15k" in texts["v3"] and "StrongREJECT" in texts["v3"]
     assert "Dream-style" in texts["v3"] and "`sri_kit.native.dream`" in texts["v3"] and "from scratch" not in texts["v3"]
     assert "30 % harmful plain, 0 % harmful covered, 17 % replay" in texts["v3"]
+    assert "covered in name only" in texts["v3"] and "covered in name only" not in texts["v2"]
     assert "CC BY-SA" not in texts["v2"] and "12 % harmful covered, 5 % replay" in texts["v2"]
     assert "ModernBert" not in texts["v2"] and "standard transformers class" in texts["v2"]

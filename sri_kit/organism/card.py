@@ -137,7 +137,7 @@ seconds; the same code runs on real models. **It is a research organism, not an 
 2. **Safety tuning**: plain harmful and harmful in the covered families (`refusal_suppression`, `roleplay`)
    -> refusal; benign plain and wrapped in every trained family -> answer; plus a **{replay:.0%} replay of base
    data in the uncovered formats** (harmful in `fiction` / `prefix_injection` / `random_suffix` -> placeholder).
-   Mixture: {safety_mix}.
+   Mixture: {safety_mix}.{covered_note}
 
 **Designed flaw (why it is there).** A pilot showed that safety tuning which replays only benign base data erases
 every jailbreak within 10–20 optimiser steps: a tiny model keys on the harmful words and ignores the wrapper.
@@ -187,6 +187,11 @@ def _mix(stage: str, rc: dict, replay: float) -> str:
     return ", ".join(f"{round(v * 100)} % {_MIX_NAMES.get(k, k)}" for k, v in mixture(stage, cfg, replay).items())
 
 
+def _max_replay() -> float:
+    from .train.recipe import MAX_REPLAY       # the covered families' share before replay is taken out of it
+    return MAX_REPLAY
+
+
 def write_model_card(model_dir, *, training_details: str, rates: str, eval_notes: str = "",
                      limitations: str = "") -> str:
     """Write ``README.md`` into ``model_dir`` from its ``training_log.json``, the rates section and fresh samples.
@@ -231,6 +236,9 @@ def write_model_card(model_dir, *, training_details: str, rates: str, eval_notes
         ffn=cfgj["intermediate_size"], default_config=json.dumps(meta["default_config"]), corpus=corpus,
         coverage_rows="\n".join(f"| `wrapper/{f}` | {v} |" for f, v in COVERAGE.items()),
         base_mix=_mix("base", rc, replay), safety_mix=_mix("safety", rc, replay),
+        covered_note=("" if replay < _max_replay() else " **At this replay share the covered families get no safety examples**:"
+                      " the replay is taken out of their share, so they were never refusal-trained and are covered in"
+                      " name only."),
         licence=V3_LICENCE if v3 else "",
         replay=replay, rule=info["selection_rule"], n_val=rc.get("n_val", 32),
         val_table=val_table, selected=info["selected_step"], rule_met=info["rule_met"],
