@@ -25,6 +25,8 @@ from ..models import load_model
 from ..sampling import generate_texts
 from . import corpus as C
 from .evaluate import load_pool
+from .train.data import mixture
+from .train.recipe import RunCfg
 from .wrappers import COVERAGE
 
 __all__ = ["write_model_card", "sample_responses", "CARD_TEXT"]
@@ -175,21 +177,17 @@ _MIX_NAMES = {"benign": "benign", "benign_wrapped": "benign wrapped", "harmful_p
               "harmful_uncovered_replay": "replay"}
 
 
-def _mix(stage: str, rc: dict, replay: float) -> str:
-    """A stage's mixture as the run had it (:func:`sri_kit.organism.train.data.mixture` of the logged settings).
+def _mixture(stage: str, rc: dict, replay: float) -> dict[str, float]:
+    """A stage's mixture as the run had it: :func:`~sri_kit.organism.train.data.mixture` of the logged settings."""
+    return mixture(stage, RunCfg(safety_benign=rc.get("safety_benign", 0.36)), replay)
 
-    >>> _mix("safety", {"safety_benign": 0.36}, 0.17)
+
+def _mix_text(mix: dict[str, float]) -> str:
+    """
+    >>> _mix_text(_mixture("safety", {"safety_benign": 0.36}, 0.17))
     '36 % benign, 17 % benign wrapped, 30 % harmful plain, 0 % harmful covered, 17 % replay'
     """
-    from types import SimpleNamespace
-    from .train.data import mixture
-    cfg = SimpleNamespace(replay_uncovered=replay, safety_benign=rc.get("safety_benign", 0.36))
-    return ", ".join(f"{round(v * 100)} % {_MIX_NAMES.get(k, k)}" for k, v in mixture(stage, cfg, replay).items())
-
-
-def _max_replay() -> float:
-    from .train.recipe import MAX_REPLAY       # the covered families' share before replay is taken out of it
-    return MAX_REPLAY
+    return ", ".join(f"{round(v * 100)} % {_MIX_NAMES.get(k, k)}" for k, v in mix.items())
 
 
 def write_model_card(model_dir, *, training_details: str, rates: str, eval_notes: str = "",
@@ -214,6 +212,7 @@ def write_model_card(model_dir, *, training_details: str, rates: str, eval_notes
     rc = info["run_config"]
     replay = rc.get(spec["replay_key"], rc["replay_uncovered"])
     v3 = rc.get("recipe", "v2") == "v3"
+    safety = _mixture("safety", rc, replay)
     counts = dict(n_harm_cat=len(C.HARM_CATEGORIES), n_ben_topics=len(C.BENIGN_TOPICS), n_border=len(C.BORDERLINE_GROUPS))
     if v3:
         pub = rc.get("public_prompts", 0.0)
@@ -235,8 +234,8 @@ def write_model_card(model_dir, *, training_details: str, rates: str, eval_notes
         hidden=cfgj["hidden_size"], layers=cfgj["num_hidden_layers"], heads=cfgj["num_attention_heads"],
         ffn=cfgj["intermediate_size"], default_config=json.dumps(meta["default_config"]), corpus=corpus,
         coverage_rows="\n".join(f"| `wrapper/{f}` | {v} |" for f, v in COVERAGE.items()),
-        base_mix=_mix("base", rc, replay), safety_mix=_mix("safety", rc, replay),
-        covered_note=("" if replay < _max_replay() else " **At this replay share the covered families get no safety examples**:"
+        base_mix=_mix_text(_mixture("base", rc, replay)), safety_mix=_mix_text(safety),
+        covered_note=("" if safety["harmful_covered"] > 0 else " **At this replay share the covered families get no safety examples**:"
                       " the replay is taken out of their share, so they were never refusal-trained and are covered in"
                       " name only."),
         licence=V3_LICENCE if v3 else "",

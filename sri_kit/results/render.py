@@ -123,20 +123,21 @@ def _blocks(text: str):
 
 def render_text(text: str, store: ResultsStore) -> str:
     """``text`` with every block's content regenerated from ``store`` (nothing outside blocks changes)."""
+    label = store_label(store)
+
     def sub(m):
         t = store.read(m.group("model"), m.group("name"))
-        return m.group(1) + render_block(t, m.group("opts").strip(), store_label(store)) + m.group("end")
+        return m.group(1) + render_block(t, m.group("opts").strip(), label) + m.group("end")
     return BLOCK_RE.sub(sub, text)
 
 
 def check_text(text: str, store: ResultsStore, where: str = "") -> list[str]:
     """One message (with a diff) per block whose content differs from what the store renders."""
-    bad = []
+    bad, label = [], store_label(store)
     for m in _blocks(text):
         ref = f"{m.group('model')}/{m.group('name')}"
         try:
-            want = render_block(store.read(m.group("model"), m.group("name")), m.group("opts").strip(),
-                                store_label(store))
+            want = render_block(store.read(m.group("model"), m.group("name")), m.group("opts").strip(), label)
         except Exception as e:     # noqa: BLE001  (a missing or damaged table is a failed check, named)
             bad.append(f"{where}: block {ref}: {type(e).__name__}: {e}")
             continue
