@@ -121,7 +121,9 @@ def test_low_threshold_takes_fewer_forwards(tiny_dlm):
     assert fast[0.0].n_forward == 2 and fast[0.0].n_steps.tolist() == [2] * len(PROMPTS)   # a block per pass
     assert exact.n_forward == 32
     assert fast[0.3].n_steps.sum() <= fast[0.9].n_steps.sum() <= 32 * len(PROMPTS)
-    assert fast[0.3].n_forward < 32
+    # the rows' passes drop, not necessarily the batch's: on the v3 organism the poem prompt still takes all 32
+    # steps at threshold 0.3 (its confidences stay low; fewer steps are not monotone in the threshold)
+    assert fast[0.3].n_steps.sum() < 32 * len(PROMPTS)
     f = _run(tiny_dlm, cfg.replace(sampler="threshold_factor", options={"factor": 4.0}), record=False)
     assert f.n_forward < 32
 

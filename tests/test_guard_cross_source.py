@@ -153,6 +153,12 @@ def test_selection_rule_picks_what_it_says():
     assert select_detector(rows, max_fpr=0.10)["name"] == "sri_guard"
     none = [dict(r, fpr=r["fpr"] + 0.2) for r in rows]                           # none eligible: lowest FPR
     assert select_detector(none)["name"] == "mahalanobis"
+    none[0]["fpr"] = none[3]["fpr"]                                              # tied on the lowest FPR: TPR decides
+    assert select_detector(none)["name"] == "sri_guard"
+    none[0]["tpr"] = none[3]["tpr"]                                              # then AUROC, not simplicity alone
+    assert select_detector(none)["name"] == "mahalanobis"
+    none[3]["auroc"] = 0.5
+    assert select_detector(none)["name"] == "sri_guard"
 
 
 # ---- the command ---------------------------------------------------------------------------------------

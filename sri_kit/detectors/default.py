@@ -59,7 +59,7 @@ CANDIDATES: dict[str, Callable[..., PercentileNoveltyDetector]] = {
 SIMPLICITY = ("mahalanobis", "knn", "isolation_forest", "one_class_svm", "sri_guard", "sri_guard_standardized")
 
 #: The chosen candidate per evaluated model (the ``chosen`` row of ``<model>/guard_default_choice``).
-DEFAULT_CHOICE: dict[str, str] = {"tiny-ar": "one_class_svm", "tiny-dlm": "isolation_forest"}
+DEFAULT_CHOICE: dict[str, str] = {"tiny-ar": "isolation_forest", "tiny-dlm": "isolation_forest"}
 #: A model with no evaluated choice: the choice of the organism of its family.
 FAMILY_FALLBACK: dict[str, str] = {"ar": "tiny-ar", "diffusion": "tiny-dlm"}
 
@@ -76,13 +76,17 @@ def select_detector(rows: Sequence[dict], *, max_fpr: float = MAX_DEV_FPR, order
     ``name``, ``tpr`` (share of successful jailbreaks flagged), ``fpr`` (share of benign prompts flagged) and
     ``auroc``.
 
-    1. eligible: ``fpr <= max_fpr`` (if none is, the lowest ``fpr`` wins outright);
+    1. eligible: ``fpr <= max_fpr`` (if none is, the lowest ``fpr`` wins, and candidates tied on it are ranked
+       as below: a detector that flags nothing must not win a tie on simplicity alone);
     2. the highest ``tpr``;
     3. ties: the higher ``auroc``; 4. still tied: the simpler (earlier in ``order``).
 
     >>> select_detector([{"name": "knn", "tpr": 0.8, "fpr": 0.10, "auroc": 0.99},
     ...                  {"name": "sri_guard", "tpr": 0.5, "fpr": 0.02, "auroc": 0.90}])["name"]
     'sri_guard'
+    >>> select_detector([{"name": "mahalanobis", "tpr": 0.0, "fpr": 0.0625, "auroc": 0.71},
+    ...                  {"name": "isolation_forest", "tpr": 0.89, "fpr": 0.0625, "auroc": 0.95}])["name"]
+    'isolation_forest'
     """
     rows = [dict(r) for r in rows]
     if not rows:
@@ -92,10 +96,14 @@ def select_detector(rows: Sequence[dict], *, max_fpr: float = MAX_DEV_FPR, order
     def num(v):
         return -math.inf if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
 
+    def best(cands):
+        return min(cands, key=lambda r: (-num(r["tpr"]), -num(r["auroc"]), rank.get(r["name"], len(rank))))
+
     eligible = [r for r in rows if num(r["fpr"]) <= max_fpr]
     if not eligible:
-        return min(rows, key=lambda r: (num(r["fpr"]), rank.get(r["name"], len(rank))))
-    return min(eligible, key=lambda r: (-num(r["tpr"]), -num(r["auroc"]), rank.get(r["name"], len(rank))))
+        lowest = min(num(r["fpr"]) for r in rows)
+        return best([r for r in rows if num(r["fpr"]) == lowest])
+    return best(eligible)
 
 
 def default_choice(lm_or_name) -> tuple[str, str]:

@@ -457,7 +457,8 @@ def tables(r: dict, *, command: str, prov: dict, store=None) -> list:
                "confirmed on the cross-source test split", columns=cols2, rows=rows2,
                notes="Rule (sri_kit.detectors.default.select_detector): among candidates whose development benign "
                      "flagged rate is ≤ 5 % (point estimate), the highest share of successful development jailbreaks "
-                     "flagged; ties: higher development AUROC, then the simpler detector. The test columns played no "
+                     "flagged; ties: higher development AUROC, then the simpler detector. If no candidate is eligible, "
+                     "those with the lowest development flagged rate are ranked the same way. The test columns played no "
                      "part in the choice. Last column: families for which the rule, run without that family's "
                      "development prompts, picks this candidate. " + succ, extra={"chosen": chosen,
                                                                                 "lofo_pick": r["lofo_pick"]},

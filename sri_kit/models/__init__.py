@@ -8,7 +8,7 @@ Example:
     >>> import sri_kit
     >>> lm = sri_kit.load_model("tiny-dlm")
     >>> lm.family, lm.hook_site, lm.causal, FAMILIES[lm.family].default_sampler
-    ('diffusion', 'model.final_norm', False, 'diffusion')
+    ('diffusion', 'model.norm', False, 'diffusion')
 """
 from .detect import detect_family
 from .loaded import (LoadedModel, accepts, auto_device, check_prompts, find_hook_site, find_layers, per_prompt,

@@ -26,8 +26,8 @@ WRAPPERS = WrapperFamilies(
 PRESETS = {
     "tiny-ar": Preset("tiny-ar", "ar", "model.norm", local=True, dtype="float32",
                       note="the kit's embedded causal model organism (Llama architecture)"),
-    "tiny-dlm": Preset("tiny-dlm", "diffusion", "model.final_norm", local=True, dtype="float32",
-                       note="the kit's embedded masked-diffusion model organism (ModernBERT, LLaDA SFT objective)"),
+    "tiny-dlm": Preset("tiny-dlm", "diffusion", "model.norm", local=True, dtype="float32",
+                       note="the kit's embedded masked-diffusion model organism (Dream-style: kit-native Dream, shifted logits)"),
 }
 
 

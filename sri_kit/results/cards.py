@@ -28,8 +28,8 @@ __all__ = ["rates_section", "update_card_rates"]
 
 
 def rates_section(name: str, store: ResultsStore | None = None) -> str:
-    """The card's "Measured rates" section: fixed prose and the store's ``plain``, ``wrappers`` and ``public_sets``
-    blocks."""
+    """The card's "Measured rates" section: fixed prose and the store's ``plain``, ``wrappers``, ``public_sets`` and
+    ``organism_targets`` blocks."""
     text = f"""## Measured rates
 Every number in this section is a generated block of the results store (`sri_kit/_data/results/{name}/`): the rate
 with its Wilson 95 % interval, the n, the seed, the sampler configs, the wrapper phrasings (held-out:
@@ -59,6 +59,13 @@ one, is in any training split; Alpaca is CC BY-NC and evaluation only). `on topi
 with `python -m sri_kit.results public --model {name}` then `python -m sri_kit.results render`.
 
 <!-- results:{name}/public_sets -->
+<!-- /results -->
+
+Held-out targets (organism v3, issue 28): the same public sets at their targets, plus benign and harmful requests
+wrapped in each jailbreak family and the σ separation, with intervals. Regenerate with
+`python -m sri_kit.results targets --model {name}` then `python -m sri_kit.results render`.
+
+<!-- results:{name}/organism_targets -->
 <!-- /results -->
 """
     return render_text(text, store or ResultsStore())

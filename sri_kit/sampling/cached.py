@@ -21,18 +21,19 @@ token for token (``diffusion`` with threshold 1.0, ``threshold`` otherwise), for
 
 Models: the forward must take ``past_key_values`` (a tuple of per-layer ``(key, value)``),
 ``use_cache`` and ``replace_position`` as the kit-native LLaDA and Dream do (``sri_kit.native``;
-Fast-dLLM's convention). The organism tiny-dlm (ModernBERT, transformers' encoder) has no KV cache in
-its forward, so these samplers refuse it with a ConfigError (a cache would need a re-implementation of
-its attention; use ``threshold``). Rows move through the blocks together (a cache is shared by the
+Fast-dLLM's convention); the organism tiny-dlm is a kit-native Dream module and takes them. A model without
+a KV cache in its forward (e.g. ModernBERT, transformers' encoder) is refused with a ConfigError (a cache would
+need a re-implementation of its attention; use ``threshold``). Rows move through the blocks together (a cache is shared by the
 batch); a row whose block is full waits, so its tokens and steps do not depend on the batch. Not
 supported: mask tokens inside the prompt (DIJA), ``cfg_scale > 0``.
 
 Example:
     >>> from sri_kit import GenerationConfig
     >>> from sri_kit.sampling.cached import DualCacheSampler
-    >>> DualCacheSampler().validate(lm_dlm, GenerationConfig(sampler="dual_cache"))   # doctest: +ELLIPSIS
+    >>> DualCacheSampler().validate(lm_dlm, GenerationConfig(sampler="dual_cache"))   # tiny-dlm takes a cache
+    >>> DualCacheSampler().validate(lm_dlm, GenerationConfig(sampler="dual_cache", cfg_scale=1.0))  # doctest: +ELLIPSIS
     Traceback (most recent call last):
-    sri_kit.errors.ConfigError: the 'dual_cache' sampler needs a model whose forward takes a KV cache ...
+    sri_kit.errors.ConfigError: the 'dual_cache' sampler does not run classifier-free guidance: ...
 """
 from __future__ import annotations
 
