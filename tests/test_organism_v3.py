@@ -2,6 +2,7 @@
 and the organism_targets table."""
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 from dataclasses import replace
@@ -269,11 +270,13 @@ def test_model_card_states_the_recipe_architecture_and_licence(tmp_path, monkeyp
     from sri_kit.organism import card
     from sri_kit.resources import data_dir
     monkeypatch.setattr(card, "sample_responses", lambda d, k=10: [("a prompt", "a response")])
-    v3 = Path(__file__).resolve().parents[1] / "data/candidates/organism-v3/tiny-dlm-v3f"
-    if not v3.is_dir():
-        pytest.skip("the v3 candidate is not in this checkout")
-    dirs = {"v3": shutil.copytree(v3, tmp_path / "tiny-dlm-v3f"),
+    dirs = {"v3": shutil.copytree(data_dir("models", "tiny-dlm"), tmp_path / "tiny-dlm"),
             "v2": shutil.copytree(data_dir("models", "tiny-ar"), tmp_path / "tiny-ar")}
+    # a v2 run's log (the v2 weights left the repository with organism v3; the card reads only the log and config)
+    log = json.loads((dirs["v2"] / "training_log.json").read_text())
+    log["run_config"] = {k: v for k, v in log["run_config"].items() if k not in ("recipe", "safety_benign")}
+    log["run_config"].update(replay_uncovered=0.05)
+    (dirs["v2"] / "training_log.json").write_text(json.dumps(log))
     texts = {k: card.write_model_card(d, training_details="(details)", rates="## Measured rates") for k, d in dirs.items()}
     assert (dirs["v3"] / "README.md").read_text() == texts["v3"]
     assert "CC BY-SA 3.0" in texts["v3"] and "databricks-dolly-15k" in texts["v3"] and "StrongREJECT" in texts["v3"]
