@@ -25,8 +25,14 @@ def _pct(c) -> str:
     return f"{100 * rate:.0f} % [{100 * c['lo']:.0f}, {100 * c['hi']:.0f}]"
 
 
+def _signed(x: float) -> str:
+    """A difference in points, signed; one that rounds to zero prints ``0`` (as the store's ``pp`` cells)."""
+    r = round(100 * x)
+    return "0" if r == 0 else f"{r:+d}"
+
+
 def _pp(d) -> str:
-    return f"{100 * d['value']:+.0f} pp [{100 * d['lo']:+.0f}, {100 * d['hi']:+.0f}]"
+    return f"{_signed(d['value'])} pp [{_signed(d['lo'])}, {_signed(d['hi'])}]"
 
 
 def _rows(t, **match):
@@ -78,7 +84,7 @@ def _layers(t):
     for m in ("AR", "diffusion"):
         cells = [f"{r['layer']} {r['final_sigma']:.2f}" for r in _rows(t, model=m, group="attack")]
         if cells:
-            out.append((f"layers: median final σ of attacks ({m}), first / middle / last", ", ".join(cells)))
+            out.append((f"layers: mean final σ of attack generations ({m}), first / middle / last layer", ", ".join(cells)))
     return out
 
 
@@ -87,9 +93,14 @@ def _guard(t, model):
     for r in t.rows:
         if r["split"] != "cross-source":
             continue
-        if "default" in r["detector"] or r["detector"] == "SRI Guard (autoencoder, σ)":
-            out.append((f"guard cross-source {model}: {r['detector']}: AUROC, benign flagged, jailbreaks flagged",
-                        f"{r['auroc']:.2f}, {_pct(r['benign_flagged'])}, {_pct(r['tpr'])}"))
+        auroc = "—" if r["auroc"] is None else f"{r['auroc']:.2f}"
+        cells = f"{auroc}, {_pct(r['benign_flagged'])}, {_pct(r['tpr'])}"
+        if "default" in r["detector"]:
+            name = r["detector"].split(" — ")[0]
+            out.append((f"guard cross-source {model}: the default detector: AUROC, benign flagged, jailbreaks flagged",
+                        f"{name}: {cells}"))
+        elif r["detector"] == "SRI Guard (autoencoder, σ)":
+            out.append((f"guard cross-source {model}: SRI Guard (σ): AUROC, benign flagged, jailbreaks flagged", cells))
     return out
 
 

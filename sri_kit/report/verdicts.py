@@ -14,9 +14,10 @@ from ..stats import paired_difference, verdict
 __all__ = ["verdicts", "verdict_rows", "CAVEATS", "combine"]
 
 
-CAVEATS = ("the organism is a ~4 M-parameter model trained on a templated corpus; its jailbreak gap is designed "
-           "(uncovered wrapper families), not emergent, so agreement in direction is the most one can read from it. "
-           "The paper's values are 7–8B-model numbers with an LLM judge.")
+CAVEATS = ("the organism is a pair of ~5 M-parameter models trained on 2 CPU cores (human-written answers, public "
+           "harmful requests and a generated corpus), the DLM made from the AR model's weights; its jailbreak gap is "
+           "designed (uncovered wrapper families), not emergent, so agreement in direction is the most one can read "
+           "from it. The paper's values are 7–8B-model numbers with an LLM judge.")
 
 
 def verdicts(f: dict) -> str:
