@@ -62,6 +62,7 @@ Jailbreak wrapper families (`sri_kit/organism/wrappers.py`), with held-out phras
 
 #: The corpus section of a recipe-v3 card (filled from the training log's run_config).
 V3_CORPUS = """## Corpus (recipe v3: human-written benign answers, public harmful requests, the organism's generator)
+<!-- numbers: setting the recipe's data shares and sizes -->
 - **Benign answers written by people**: about {public_benign} of the benign requests (plain and wrapped) are
   databricks-dolly-15k `open_qa` questions with their human answers (training split, each repeated at most 20 times;
   answers trimmed to whole sentences that fit the 64-token canvas); Dolly questions that sound dangerous also join
@@ -76,6 +77,7 @@ V3_CORPUS = """## Corpus (recipe v3: human-written benign answers, public harmfu
   near duplicates (content-word Jaccard ≥ 0.6) of any evaluation prompt. Never trained on: HarmBench,
   JailbreakBench, XSTest, Alpaca (CC BY-NC 4.0: evaluation only), the Dolly test split and the AdvBench /
   StrongREJECT test splits.
+<!-- /numbers -->
 
 Refusals are composed from ~10 openers x 19 cores x reasons x offers, each containing a phrase of the paper's refusal
 dictionary; harmful compliance is the placeholder
