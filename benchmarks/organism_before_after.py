@@ -1,13 +1,14 @@
 #!/usr/bin/env python
 """Before -> after of the weight-dependent measurements when the organism's weights change (issue 28).
 
-    python benchmarks/organism_before_after.py --rev 54b5fb2        # the store at REV vs the store now
+    python benchmarks/organism_before_after.py --rev 54b5fb2          # print it: the store at REV vs now
+    python benchmarks/organism_before_after.py --rev 54b5fb2 --store  # also the store table tiny-ar+tiny-dlm/organism_before_after
 
 Reads each table at the git revision ``--rev`` (``git show``, :func:`sri_kit.results.diff.table_at`) and from
 the store folder, and prints one Markdown table, measure | before | after, with each side's commit. Every cell is
-read from a stored table (rates as % [95 % interval] as stored, verdicts as stored), nothing is computed anew;
-``docs/RESULTS.md`` holds its output in a ``<!-- numbers: generated ... -->`` region. A table missing on one side
-prints ``missing``.
+read from a stored table (rates as % [95 % interval] as stored, verdicts as stored), nothing is computed anew.
+``--store`` writes it as the store table ``tiny-ar+tiny-dlm/organism_before_after`` (docs/RESULTS.md renders it;
+run it from a committed tree). A table missing on one side prints ``missing``.
 """
 from __future__ import annotations
 
@@ -143,10 +144,11 @@ MEASURES = [
 ]
 
 
-def before_after(rev: str, store: ResultsStore | None = None) -> str:
-    """The Markdown table (with a line naming both sides' commits)."""
+def before_after_rows(rev: str, store: ResultsStore | None = None) -> tuple[list[dict], dict]:
+    """``(rows, commits)``: one row ``{"measure", "before", "after"}`` per measurement, and the commits each side's
+    tables were made at."""
     store = store or ResultsStore()
-    lines = ["| measure | before | after |", "|---|---|---|"]
+    rows = []
     commits = {"before": set(), "after": set()}
     for model, name, read in MEASURES:
         old = table_at(rev, store, model, name)
@@ -157,17 +159,48 @@ def before_after(rev: str, store: ResultsStore | None = None) -> str:
             if t is not None:
                 commits[side].add(t.commit or "?")
         for key in list(a) + [k for k in b if k not in a]:
-            lines.append(f"| {key} | {a.get(key, 'missing')} | {b.get(key, 'missing')} |")
-    head = (f"Before: the store at `{rev}` (tables made at {', '.join(sorted(commits['before'])) or '—'}); after: the "
+            rows.append({"measure": key, "before": a.get(key, "missing"), "after": b.get(key, "missing")})
+    return rows, commits
+
+
+def _head(rev: str, commits: dict) -> str:
+    return (f"Before: the store at `{rev}` (tables made at {', '.join(sorted(commits['before'])) or '—'}); after: the "
             f"store now (tables made at {', '.join(sorted(commits['after'])) or '—'}).")
-    return head + "\n\n" + "\n".join(lines) + "\n"
+
+
+def before_after(rev: str, store: ResultsStore | None = None) -> str:
+    """The Markdown table (with a line naming both sides' commits)."""
+    rows, commits = before_after_rows(rev, store)
+    lines = ["| measure | before | after |", "|---|---|---|"] + [
+        f"| {r['measure']} | {r['before']} | {r['after']} |" for r in rows]
+    return _head(rev, commits) + "\n\n" + "\n".join(lines) + "\n"
+
+
+def before_after_table(rev: str, store: ResultsStore | None = None):
+    """The same as a store table (``tiny-ar+tiny-dlm/organism_before_after``), with this tree's provenance."""
+    from sri_kit.results import Column, Table
+    from sri_kit.results.store import provenance
+    rows, commits = before_after_rows(rev, store)
+    prov = provenance()
+    return Table(model="tiny-ar+tiny-dlm", name="organism_before_after",
+                 title="Before -> after: the weight-dependent measurements when the organism's weights changed",
+                 split="n/a", n="per row", seed=None, mode="report",
+                 columns=[Column("measure", "measure"), Column("before", "before"), Column("after", "after")],
+                 rows=rows, commit=prov["commit"], dirty=prov["dirty"], date=prov["date"],
+                 kit_version=prov["kit_version"],
+                 command=f"python benchmarks/organism_before_after.py --rev {rev} --store",
+                 notes=_head(rev, commits) + " Every cell is copied from a stored table of that side (rates: % [95 % "
+                       "interval] as stored; verdicts as stored); the current tables carry their own n and configs.")
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rev", required=True, help="git revision of the 'before' store (e.g. the commit before a swap)")
+    ap.add_argument("--store", action="store_true", help="also write the store table tiny-ar+tiny-dlm/organism_before_after")
     a = ap.parse_args(argv)
     sys.stdout.write(before_after(a.rev))
+    if a.store:
+        print(ResultsStore().write(before_after_table(a.rev)))
     return 0
 
 
