@@ -15,15 +15,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sri_kit.results import ResultsStore
+from sri_kit.results import ResultsStore, format_rate
 from sri_kit.results.diff import table_at
 
 
-def _pct(c) -> str:
-    if not c:
-        return "—"
-    rate = c.get("rate", c["k"] / c["n"] if c.get("n") else 0.0)
-    return f"{100 * rate:.0f} % [{100 * c['lo']:.0f}, {100 * c['hi']:.0f}]"
+def _fmt(c) -> str:
+    return format_rate(c) if c else "—"
 
 
 def _signed(x: float) -> str:
@@ -49,7 +46,7 @@ def _public(t, model):
                                ("xstest_safe", "answered", "XSTest safe answered"),
                                ("alpaca", "answered", "Alpaca answered"), ("alpaca", "on_topic", "Alpaca on topic")):
             r = _rows(t, set=set_, sampler=s)
-            out.append((f"{model} ({s}): {lab}", _pct(r[0][col]) if r else "missing"))
+            out.append((f"{model} ({s}): {lab}", _fmt(r[0][col]) if r else "missing"))
     return out
 
 
@@ -72,7 +69,7 @@ def _irr(t):
 
 
 def _incomplete(t):
-    return [(f"incomplete recovery: {r['sampler']}", _pct(r["incomplete"])) for r in t.rows]
+    return [(f"incomplete recovery: {r['sampler']}", _fmt(r["incomplete"])) for r in t.rows]
 
 
 def _auroc(t):
@@ -95,7 +92,7 @@ def _guard(t, model):
         if r["split"] != "cross-source":
             continue
         auroc = "—" if r["auroc"] is None else f"{r['auroc']:.2f}"
-        cells = f"{auroc}, {_pct(r['benign_flagged'])}, {_pct(r['tpr'])}"
+        cells = f"{auroc}, {_fmt(r['benign_flagged'])}, {_fmt(r['tpr'])}"
         if "default" in r["detector"]:
             name = r["detector"].split(" — ")[0]
             out.append((f"guard cross-source {model}: the default detector: AUROC, benign flagged, jailbreaks flagged",
@@ -168,19 +165,20 @@ def _head(rev: str, commits: dict) -> str:
             f"store now (tables made at {', '.join(sorted(commits['after'])) or '—'}).")
 
 
-def before_after(rev: str, store: ResultsStore | None = None) -> str:
-    """The Markdown table (with a line naming both sides' commits)."""
-    rows, commits = before_after_rows(rev, store)
+def before_after(rev: str, store: ResultsStore | None = None, measured=None) -> str:
+    """The Markdown table (with a line naming both sides' commits); ``measured``: :func:`before_after_rows`' result,
+    when already read."""
+    rows, commits = measured or before_after_rows(rev, store)
     lines = ["| measure | before | after |", "|---|---|---|"] + [
         f"| {r['measure']} | {r['before']} | {r['after']} |" for r in rows]
     return _head(rev, commits) + "\n\n" + "\n".join(lines) + "\n"
 
 
-def before_after_table(rev: str, store: ResultsStore | None = None):
+def before_after_table(rev: str, store: ResultsStore | None = None, measured=None):
     """The same as a store table (``tiny-ar+tiny-dlm/organism_before_after``), with this tree's provenance."""
     from sri_kit.results import Column, Table
     from sri_kit.results.store import provenance
-    rows, commits = before_after_rows(rev, store)
+    rows, commits = measured or before_after_rows(rev, store)
     prov = provenance()
     return Table(model="tiny-ar+tiny-dlm", name="organism_before_after",
                  title="Before -> after: the weight-dependent measurements when the organism's weights changed",
@@ -198,9 +196,10 @@ def main(argv=None) -> int:
     ap.add_argument("--rev", required=True, help="git revision of the 'before' store (e.g. the commit before a swap)")
     ap.add_argument("--store", action="store_true", help="also write the store table tiny-ar+tiny-dlm/organism_before_after")
     a = ap.parse_args(argv)
-    sys.stdout.write(before_after(a.rev))
+    measured = before_after_rows(a.rev)
+    sys.stdout.write(before_after(a.rev, measured=measured))
     if a.store:
-        print(ResultsStore().write(before_after_table(a.rev)))
+        print(ResultsStore().write(before_after_table(a.rev, measured=measured)))
     return 0
 
 
